@@ -1,0 +1,209 @@
+"""CornerNet corner heatmaps: ``encode_corners``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+from numpy.typing import ArrayLike, DTypeLike, NDArray
+
+from . import _kernels
+from ._threads import resolve_num_threads, run_kernel
+from ._validate import (
+    check_detections,
+    check_dtype,
+    check_index,
+    check_min_overlap,
+    check_out,
+    check_positive,
+    check_size,
+    radius_formula_code,
+    MAX_GRID_COORD,
+)
+from .gaussian import MAX_TABLE_RADIUS, RadiusFormula, gaussian_tables, stamp_window
+
+
+class CornerHeatmaps(NamedTuple):
+    """Top-left and bottom-right corner heatmaps, each ``(batch, classes, out_h, out_w)``."""
+
+    tl_heatmaps: NDArray[np.floating]
+    br_heatmaps: NDArray[np.floating]
+
+
+@dataclass(frozen=True)
+class CornerOptions:
+    """Validated options of a corner encoder (everything but the detections)."""
+
+    num_classes: int
+    input_size: tuple[int, int]
+    output_size: tuple[int, int]
+    gaussian_iou: float
+    gaussian_rad: int
+    delte: float
+    k: float
+    dtype: np.dtype
+    radius_formula: int
+    min_radius: int
+
+    @classmethod
+    def check(cls, num_classes, input_size, output_size, gaussian_iou, gaussian_rad, delte, k,
+              dtype, radius_formula, min_radius) -> "CornerOptions":
+        dtype = check_dtype(dtype)
+        return cls(
+            num_classes=check_index("num_classes", num_classes, minimum=1),
+            input_size=check_size("input_size", input_size),
+            output_size=check_size("output_size", output_size),
+            gaussian_iou=check_min_overlap("gaussian_iou", gaussian_iou),
+            gaussian_rad=check_index("gaussian_rad", gaussian_rad, minimum=-1, maximum=MAX_GRID_COORD),
+            delte=check_positive("delte", delte),
+            k=check_positive("k", k, dtype),
+            dtype=dtype,
+            radius_formula=radius_formula_code(radius_formula),
+            min_radius=check_index("min_radius", min_radius, minimum=0, maximum=MAX_GRID_COORD),
+        )
+
+    @property
+    def ratios(self) -> tuple[float, float]:
+        """``(width_ratio, height_ratio)``: output over input size, as in the seed."""
+        return (self.output_size[1] / self.input_size[1], self.output_size[0] / self.input_size[0])
+
+    def shape(self, batch_size: int) -> tuple[int, int, int, int]:
+        return (batch_size, self.num_classes, *self.output_size)
+
+
+@dataclass
+class PreparedBoxes:
+    """Boxes grouped by image, with their grid corners and radii (the kernels' input)."""
+
+    starts: NDArray[np.int64]
+    order: NDArray[np.int64]
+    image_index: NDArray[np.int64]
+    categories: NDArray[np.int64]
+    corners: NDArray[np.int64]
+    radii: NDArray[np.int64]
+
+    @classmethod
+    def empty(cls) -> "PreparedBoxes":
+        return cls.prepare(*(np.zeros(0, np.int64),) * 2, np.zeros((0, 4)), 0, None)
+
+    @classmethod
+    def prepare(cls, image_index, categories, boxes, batch_size, options) -> "PreparedBoxes":
+        n = len(boxes)
+        starts = np.empty(batch_size + 1, np.int64)
+        order = np.empty(n, np.int64)
+        _kernels.group_by_image(image_index, starts, order)
+        corners = np.empty((n, 4), np.int64)
+        radii = np.empty(n, np.int64)
+        if n:
+            width_ratio, height_ratio = options.ratios
+            _kernels.prepare_corners(
+                boxes, width_ratio, height_ratio, options.gaussian_iou, options.gaussian_rad,
+                options.min_radius, options.radius_formula, 2.0, corners, radii,
+            )
+        return cls(starts, order, image_index, categories, corners, radii)
+
+
+def stamp_corners(tl, br, boxes: PreparedBoxes, options: CornerOptions, num_threads: int,
+                  previous: PreparedBoxes | None = None) -> None:
+    """Clear ``tl``/``br`` (wholly, or where ``previous`` stamped) and stamp ``boxes``."""
+    tables = gaussian_tables(options.delte, options.k, options.dtype)
+    table, table_offsets = tables.lookup(boxes.radii)
+    prev = previous or PreparedBoxes.empty()
+    run_kernel(
+        _kernels.encode_corners_serial, _kernels.encode_corners_parallel, num_threads,
+        tl, br, previous is None,
+        prev.starts, prev.order, prev.categories, prev.corners, prev.radii,
+        boxes.starts, boxes.order, boxes.categories, boxes.corners, boxes.radii,
+        MAX_TABLE_RADIUS, table, table_offsets,
+    )
+    for i in np.flatnonzero(boxes.radii > MAX_TABLE_RADIUS).tolist():
+        b, c, r = boxes.image_index[i], boxes.categories[i], int(boxes.radii[i])
+        xtl, ytl, xbr, ybr = boxes.corners[i].tolist()
+        stamp_window(tl[b, c], xtl, ytl, r, options.delte, options.k)
+        stamp_window(br[b, c], xbr, ybr, r, options.delte, options.k)
+
+
+def encode_corners(
+    detections: ArrayLike,
+    *,
+    batch_size: int,
+    num_classes: int,
+    input_size: tuple[int, int],
+    output_size: tuple[int, int],
+    gaussian_iou: float = 0.3,
+    gaussian_rad: int = -1,
+    delte: float = 6,
+    k: float = 1.0,
+    dtype: DTypeLike = np.float32,
+    out: tuple[NDArray, NDArray] | None = None,
+    radius_formula: RadiusFormula = "cornernet",
+    min_radius: int = 0,
+    num_threads: int | None = None,
+) -> CornerHeatmaps:
+    """Encode boxes as CornerNet top-left and bottom-right corner heatmaps.
+
+    For every box, as in CornerNet: scale the corners by ``output / input`` size, truncate them
+    to grid cells, compute the radius from the scaled box size, and max-merge an unnormalized
+    2-D Gaussian into ``[batch_index, category]`` of each map. With default options the result
+    is bit-identical to the reference (``shared/seed/gaussian_targets.md``).
+
+    Parameters
+    ----------
+    detections : array_like, shape (N, 6)
+        Rows ``(batch_index, category, x1, y1, x2, y2)`` in input pixels, any order, any real
+        dtype (all box arithmetic is float64). ``batch_index`` and ``category`` are whole
+        numbers; ``x2 >= x1`` and ``y2 >= y1`` (zero-size boxes are valid). Boxes may lie
+        partly or wholly outside the image: the visible part of each Gaussian is stamped.
+        An empty array (or ``[]``) means no boxes.
+    batch_size : int
+        Number of images ``B``, ``>= 1``.
+    num_classes : int
+        Number of categories ``C``, ``>= 1``.
+    input_size, output_size : (int, int)
+        ``(height, width)`` of the network input and of the heatmaps. The ratios are
+        ``out_w / in_w`` and ``out_h / in_h``.
+    gaussian_iou : float, default 0.3
+        ``min_overlap`` of the radius formula, in (0, 1).
+    gaussian_rad : int, default -1
+        ``-1`` computes each box's radius from its size; ``>= 0`` fixes it.
+    delte : float, default 6
+        ``sigma = (2 * radius + 1) / delte``.
+    k : float, default 1.0
+        Peak value of each Gaussian.
+    dtype : float32 or float64, default float32
+        Heatmap dtype.
+    out : (ndarray, ndarray), optional
+        ``(tl, br)`` C-contiguous writeable arrays of shape ``(B, C, out_h, out_w)`` and dtype
+        ``dtype``, overwritten entirely (cleared in parallel, then stamped) and returned.
+    radius_formula : {"cornernet", "centernet"}, default "cornernet"
+        See ``gaussian_radius``.
+    min_radius : int, default 0
+        Floor on every radius (CenterPoint-style); 0 keeps the seed's ``max(0, radius)``.
+    num_threads : int, optional
+        Threads for this call; default ``fastheat.default_num_threads()``.
+
+    Returns
+    -------
+    CornerHeatmaps
+        Named tuple ``(tl_heatmaps, br_heatmaps)``, each ``(B, C, out_h, out_w)``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        On any invalid argument, naming it (and the first offending detections row); ``out``
+        is then left untouched.
+    """
+    options = CornerOptions.check(num_classes, input_size, output_size, gaussian_iou,
+                                  gaussian_rad, delte, k, dtype, radius_formula, min_radius)
+    batch_size = check_index("batch_size", batch_size, minimum=1)
+    threads = resolve_num_threads(num_threads)
+    shape = options.shape(batch_size)
+    if out is not None:
+        out = check_out(out, (shape, shape), options.dtype)
+    image_index, categories, boxes = check_detections(detections, batch_size, num_classes,
+                                                      *options.ratios)
+    prepared = PreparedBoxes.prepare(image_index, categories, boxes, batch_size, options)
+    tl, br = out if out is not None else (np.empty(shape, options.dtype), np.empty(shape, options.dtype))
+    stamp_corners(tl, br, prepared, options, threads)
+    return CornerHeatmaps(tl, br)
