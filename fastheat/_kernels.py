@@ -142,41 +142,38 @@ def clear_window(heatmap, x, y, radius):
             heatmap[yy, xx] = 0.0
 
 
-def _encode_corners(
-    tl, br, clear_all,
-    prev_starts, prev_order, prev_categories, prev_corners, prev_radii,
-    starts, order, categories, corners, radii, max_table_radius, table, table_offsets,
+def _stamp_points(
+    maps, clear_all,
+    prev_starts, prev_order, prev_categories, prev_points, prev_radii,
+    starts, order, categories, points, radii, max_table_radius, table, table_offsets,
 ):
-    """Stamp every box's two corners, image by image (one image per thread: no races).
+    """Stamp every box's K points into the K maps of ``maps``, one image per thread (no races).
 
-    Each image's maps are first cleared: wholly (``clear_all``) or only where the previous
-    call's boxes (``prev_*``, same layout as the current ones) were stamped. ``tl`` and ``br``
+    ``maps`` is a tuple of K arrays ``(B, C, H, W)``; box ``i`` stamps a Gaussian of radius
+    ``radii[i]`` at ``(points[i, 2k], points[i, 2k + 1])`` into ``maps[k][b, categories[i]]``
+    (corners: K = 2, centres: K = 1). Each image's maps are first cleared: wholly
+    (``clear_all``) or only where the previous call's boxes (``prev_*``) were stamped. The maps
     may hold more images than ``starts`` describes (a reused buffer): those are only cleared.
     Boxes with a radius above ``max_table_radius`` are left to the caller.
     """
-    for b in prange(tl.shape[0]):
-        if clear_all:
-            tl[b] = 0.0
-            br[b] = 0.0
-        elif b < prev_starts.size - 1:
-            for j in range(prev_starts[b], prev_starts[b + 1]):
-                i = prev_order[j]
-                c = prev_categories[i]
-                r = prev_radii[i]
-                clear_window(tl[b, c], prev_corners[i, 0], prev_corners[i, 1], r)
-                clear_window(br[b, c], prev_corners[i, 2], prev_corners[i, 3], r)
-        if b >= starts.size - 1:
-            continue
-        for j in range(starts[b], starts[b + 1]):
-            i = order[j]
-            r = radii[i]
-            if r > max_table_radius:
+    for b in prange(maps[0].shape[0]):
+        for k in range(len(maps)):
+            if clear_all:
+                maps[k][b] = 0.0
+            elif b < prev_starts.size - 1:
+                for j in range(prev_starts[b], prev_starts[b + 1]):
+                    i = prev_order[j]
+                    clear_window(maps[k][b, prev_categories[i]], prev_points[i, 2 * k],
+                                 prev_points[i, 2 * k + 1], prev_radii[i])
+            if b >= starts.size - 1:
                 continue
-            c = categories[i]
-            offset = table_offsets[r]
-            stamp(tl[b, c], corners[i, 0], corners[i, 1], r, table, offset)
-            stamp(br[b, c], corners[i, 2], corners[i, 3], r, table, offset)
+            for j in range(starts[b], starts[b + 1]):
+                i = order[j]
+                r = radii[i]
+                if r <= max_table_radius:
+                    stamp(maps[k][b, categories[i]], points[i, 2 * k], points[i, 2 * k + 1],
+                          r, table, table_offsets[r])
 
 
-encode_corners_serial = jit(_encode_corners)
-encode_corners_parallel = jit_parallel(_encode_corners)
+stamp_points_serial = jit(_stamp_points)
+stamp_points_parallel = jit_parallel(_stamp_points)

@@ -46,7 +46,7 @@ def check_positive(name, value, dtype=None) -> float:
     value = check_real(name, value)
     if value <= 0:
         raise ValueError(f"{name} must be > 0, got {value}")
-    if dtype is not None and value > np.finfo(dtype).max:
+    if dtype is not None and value > float(np.finfo(dtype).max):
         raise ValueError(f"{name} = {value} overflows {np.dtype(dtype).name}")
     return value
 

@@ -111,8 +111,8 @@ def stamp_corners(tl, br, boxes: PreparedBoxes, options: CornerOptions, num_thre
     table, table_offsets = tables.lookup(boxes.radii)
     prev = previous or PreparedBoxes.empty()
     run_kernel(
-        _kernels.encode_corners_serial, _kernels.encode_corners_parallel, num_threads,
-        tl, br, previous is None,
+        _kernels.stamp_points_serial, _kernels.stamp_points_parallel, num_threads,
+        (tl, br), previous is None,
         prev.starts, prev.order, prev.categories, prev.corners, prev.radii,
         boxes.starts, boxes.order, boxes.categories, boxes.corners, boxes.radii,
         MAX_TABLE_RADIUS, table, table_offsets,

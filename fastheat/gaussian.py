@@ -28,13 +28,13 @@ _EPS = np.finfo(np.float64).eps
 
 @overload
 def gaussian_radius(
-    height: float, width: float, min_overlap: float = ..., *, formula: RadiusFormula = ...
+    height: float, width: float, min_overlap: float = ..., *, radius_formula: RadiusFormula = ...
 ) -> float: ...
 @overload
 def gaussian_radius(
-    height: ArrayLike, width: ArrayLike, min_overlap: float = ..., *, formula: RadiusFormula = ...
+    height: ArrayLike, width: ArrayLike, min_overlap: float = ..., *, radius_formula: RadiusFormula = ...
 ) -> float | NDArray[np.float64]: ...
-def gaussian_radius(height, width, min_overlap=0.3, *, formula="cornernet"):
+def gaussian_radius(height, width, min_overlap=0.3, *, radius_formula="cornernet"):
     """Radius of the Gaussian for a box of ``height`` x ``width`` output pixels.
 
     Parameters
@@ -44,7 +44,7 @@ def gaussian_radius(height, width, min_overlap=0.3, *, formula="cornernet"):
         Arrays broadcast against each other.
     min_overlap : float, default 0.3
         The IoU ``t`` in (0, 1) that a box from corners within the radius must keep.
-    formula : {"cornernet", "centernet"}, default "cornernet"
+    radius_formula : {"cornernet", "centernet"}, default "cornernet"
         ``"cornernet"`` is the seed's formula: ``min(r1, r2, r3)`` of three quadratic roots.
         ``"centernet"`` is the variant CenterNet shipped (``r = (b + sq) / 2`` for all three
         roots), which overestimates the radius; use it to reproduce CenterNet's models.
@@ -60,7 +60,7 @@ def gaussian_radius(height, width, min_overlap=0.3, *, formula="cornernet"):
     Bit-identical to the seed's Python code, including its use of C ``pow()`` for ``b3 ** 2``.
     """
     check_min_overlap("min_overlap", min_overlap)
-    code = radius_formula_code(formula)
+    code = radius_formula_code(radius_formula)
     h = np.asarray(height)
     w = np.asarray(width)
     for name, value in (("height", h), ("width", w)):

@@ -1,0 +1,153 @@
+"""Every bad input raises a clear TypeError/ValueError, and ``out`` is left untouched."""
+
+import numpy as np
+import pytest
+
+import fastheat
+
+GOOD = dict(batch_size=2, num_classes=3, input_size=(64, 80), output_size=(16, 20))
+ROW = [1, 2, 10.0, 12.0, 30.0, 40.0]
+
+
+def encode(detections=(ROW,), **changes):
+    return fastheat.encode_corners(np.array(detections) if isinstance(detections, tuple)
+                                   else detections, **{**GOOD, **changes})
+
+
+
+@pytest.mark.parametrize("detections, error, match", [
+    (np.zeros((3, 5)), ValueError, "6 columns"),
+    (np.zeros((2, 6, 1)), ValueError, "2-D"),
+    (np.zeros(6), ValueError, "2-D"),
+    (np.array([["a"] * 6]), TypeError, "real numbers"),
+    (np.array([ROW], dtype=object), TypeError, "real numbers"),
+    (np.array([ROW], dtype=complex), TypeError, "real numbers"),
+    (np.ones((1, 6), bool), TypeError, "real numbers"),
+    ([[1, 2, 3], [1, 2]], ValueError, r"\(N, 6\)"),
+])
+def test_detections_shape_and_type(detections, error, match):
+    with pytest.raises(error, match=match):
+        encode(detections)
+
+
+@pytest.mark.parametrize("bad_row, match", [
+    ([0, 0, np.nan, 1, 2, 3], "row 3 is not finite"),
+    ([0, 0, 1, 1, np.inf, 3], "row 3 is not finite"),
+    ([0.5, 0, 1, 1, 2, 3], "row 3 has a batch index that is not a whole number"),
+    ([2, 0, 1, 1, 2, 3], r"row 3 has a batch index outside \[0, 2\)"),
+    ([-1, 0, 1, 1, 2, 3], r"row 3 has a batch index outside"),
+    ([0, 1.25, 1, 1, 2, 3], "row 3 has a category that is not a whole number"),
+    ([0, 3, 1, 1, 2, 3], r"row 3 has a category outside \[0, 3\)"),
+    ([0, -1, 1, 1, 2, 3], "row 3 has a category outside"),
+    ([0, 0, 5, 1, 4.9, 3], "row 3 has x2 < x1"),
+    ([0, 0, 1, 5, 2, 4], "row 3 has y2 < y1"),
+    ([0, 0, 1, 1, 2**34, 3], r"row 3 has coordinates beyond"),
+    ([0, 0, -(2**34), 1, 2, 3], r"row 3 has coordinates beyond"),
+])
+def test_detections_rows_name_the_first_bad_row(bad_row, match):
+    rows = np.array([ROW] * 6)
+    rows[3] = bad_row
+    rows[5] = bad_row
+    with pytest.raises(ValueError, match=match):
+        encode(rows)
+
+
+def test_zero_size_and_off_image_boxes_are_valid():
+    tl, br = encode(np.array([[0, 0, 5, 5, 5, 5], [1, 2, -500, -500, -400, -400],
+                              [1, 1, 1000, 1000, 5000, 5000]]))
+    assert tl[0, 0, 1, 1] == 1 and not tl[1].any() and not br[1].any()
+
+
+@pytest.mark.parametrize("name, value, error", [
+    ("batch_size", 0, ValueError), ("batch_size", 2.0, TypeError), ("batch_size", "2", TypeError),
+    ("batch_size", True, TypeError), ("num_classes", -3, ValueError), ("num_classes", 3.5, TypeError),
+    ("input_size", (0, 64), ValueError), ("input_size", (64.0, 64), TypeError),
+    ("input_size", 64, TypeError), ("input_size", (64, 64, 3), TypeError),
+    ("output_size", (16, -1), ValueError), ("output_size", "ab", TypeError),
+    ("gaussian_iou", 0.0, ValueError), ("gaussian_iou", 1.0, ValueError),
+    ("gaussian_iou", np.nan, ValueError), ("gaussian_iou", "0.3", TypeError),
+    ("gaussian_rad", -2, ValueError), ("gaussian_rad", 2.5, TypeError),
+    ("gaussian_rad", 2**40, ValueError),
+    ("delte", 0, ValueError), ("delte", -6, ValueError), ("delte", np.inf, ValueError),
+    ("delte", None, TypeError),
+    ("k", 0.0, ValueError), ("k", np.nan, ValueError), ("k", 1e300, ValueError),
+    ("dtype", np.float16, TypeError), ("dtype", np.int32, TypeError), ("dtype", "banana", TypeError),
+    ("radius_formula", "mmdet", ValueError), ("min_radius", -1, ValueError),
+    ("num_threads", 0, ValueError), ("num_threads", 1.5, TypeError),
+])
+def test_options_are_checked(name, value, error):
+    with pytest.raises(error, match=name):
+        encode(**{name: value})
+
+
+def good_out(dtype=np.float32):
+    shape = (2, 3, 16, 20)
+    return np.full(shape, 5.0, dtype), np.full(shape, 5.0, dtype)
+
+
+@pytest.mark.parametrize("make_out, error, match", [
+    (lambda: good_out()[0], TypeError, "tuple of 2"),
+    (lambda: (good_out()[0],), TypeError, "tuple of 2"),
+    (lambda: (good_out()[0], [0.0]), TypeError, r"out\[1\] must be a numpy.ndarray"),
+    (lambda: good_out(np.float64), TypeError, r"out\[0\] has dtype float64"),
+    (lambda: (good_out()[0], np.zeros((2, 3, 20, 16), np.float32)), ValueError, r"out\[1\] has shape"),
+    (lambda: (good_out()[0], np.zeros((2, 3, 16, 40), np.float32)[..., ::2]), ValueError, "C-contiguous"),
+    (lambda: (good_out()[0], np.asfortranarray(good_out()[1])), ValueError, "C-contiguous"),
+    (lambda: (lambda a: (a, a))(good_out()[0]), ValueError, "share memory"),
+])
+def test_bad_out(make_out, error, match):
+    out = make_out()
+    with pytest.raises(error, match=match):
+        encode(out=out)
+
+
+def test_read_only_out():
+    out = good_out()
+    out[1].flags.writeable = False
+    with pytest.raises(ValueError, match=r"out\[1\] is not writeable"):
+        encode(out=out)
+
+
+@pytest.mark.parametrize("changes", [
+    {"detections": np.array([[0, 9, 1, 1, 2, 2]])}, {"gaussian_iou": 2.0}, {"k": -1.0},
+])
+def test_out_untouched_on_error(changes):
+    out = good_out()
+    with pytest.raises(ValueError):
+        encode(out=out, **changes)
+    assert (out[0] == 5).all() and (out[1] == 5).all()
+
+
+def test_draw_gaussian_checks():
+    heatmap = np.zeros((8, 8), np.float32)
+    with pytest.raises(TypeError, match="heatmap"):
+        fastheat.draw_gaussian([[0.0]], (1, 1), 1)
+    with pytest.raises(TypeError, match="heatmap"):
+        fastheat.draw_gaussian(np.zeros((8, 8), np.int32), (1, 1), 1)
+    with pytest.raises(ValueError, match="2-D"):
+        fastheat.draw_gaussian(np.zeros(8), (1, 1), 1)
+    with pytest.raises(TypeError, match="center"):
+        fastheat.draw_gaussian(heatmap, (1.5, 1), 1)
+    with pytest.raises(TypeError, match="center"):
+        fastheat.draw_gaussian(heatmap, 3, 1)
+    with pytest.raises(ValueError, match="radius"):
+        fastheat.draw_gaussian(heatmap, (1, 1), -1)
+    with pytest.raises(ValueError, match="k"):
+        fastheat.draw_gaussian(heatmap, (1, 1), 1, k=0)
+    with pytest.raises(ValueError, match="delte"):
+        fastheat.draw_gaussian(heatmap, (1, 1), 1, delte=np.inf)
+    heatmap.flags.writeable = False
+    with pytest.raises(ValueError, match="writeable"):
+        fastheat.draw_gaussian(heatmap, (1, 1), 1)
+    assert not heatmap.any()
+
+
+def test_gaussian_radius_checks():
+    with pytest.raises(ValueError, match="min_overlap"):
+        fastheat.gaussian_radius(3, 4, 1.5)
+    with pytest.raises(ValueError, match="height"):
+        fastheat.gaussian_radius(-3, 4)
+    with pytest.raises(ValueError, match="width"):
+        fastheat.gaussian_radius(3, np.nan)
+    with pytest.raises(ValueError, match="radius_formula"):
+        fastheat.gaussian_radius(3, 4, radius_formula="x")
