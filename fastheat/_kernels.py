@@ -17,6 +17,11 @@ from ._numba import jit, jit_parallel
 CORNERNET = 0  # radius formula of the seed (CornerNet, CornerNet-Lite, mmdetection)
 CENTERNET = 1  # radius formula shipped with CenterNet ("Objects as Points")
 
+CLEAR_ALL = 0  # how _stamp_points clears a map first: write zeros everywhere,
+TOUCH_PAGES = 1  # write one zero per 4 KiB page of memory known to be zero (fresh np.zeros),
+CLEAR_PREVIOUS = 2  # or zero only the windows that the previous call's boxes stamped
+PAGE_BYTES = 4096
+
 
 @jit
 def _square(x, two):
@@ -143,27 +148,33 @@ def clear_window(heatmap, x, y, radius):
 
 
 def _stamp_points(
-    maps, clear_all,
+    maps, clear,
     prev_starts, prev_order, prev_categories, prev_points, prev_radii,
     starts, order, categories, points, radii, max_table_radius, table, table_offsets,
 ):
     """Stamp every box's K points into the K maps of ``maps``, one image per thread (no races).
 
-    ``maps`` is a tuple of K arrays ``(B, C, H, W)``; box ``i`` stamps a Gaussian of radius
-    ``radii[i]`` at ``(points[i, 2k], points[i, 2k + 1])`` into ``maps[k][b, categories[i]]``
-    (corners: K = 2, centres: K = 1). Each image's maps are first cleared: wholly
-    (``clear_all``) or only where the previous call's boxes (``prev_*``) were stamped. The maps
-    may hold more images than ``starts`` describes (a reused buffer): those are only cleared.
-    Boxes with a radius above ``max_table_radius`` are left to the caller.
+    ``maps`` is a tuple of K C-contiguous arrays ``(B, C, H, W)``; box ``i`` stamps a Gaussian
+    of radius ``radii[i]`` at ``(points[i, 2k], points[i, 2k + 1])`` into
+    ``maps[k][b, categories[i]]`` (corners: K = 2, centres: K = 1). Each image's maps are first
+    cleared as ``clear`` says (CLEAR_ALL, TOUCH_PAGES or CLEAR_PREVIOUS with the previous call's
+    boxes in ``prev_*``), by the thread that stamps them. The maps may hold more images than
+    ``starts`` describes (a reused buffer): those are only cleared. Boxes with a radius above
+    ``max_table_radius`` are left to the caller.
     """
     for b in prange(maps[0].shape[0]):
         for k in range(len(maps)):
-            if clear_all:
-                maps[k][b] = 0.0
+            image = maps[k][b]
+            if clear == CLEAR_ALL:
+                image[:] = 0.0
+            elif clear == TOUCH_PAGES:
+                flat = image.reshape(-1)
+                for cell in range(0, flat.size, PAGE_BYTES // flat.itemsize):
+                    flat[cell] = 0.0
             elif b < prev_starts.size - 1:
                 for j in range(prev_starts[b], prev_starts[b + 1]):
                     i = prev_order[j]
-                    clear_window(maps[k][b, prev_categories[i]], prev_points[i, 2 * k],
+                    clear_window(image[prev_categories[i]], prev_points[i, 2 * k],
                                  prev_points[i, 2 * k + 1], prev_radii[i])
             if b >= starts.size - 1:
                 continue
@@ -171,7 +182,7 @@ def _stamp_points(
                 i = order[j]
                 r = radii[i]
                 if r <= max_table_radius:
-                    stamp(maps[k][b, categories[i]], points[i, 2 * k], points[i, 2 * k + 1],
+                    stamp(image[categories[i]], points[i, 2 * k], points[i, 2 * k + 1],
                           r, table, table_offsets[r])
 
 

@@ -1,7 +1,8 @@
-"""The one place where fastheat sets Numba options.
+"""The one place where fastheat sets Numba options and guards Numba's on-disk cache.
 
-* ``cache=True``: compiled kernels are stored on disk, so a new data-loader worker loads them
-  instead of compiling (see ``fastheat.warmup`` and README, "Cold start").
+* cache: compiled kernels are stored on disk, so a new data-loader worker loads them instead
+  of compiling (see ``fastheat.warmup`` and README, "Cold start"). Where no cache location is
+  writable (read-only install and home), kernels compile in memory instead of failing.
 * ``nogil=True``: kernels release the GIL, so threads calling fastheat run concurrently.
 * ``error_model="numpy"``: no Python exceptions from arithmetic; kernels never raise.
 * ``fastmath=False``: every fast-math flag may change a rounding (``contract`` fuses into FMA,
@@ -11,18 +12,81 @@
 
 from __future__ import annotations
 
-from typing import Callable
+import contextlib
+import os
+import tempfile
+import threading
+from typing import Callable, Hashable, Iterator
 
 import numba
 
-OPTIONS = {"cache": True, "nogil": True, "error_model": "numpy", "fastmath": False}
+OPTIONS = {"nogil": True, "error_model": "numpy", "fastmath": False}
+
+
+def _compile(func: Callable, **extra) -> Callable:
+    dispatcher = numba.njit(**OPTIONS, **extra)(func)
+    try:
+        dispatcher.enable_caching()
+    except RuntimeError:  # "no locator available": nowhere writable to cache; compile in memory
+        pass
+    return dispatcher
 
 
 def jit(func: Callable) -> Callable:
     """Compile ``func`` as a serial kernel with fastheat's options."""
-    return numba.njit(**OPTIONS)(func)
+    return _compile(func)
 
 
 def jit_parallel(func: Callable) -> Callable:
     """Compile ``func`` as a ``prange``-parallel kernel with fastheat's options."""
-    return numba.njit(parallel=True, **OPTIONS)(func)
+    return _compile(func, parallel=True)
+
+
+_first_use_lock = threading.Lock()
+_ready: set = set()
+
+
+@contextlib.contextmanager
+def first_use(key: Hashable) -> Iterator[None]:
+    """Run the body under an inter-process file lock the first time this process runs ``key``.
+
+    The first call of a kernel compiles it or loads it from Numba's on-disk cache, and Numba
+    does not lock its cache index: data-loader workers started together could race on it.
+    Wrapping each front end's first call per ``key`` (e.g. function, dtype, serial/parallel)
+    serializes those first calls across processes; later calls take no lock.
+    """
+    if key in _ready:
+        yield
+        return
+    with _first_use_lock, _cache_file_lock():
+        yield
+        _ready.add(key)
+
+
+@contextlib.contextmanager
+def _cache_file_lock() -> Iterator[None]:
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no inter-process lock
+        yield
+        return
+    path = os.path.join(tempfile.gettempdir(), f"fastheat-numba-{os.getuid()}.lock")
+    try:
+        handle = open(path, "a")
+    except OSError:  # unwritable temp dir: go on unlocked rather than fail
+        yield
+        return
+    with handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _reset_after_fork() -> None:
+    global _first_use_lock
+    _first_use_lock = threading.Lock()  # another thread may have held it at the fork
+
+
+os.register_at_fork(after_in_child=_reset_after_fork)

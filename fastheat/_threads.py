@@ -1,4 +1,13 @@
-"""How many threads a kernel call uses, and running it serially or in parallel."""
+"""How many threads a kernel call uses, and running it serially or in parallel, safely.
+
+Numba's threading layers fail in data-loader settings (README, "Using fastheat in a
+DataLoader"): GNU OpenMP kills a forked child at its first parallel launch if the parent had
+started it, and the workqueue layer aborts on concurrent launches from two threads. fastheat
+therefore runs its serial kernel (which never touches the threading layer) whenever one
+thread is asked for -- the default inside worker processes --, whenever another thread is
+already inside a parallel fastheat kernel, and in a forked child of a process that had started
+GNU OpenMP.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +16,22 @@ import os
 import threading
 
 import numba
+from numba.np.ufunc import parallel as _numba_parallel
 
+from ._numba import first_use
 from ._validate import check_index
 
-_PARALLEL_LOCK = threading.Lock()
+_parallel_lock = threading.Lock()
+_parallel_unsafe = False  # set in a forked child of a process that had started GNU OpenMP
 
 
 def default_num_threads() -> int:
-    """``FASTHEAT_NUM_THREADS`` if set, else 1 inside a worker process, else all of Numba's."""
+    """Threads per call when ``num_threads`` is not given.
+
+    ``FASTHEAT_NUM_THREADS`` if set; else 1 inside a worker process (any process started by
+    ``multiprocessing``, which includes PyTorch's DataLoader workers), so that W workers run W
+    threads, not W x cores; else Numba's thread count (``NUMBA_NUM_THREADS``, all cores).
+    """
     setting = os.environ.get("FASTHEAT_NUM_THREADS", "").strip()
     if setting:
         try:
@@ -35,21 +52,31 @@ def resolve_num_threads(num_threads) -> int:
 
 
 def run_kernel(serial, parallel, num_threads: int, *args) -> None:
-    """Run ``parallel(*args)`` on ``num_threads`` threads, or ``serial(*args)``.
+    """Run ``parallel(*args)`` on ``num_threads`` threads, or ``serial(*args)`` where unsafe.
 
-    The serial kernel runs when one thread is asked for, and when another thread of this
-    process is already inside a parallel fastheat kernel: Numba's workqueue layer aborts on
-    concurrent parallel launches, and the serial kernel never touches the threading layer.
+    Numba's per-thread thread count is restored afterwards, even on error.
     """
-    if num_threads == 1 or not _PARALLEL_LOCK.acquire(blocking=False):
-        serial(*args)
+    if num_threads == 1 or _parallel_unsafe or not _parallel_lock.acquire(blocking=False):
+        with first_use((serial, args[0][0].dtype.str)):
+            serial(*args)
         return
     try:
         previous = numba.get_num_threads()
         numba.set_num_threads(num_threads)
         try:
-            parallel(*args)
+            with first_use((parallel, args[0][0].dtype.str)):
+                parallel(*args)
         finally:
             numba.set_num_threads(previous)
     finally:
-        _PARALLEL_LOCK.release()
+        _parallel_lock.release()
+
+
+def _after_fork_in_child() -> None:
+    global _parallel_lock, _parallel_unsafe
+    _parallel_lock = threading.Lock()  # another thread may have held it at the fork
+    if _numba_parallel._is_initialized and _numba_parallel._threading_layer == "omp":
+        _parallel_unsafe = True
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)

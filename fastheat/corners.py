@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -9,6 +10,7 @@ import numpy as np
 from numpy.typing import ArrayLike, DTypeLike, NDArray
 
 from . import _kernels
+from ._numba import first_use
 from ._threads import resolve_num_threads, run_kernel
 from ._validate import (
     check_detections,
@@ -92,36 +94,37 @@ class PreparedBoxes:
         n = len(boxes)
         starts = np.empty(batch_size + 1, np.int64)
         order = np.empty(n, np.int64)
-        _kernels.group_by_image(image_index, starts, order)
         corners = np.empty((n, 4), np.int64)
         radii = np.empty(n, np.int64)
+        with first_use("prepare"):
+            _kernels.group_by_image(image_index, starts, order)
         if n:
             width_ratio, height_ratio = options.ratios
-            _kernels.prepare_corners(
-                boxes, width_ratio, height_ratio, options.gaussian_iou, options.gaussian_rad,
-                options.min_radius, options.radius_formula, 2.0, corners, radii,
-            )
+            with first_use("prepare"):
+                _kernels.prepare_corners(
+                    boxes, width_ratio, height_ratio, options.gaussian_iou, options.gaussian_rad,
+                    options.min_radius, options.radius_formula, 2.0, corners, radii,
+                )
         return cls(starts, order, image_index, categories, corners, radii)
 
 
-def stamp_corners(tl, br, boxes: PreparedBoxes, options: CornerOptions, num_threads: int,
-                  previous: PreparedBoxes | None = None) -> None:
-    """Clear ``tl``/``br`` (wholly, or where ``previous`` stamped) and stamp ``boxes``."""
+def stamp_corners(maps, boxes: PreparedBoxes, options: CornerOptions, num_threads: int,
+                  clear: int = _kernels.CLEAR_ALL, previous: PreparedBoxes | None = None) -> None:
+    """Clear the ``(tl, br)`` maps as ``clear`` says, then stamp ``boxes`` into them."""
     tables = gaussian_tables(options.delte, options.k, options.dtype)
     table, table_offsets = tables.lookup(boxes.radii)
     prev = previous or PreparedBoxes.empty()
     run_kernel(
         _kernels.stamp_points_serial, _kernels.stamp_points_parallel, num_threads,
-        (tl, br), previous is None,
+        tuple(maps), clear,
         prev.starts, prev.order, prev.categories, prev.corners, prev.radii,
         boxes.starts, boxes.order, boxes.categories, boxes.corners, boxes.radii,
         MAX_TABLE_RADIUS, table, table_offsets,
     )
     for i in np.flatnonzero(boxes.radii > MAX_TABLE_RADIUS).tolist():
         b, c, r = boxes.image_index[i], boxes.categories[i], int(boxes.radii[i])
-        xtl, ytl, xbr, ybr = boxes.corners[i].tolist()
-        stamp_window(tl[b, c], xtl, ytl, r, options.delte, options.k)
-        stamp_window(br[b, c], xbr, ybr, r, options.delte, options.k)
+        for heatmaps, (x, y) in zip(maps, boxes.corners[i].reshape(2, 2).tolist()):
+            stamp_window(heatmaps[b, c], x, y, r, options.delte, options.k)
 
 
 def encode_corners(
@@ -204,6 +207,112 @@ def encode_corners(
     image_index, categories, boxes = check_detections(detections, batch_size, num_classes,
                                                       *options.ratios)
     prepared = PreparedBoxes.prepare(image_index, categories, boxes, batch_size, options)
-    tl, br = out if out is not None else (np.empty(shape, options.dtype), np.empty(shape, options.dtype))
-    stamp_corners(tl, br, prepared, options, threads)
-    return CornerHeatmaps(tl, br)
+    if out is None:  # calloc'd zeros: the kernel's threads first-touch them, once
+        out, clear = (np.zeros(shape, options.dtype), np.zeros(shape, options.dtype)), _kernels.TOUCH_PAGES
+    else:
+        clear = _kernels.CLEAR_ALL
+    stamp_corners(out, prepared, options, threads, clear)
+    return CornerHeatmaps(*out)
+
+
+class CornerEncoder:
+    """Configure once, then encode batch after batch into reused buffers (sparse reset).
+
+    ``encoder(detections, batch_size)`` returns the same named tuple as ``encode_corners`` with
+    the same options, but the encoder owns its output buffers: each call clears only the cells
+    that the previous call stamped, so a call costs in proportion to the stamped area, not to
+    the size of the maps.
+
+    .. warning::
+       The returned arrays are read-only views of the encoder's buffers and are **overwritten
+       by the next call**. Use them (or copy them) before calling the encoder again, or pass
+       ``copy=True`` to get fresh arrays. Never write into the buffers by other means.
+
+    Parameters
+    ----------
+    num_classes, input_size, output_size, gaussian_iou, gaussian_rad, delte, k, dtype, \
+radius_formula, min_radius, num_threads
+        As for ``encode_corners``.
+
+    Notes
+    -----
+    A call with a larger ``batch_size`` than any before allocates bigger buffers (cleared in
+    parallel); a smaller one reuses the first ``batch_size`` images. An encoder is not shared
+    between threads: a call while another thread's call on the same encoder is running raises
+    ``RuntimeError`` (use one encoder per thread; different encoders run concurrently).
+    """
+
+    def __init__(
+        self,
+        *,
+        num_classes: int,
+        input_size: tuple[int, int],
+        output_size: tuple[int, int],
+        gaussian_iou: float = 0.3,
+        gaussian_rad: int = -1,
+        delte: float = 6,
+        k: float = 1.0,
+        dtype: DTypeLike = np.float32,
+        radius_formula: RadiusFormula = "cornernet",
+        min_radius: int = 0,
+        num_threads: int | None = None,
+    ):
+        self.options = CornerOptions.check(num_classes, input_size, output_size, gaussian_iou,
+                                           gaussian_rad, delte, k, dtype, radius_formula, min_radius)
+        if num_threads is not None:
+            check_index("num_threads", num_threads, minimum=1)
+        self.num_threads = num_threads
+        self._buffers: tuple[NDArray, NDArray] | None = None
+        self._previous: PreparedBoxes | None = None  # what the buffers hold; None: unknown
+        self._lock = threading.Lock()
+
+    def __call__(self, detections: ArrayLike, batch_size: int, *, copy: bool = False) -> CornerHeatmaps:
+        """Encode one batch; see ``encode_corners`` for ``detections`` and ``batch_size``.
+
+        Parameters
+        ----------
+        detections : array_like, shape (N, 6)
+            ``(batch_index, category, x1, y1, x2, y2)`` rows in input pixels.
+        batch_size : int
+            Number of images in this batch.
+        copy : bool, default False
+            Return fresh, writeable arrays instead of views of the reused buffers.
+
+        Returns
+        -------
+        CornerHeatmaps
+            Read-only views valid until the next call (or fresh arrays with ``copy=True``).
+        """
+        options = self.options
+        batch_size = check_index("batch_size", batch_size, minimum=1)
+        threads = resolve_num_threads(self.num_threads)
+        prepared = PreparedBoxes.prepare(
+            *check_detections(detections, batch_size, options.num_classes, *options.ratios),
+            batch_size, options,
+        )
+        if not self._lock.acquire(blocking=False):
+            raise RuntimeError("this CornerEncoder is already encoding in another thread: "
+                               "use one encoder per thread")
+        try:
+            if self._buffers is None or self._buffers[0].shape[0] < batch_size:
+                shape = options.shape(batch_size)
+                self._buffers = (np.zeros(shape, options.dtype), np.zeros(shape, options.dtype))
+                clear = _kernels.TOUCH_PAGES
+            elif self._previous is None:  # a call failed: the buffers' contents are unknown
+                clear = _kernels.CLEAR_ALL
+            else:
+                clear = _kernels.CLEAR_PREVIOUS
+            previous, self._previous = self._previous, None
+            stamp_corners(self._buffers, prepared, options, threads, clear, previous)
+            self._previous = prepared
+            views = []
+            for buffer in self._buffers:
+                view = buffer[:batch_size]
+                if copy:
+                    view = view.copy()
+                else:
+                    view.flags.writeable = False
+                views.append(view)
+        finally:
+            self._lock.release()
+        return CornerHeatmaps(*views)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import OrderedDict
 from typing import Literal, overload
@@ -185,11 +186,10 @@ class GaussianTables:
         self.delte, self.k, self.dtype = delte, k, dtype
         self.values = np.empty(0, dtype)
         self.offsets = np.full(MAX_TABLE_RADIUS + 1, -1, np.int64)
-        self._lock = threading.Lock()
 
     def lookup(self, radii: NDArray[np.int64]) -> tuple[NDArray, NDArray[np.int64]]:
         """``(values, offsets)`` covering every radius in ``radii`` up to ``MAX_TABLE_RADIUS``."""
-        with self._lock:
+        with _tables_lock:
             offsets = self.offsets
             needed = np.unique(radii[radii <= MAX_TABLE_RADIUS])
             missing = needed[offsets[needed] < 0]
@@ -213,13 +213,21 @@ class GaussianTables:
 
 
 _TABLES: OrderedDict[tuple, GaussianTables] = OrderedDict()
-_TABLES_LOCK = threading.Lock()
+_tables_lock = threading.Lock()
+
+
+def _reset_after_fork() -> None:
+    global _tables_lock
+    _tables_lock = threading.Lock()  # another thread may have held it at the fork
+
+
+os.register_at_fork(after_in_child=_reset_after_fork)
 
 
 def gaussian_tables(delte: float, k: float, dtype: np.dtype) -> GaussianTables:
     """The shared ``GaussianTables`` for these options (the 8 most recently used are kept)."""
     key = (float(delte), float(k), np.dtype(dtype).str)
-    with _TABLES_LOCK:
+    with _tables_lock:
         tables = _TABLES.pop(key, None) or GaussianTables(delte, k, np.dtype(dtype))
         _TABLES[key] = tables
         while len(_TABLES) > 8:

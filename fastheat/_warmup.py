@@ -1,0 +1,40 @@
+"""``warmup``: compile or load the kernels ahead of the first real batch."""
+
+from __future__ import annotations
+
+import time
+from typing import Iterable
+
+import numpy as np
+from numpy.typing import DTypeLike
+
+from ._threads import resolve_num_threads
+from .corners import encode_corners
+
+
+def warmup(dtypes: Iterable[DTypeLike] = (np.float32,), *, num_threads: int | None = None) -> float:
+    """Compile, or load from Numba's on-disk cache, the kernels fastheat's encoders use.
+
+    Call it once in the parent process before starting data-loader workers: with a warm cache
+    each worker then only loads the kernels, and concurrent workers never compile at once.
+
+    Parameters
+    ----------
+    dtypes : iterable of float32/float64, default (float32,)
+        Heatmap dtypes to prepare.
+    num_threads : int, optional
+        Prepare the serial kernel, and the parallel one if this (default:
+        ``fastheat.default_num_threads()``) is above 1.
+
+    Returns
+    -------
+    float
+        Seconds spent.
+    """
+    start = time.perf_counter()
+    detections = np.array([[0, 0, 1.0, 1.0, 3.0, 3.0]])
+    for dtype in dtypes:
+        for threads in sorted({1, resolve_num_threads(num_threads)}):
+            encode_corners(detections, batch_size=1, num_classes=1, input_size=(4, 4),
+                           output_size=(4, 4), dtype=dtype, num_threads=threads)
+    return time.perf_counter() - start
