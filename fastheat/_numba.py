@@ -16,6 +16,7 @@ import contextlib
 import os
 import tempfile
 import threading
+import types
 from typing import Callable, Hashable, Iterator
 
 import numba
@@ -38,8 +39,18 @@ def jit(func: Callable) -> Callable:
 
 
 def jit_parallel(func: Callable) -> Callable:
-    """Compile ``func`` as a ``prange``-parallel kernel with fastheat's options."""
-    return _compile(func, parallel=True)
+    """Compile ``func`` as a ``prange``-parallel kernel with fastheat's options.
+
+    Numba names cache entries after the function and does not key them on ``parallel``: the
+    serial and parallel kernels compiled from one function would load each other's code (a
+    "serial" kernel that launches threads). The parallel one is compiled from a copy of the
+    function with its own name.
+    """
+    copy = types.FunctionType(func.__code__, func.__globals__, func.__name__ + "_parallel",
+                              func.__defaults__, func.__closure__)
+    copy.__qualname__ = func.__qualname__ + "_parallel"
+    copy.__module__ = func.__module__
+    return _compile(copy, parallel=True)
 
 
 _first_use_lock = threading.Lock()

@@ -1,0 +1,58 @@
+"""scripts/show_targets.py: the PNG is written, and its heatmaps peak on the encoded points."""
+
+import importlib.util
+import pathlib
+import sys
+
+import numpy as np
+import pytest
+
+SCRIPT = pathlib.Path(__file__).parent.parent / "scripts" / "show_targets.py"
+
+
+@pytest.fixture(scope="module")
+def show_targets():
+    spec = importlib.util.spec_from_file_location("show_targets", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def luminance(rgb):
+    return rgb[..., :3].astype(np.float64) @ [0.2126, 0.7152, 0.0722]
+
+
+@pytest.mark.parametrize("mode, columns", [("cornernet", 2), ("centernet", 1)])
+def test_png_and_hottest_pixels(show_targets, tmp_path, mode, columns):
+    pytest.importorskip("matplotlib")
+    from matplotlib.image import imread
+
+    out = tmp_path / "targets.png"
+    assert show_targets.main(["--out", str(out), "--mode", mode, "--seed", "3", "--images", "3"]) == 0
+    picture = imread(out)
+    assert picture.ndim == 3 and picture.shape[0] > picture.shape[1] > 100
+
+    detections, targets = show_targets.encode(mode, 3, 3)
+    rows = show_targets.render(mode, detections, targets, 3, str(tmp_path / "again.png"))
+    assert len(rows) == 3 and all(len(row) == columns for row in rows)
+    for row in rows:
+        for panel in row:
+            assert len(panel.points) > 0
+            # the panel as drawn, written to and read back from a PNG with one pixel per cell
+            bare = tmp_path / "panel.png"
+            import matplotlib.pyplot as plt
+            plt.imsave(bare, show_targets.panel_image(panel.heat))
+            light = luminance(imread(bare))
+            hottest = np.argwhere(light == light.max())[:, ::-1]  # (x, y)
+            h, w = panel.heat.shape
+            inside = [(x, y) for x, y in panel.points.tolist() if 0 <= x < w and 0 <= y < h]
+            assert inside and all(light[y, x] == light.max() for x, y in inside)
+            distance = np.abs(hottest[:, None, :] - np.array(inside)[None, :, :]).max(axis=2)
+            assert (distance.min(axis=1) <= 1).all()  # no hot pixel away from a point
+
+
+def test_without_matplotlib_exits_with_2(show_targets, monkeypatch, tmp_path, capsys):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # "import matplotlib" raises ImportError
+    assert show_targets.main(["--out", str(tmp_path / "x.png")]) == 2
+    assert "pip install -e .[plot]" in capsys.readouterr().err
+    assert not (tmp_path / "x.png").exists()

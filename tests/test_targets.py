@@ -1,0 +1,185 @@
+"""encode_cornernet and encode_centernet against the NumPy transcriptions, bit for bit."""
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import fastheat
+import reference_targets
+from fastheat import encode_centernet, encode_cornernet
+from fastheat.workloads import CORNERNET, coco_like_detections
+from test_corners import SIZES, batches, edge_case_boxes
+
+ENCODERS = {"cornernet": (encode_cornernet, reference_targets.encode_cornernet, "max_tag_len"),
+            "centernet": (encode_centernet, reference_targets.encode_centernet, "max_objs")}
+
+
+def assert_same(mode, detections, batch_size, num_classes, input_size, output_size,
+                num_threads=None, on_overflow="error", **options):
+    encode, transcription, _ = ENCODERS[mode]
+    got = encode(detections, batch_size=batch_size, num_classes=num_classes,
+                 input_size=input_size, output_size=output_size, num_threads=num_threads,
+                 on_overflow=on_overflow, **options)
+    want = transcription(detections, batch_size, num_classes, input_size, output_size, **options)
+    assert len(got) == len(want)
+    for name, g, w in zip(got._fields, got, want):
+        assert g.dtype == w.dtype and g.shape == w.shape, name
+        mismatches = np.argwhere(g != w)
+        assert mismatches.size == 0, f"{name}: {len(mismatches)} differ, first at {mismatches[0]}"
+    return got
+
+
+@pytest.mark.parametrize("mode", ENCODERS)
+@pytest.mark.parametrize("input_size, output_size", SIZES)
+def test_random_coco_batches(rng, mode, input_size, output_size):
+    for batch_size in range(1, 9):
+        detections = coco_like_detections(int(rng.integers(1 << 30)), batch_size=batch_size,
+                                          num_classes=7, input_size=input_size,
+                                          boxes_per_image=rng.choice([0, 3, 20]))
+        rng.shuffle(detections)  # any order: slots follow input order within an image
+        assert_same(mode, detections, batch_size, 7, input_size, output_size)
+
+
+@pytest.mark.parametrize("mode", ENCODERS)
+@pytest.mark.parametrize("input_size, output_size", SIZES)
+def test_edge_case_boxes(rng, mode, input_size, output_size):
+    """Tiny, zero-size, image-sized, border-hugging, off-image and huge boxes."""
+    detections = edge_case_boxes(rng, 300, 4, 3, input_size)
+    assert_same(mode, detections, 4, 3, input_size, output_size, **{ENCODERS[mode][2]: 120})
+
+
+@pytest.mark.parametrize("mode", ENCODERS)
+def test_cornernet_batch_float32_input(mode):
+    detections = coco_like_detections(7).astype(np.float32)
+    assert_same(mode, detections, **CORNERNET)
+
+
+@pytest.mark.parametrize("mode", ENCODERS)
+@pytest.mark.parametrize("num_threads", [1, 2])
+def test_thread_counts_agree(mode, num_threads):
+    detections = coco_like_detections(5, batch_size=9, num_classes=6)
+    assert_same(mode, detections, 9, 6, (511, 511), (128, 128), num_threads=num_threads)
+
+
+@pytest.mark.parametrize("mode", ENCODERS)
+def test_empty_batch_and_empty_images(mode):
+    encode, _, slots = ENCODERS[mode]
+    for detections in (np.zeros((0, 6)), []):
+        targets = encode(detections, batch_size=3, num_classes=2, input_size=(64, 64),
+                         output_size=(16, 16), **{slots: 5})
+        assert all(not array.any() for array in targets)
+        assert targets[0].shape == (3, 2, 16, 16) and targets[-1].shape[0] == 3
+    detections = np.array([[2, 1, 8, 8, 40, 40], [0, 0, 1, 2, 30, 20], [2, 0, 3, 3, 9, 9.5]])
+    got = assert_same(mode, detections, 4, 2, (64, 64), (16, 16), **{slots: 3})
+    assert not got[0][1].any() and not got[0][3].any()
+
+
+@pytest.mark.parametrize("mode", ENCODERS)
+def test_overflow_error_names_the_image(mode):
+    encode, _, slots = ENCODERS[mode]
+    detections = np.array([[0, 0, 1, 1, 9, 9]] * 2 + [[2, 1, 1, 1, 9, 9]] * 4 + [[1, 0, 1, 1, 5, 5]] * 5)
+    with pytest.raises(ValueError, match=rf"image 1 has 5 boxes, more than {slots}=3"):
+        encode(detections, batch_size=3, num_classes=2, input_size=(32, 32), output_size=(8, 8),
+               **{slots: 3})
+
+
+@pytest.mark.parametrize("mode", ENCODERS)
+def test_overflow_truncate_keeps_first_boxes(rng, mode):
+    encode, _, slots = ENCODERS[mode]
+    detections = edge_case_boxes(rng, 200, 3, 4, (96, 128))
+    detections[:, 0] = np.minimum(detections[:, 0], 1)  # image 2 empty, images 0 and 1 crowded
+    got = assert_same(mode, detections, 3, 4, (96, 128), (24, 32), on_overflow="truncate",
+                      **{slots: 17})
+    first = np.concatenate([np.flatnonzero(detections[:, 0] == b)[:17] for b in (0, 1)])
+    full = encode(detections[np.sort(first)], batch_size=3, num_classes=4, input_size=(96, 128),
+                  output_size=(24, 32), **{slots: 17})
+    for g, f in zip(got, full):
+        np.testing.assert_array_equal(g, f)
+
+
+def test_cornernet_heatmaps_are_encode_corners(rng):
+    detections = edge_case_boxes(rng, 150, 3, 2, (200, 300))
+    options = dict(batch_size=3, num_classes=2, input_size=(200, 300), output_size=(50, 75))
+    for extra in ({"radius_formula": "centernet"}, {"min_radius": 3}, {"gaussian_rad": 4},
+                  {"gaussian_rad": fastheat.gaussian.MAX_TABLE_RADIUS + 3}, {"delte": 3, "k": 0.5}):
+        got = encode_cornernet(detections, **options, **extra)
+        want = fastheat.encode_corners(detections, **options, **extra)
+        np.testing.assert_array_equal(got.tl_heatmaps, want.tl_heatmaps)
+        np.testing.assert_array_equal(got.br_heatmaps, want.br_heatmaps)
+
+
+def test_cornernet_off_map_tags_follow_the_formula():
+    detections = np.array([[0, 0, -40.0, -8.0, 10.0, 12.0], [0, 0, 50.0, 20.0, 90.0, 50.0]])
+    got = encode_cornernet(detections, batch_size=1, num_classes=1, input_size=(64, 64),
+                           output_size=(16, 16), max_tag_len=2)
+    assert got.tl_tags[0].tolist() == [-2 * 16 - 10, 5 * 16 + 12]
+    assert got.br_tags[0].tolist() == [3 * 16 + 2, 12 * 16 + 22]
+    assert got.tag_masks[0].tolist() == [1, 1] and got.tag_lens.tolist() == [2]
+    np.testing.assert_array_equal(got.tl_regrs[0], [[0.0, 0.0], [0.5, 0.0]])
+
+
+def test_centernet_worked_example():
+    """One box, scaled by 1/4: (10, 6)-(30, 20) on the output map."""
+    got = encode_centernet(np.array([[1, 2, 40.0, 24.0, 120.0, 80.0]]), batch_size=2,
+                           num_classes=3, input_size=(128, 128), output_size=(32, 32), max_objs=4)
+    radius = max(0, int(fastheat.gaussian_radius(14, 20, 0.7, radius_formula="centernet")))
+    assert got.wh[1, 0].tolist() == [20.0, 14.0] and got.reg[1, 0].tolist() == [0.0, 0.0]
+    assert got.ind[1].tolist() == [13 * 32 + 20, 0, 0, 0] and got.reg_mask.sum() == 1
+    peak = np.unravel_index(np.argmax(got.hm[1, 2]), (32, 32))
+    assert peak == (13, 20) and got.hm[1, 2, 13, 20] == 1.0
+    assert got.hm[1, 2, 13, 20 + radius] > 0 and got.hm[1, 2, 13, 20 + radius + 1] == 0
+
+
+def test_centernet_unstamped_boxes_keep_their_slot():
+    detections = np.array([[0, 0, 5, 5, 5, 9],  # zero width
+                           [0, 0, -50, -50, -10, -10],  # wholly off the map: clipped to a point
+                           [0, 0, 8, 8, 24, 24]])
+    got = assert_same("centernet", detections, 1, 1, (64, 64), (16, 16), max_objs=3)
+    assert got.reg_mask[0].tolist() == [0, 0, 1] and got.ind[0, :2].tolist() == [0, 0]
+    assert got.ind[0, 2] == 4 * 16 + 4 and got.hm[0, 0].max() == 1.0
+
+
+@pytest.mark.parametrize("options", [{"radius_formula": "cornernet"}, {"gaussian_iou": 0.3},
+                                     {"delte": 3, "k": 0.5}, {"min_radius": 2},
+                                     {"min_radius": fastheat.gaussian.MAX_TABLE_RADIUS + 2}])
+def test_centernet_options(rng, options):
+    detections = edge_case_boxes(rng, 60, 2, 2, (200, 300))
+    assert_same("centernet", detections, 2, 2, (200, 300), (50, 75), **options)
+
+
+@pytest.mark.parametrize("options", [{"gaussian_rad": 3}, {"gaussian_iou": 0.7},
+                                     {"delte": 3, "k": 0.5}])
+def test_cornernet_options(rng, options):
+    detections = edge_case_boxes(rng, 60, 2, 2, (200, 300))
+    assert_same("cornernet", detections, 2, 2, (200, 300), (50, 75), **options)
+
+
+@pytest.mark.parametrize("mode", ENCODERS)
+@pytest.mark.parametrize("name, value, error", [
+    ("slots", 0, ValueError), ("slots", -3, ValueError), ("slots", 1.5, TypeError),
+    ("slots", True, TypeError), ("slots", "8", TypeError),
+    ("on_overflow", "clip", ValueError), ("on_overflow", None, ValueError),
+    ("gaussian_iou", 1.0, ValueError), ("batch_size", 0, ValueError),
+    ("min_radius", -1, ValueError), ("radius_formula", "x", ValueError),
+    ("num_threads", 0, ValueError),
+])
+def test_options_are_checked(mode, name, value, error):
+    encode, _, slots = ENCODERS[mode]
+    name = slots if name == "slots" else name
+    options = dict(batch_size=2, num_classes=2, input_size=(32, 32), output_size=(8, 8))
+    with pytest.raises(error, match=name):
+        encode(np.array([[0, 0, 1, 1, 9, 9]]), **{**options, name: value})
+
+
+@pytest.mark.parametrize("mode", ENCODERS)
+def test_bad_rows_are_named(mode):
+    with pytest.raises(ValueError, match="row 1 has a category outside"):
+        ENCODERS[mode][0](np.array([[0, 0, 1, 1, 9, 9], [0, 5, 1, 1, 9, 9]]), batch_size=1,
+                          num_classes=2, input_size=(32, 32), output_size=(8, 8))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(batches(), st.sampled_from(list(ENCODERS)), st.integers(1, 12))
+def test_property_matches_transcription(batch, mode, max_slots):
+    assert_same(mode, *batch, on_overflow="truncate", **{ENCODERS[mode][2]: max_slots})
