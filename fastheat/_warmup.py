@@ -10,10 +10,11 @@ from numpy.typing import DTypeLike
 
 from ._threads import resolve_num_threads
 from .corners import encode_corners
+from .targets import encode_centernet, encode_cornernet
 
 
 def warmup(dtypes: Iterable[DTypeLike] = (np.float32,), *, num_threads: int | None = None) -> float:
-    """Compile, or load from Numba's on-disk cache, the kernels fastheat's encoders use.
+    """Compile, or load from Numba's on-disk cache, the kernels of all of fastheat's encoders.
 
     Call it once in the parent process before starting data-loader workers: with a warm cache
     each worker then only loads the kernels, and concurrent workers never compile at once.
@@ -21,7 +22,8 @@ def warmup(dtypes: Iterable[DTypeLike] = (np.float32,), *, num_threads: int | No
     Parameters
     ----------
     dtypes : iterable of float32/float64, default (float32,)
-        Heatmap dtypes to prepare.
+        Heatmap dtypes to prepare for ``encode_corners``/``CornerEncoder`` (the full-target
+        encoders are float32).
     num_threads : int, optional
         Prepare the serial kernel, and the parallel one if this (default:
         ``fastheat.default_num_threads()``) is above 1.
@@ -33,8 +35,10 @@ def warmup(dtypes: Iterable[DTypeLike] = (np.float32,), *, num_threads: int | No
     """
     start = time.perf_counter()
     detections = np.array([[0, 0, 1.0, 1.0, 3.0, 3.0]])
-    for dtype in dtypes:
-        for threads in sorted({1, resolve_num_threads(num_threads)}):
-            encode_corners(detections, batch_size=1, num_classes=1, input_size=(4, 4),
-                           output_size=(4, 4), dtype=dtype, num_threads=threads)
+    sizes = dict(batch_size=1, num_classes=1, input_size=(4, 4), output_size=(4, 4))
+    for threads in sorted({1, resolve_num_threads(num_threads)}):
+        for dtype in dtypes:
+            encode_corners(detections, **sizes, dtype=dtype, num_threads=threads)
+        encode_cornernet(detections, **sizes, num_threads=threads)
+        encode_centernet(detections, **sizes, num_threads=threads)
     return time.perf_counter() - start
