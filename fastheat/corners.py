@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -76,7 +77,11 @@ class CornerOptions:
 
 @dataclass
 class PreparedBoxes:
-    """Boxes grouped by image, with their grid corners and radii (the kernels' input)."""
+    """Boxes grouped by image, with their grid points and radii (the kernels' input).
+
+    ``corners`` is ``(N, 2K)``: the K grid points each box stamps, ``(xtl, ytl, xbr, ybr)`` for
+    corner maps, ``(x, y)`` of the centre for centre maps.
+    """
 
     starts: NDArray[np.int64]
     order: NDArray[np.int64]
@@ -86,7 +91,9 @@ class PreparedBoxes:
     radii: NDArray[np.int64]
 
     @classmethod
+    @functools.cache
     def empty(cls) -> "PreparedBoxes":
+        """No boxes (shared, read-only by convention: kernels only read their inputs)."""
         return cls.prepare(*(np.zeros(0, np.int64),) * 2, np.zeros((0, 4)), 0, None)
 
     @classmethod
@@ -98,9 +105,8 @@ class PreparedBoxes:
         radii = np.empty(n, np.int64)
         with first_use("prepare"):
             _kernels.group_by_image(image_index, starts, order)
-        if n:
-            width_ratio, height_ratio = options.ratios
-            with first_use("prepare"):
+            if n:
+                width_ratio, height_ratio = options.ratios
                 _kernels.prepare_corners(
                     boxes, width_ratio, height_ratio, options.gaussian_iou, options.gaussian_rad,
                     options.min_radius, options.radius_formula, 2.0, corners, radii,
@@ -110,7 +116,7 @@ class PreparedBoxes:
 
 def stamp_corners(maps, boxes: PreparedBoxes, options: CornerOptions, num_threads: int,
                   clear: int = _kernels.CLEAR_ALL, previous: PreparedBoxes | None = None) -> None:
-    """Clear the ``(tl, br)`` maps as ``clear`` says, then stamp ``boxes`` into them."""
+    """Clear the K ``maps`` as ``clear`` says, then stamp ``boxes``' K points into them."""
     tables = gaussian_tables(options.delte, options.k, options.dtype)
     table, table_offsets = tables.lookup(boxes.radii)
     prev = previous or PreparedBoxes.empty()
@@ -123,7 +129,7 @@ def stamp_corners(maps, boxes: PreparedBoxes, options: CornerOptions, num_thread
     )
     for i in np.flatnonzero(boxes.radii > MAX_TABLE_RADIUS).tolist():
         b, c, r = boxes.image_index[i], boxes.categories[i], int(boxes.radii[i])
-        for heatmaps, (x, y) in zip(maps, boxes.corners[i].reshape(2, 2).tolist()):
+        for heatmaps, (x, y) in zip(maps, boxes.corners[i].reshape(-1, 2).tolist()):
             stamp_window(heatmaps[b, c], x, y, r, options.delte, options.k)
 
 

@@ -269,15 +269,13 @@ num_threads
     image_index, categories, boxes = rows
     n = len(boxes)
     starts, order = np.empty(batch_size + 1, np.int64), np.empty(n, np.int64)
-    with first_use("targets"):
-        _kernels.group_by_image(image_index, starts, order)
-    # (N, 4) like PreparedBoxes.corners: the centre, then an unused pair (one map: K = 1)
-    points, radii = np.zeros((n, 4), np.int64), np.zeros(n, np.int64)
+    points, radii = np.zeros((n, 2), np.int64), np.zeros(n, np.int64)  # one map: K = 1
     centers = PreparedBoxes(np.empty_like(starts), np.empty_like(order), image_index, categories,
                             points, radii)
     wh, reg, ind, reg_mask = _slot_arrays(batch_size, max_objs)
     out_h, out_w = options.output_size
     with first_use("targets"):
+        _kernels.group_by_image(image_index, starts, order)
         _target_kernels.prepare_centers(
             boxes, *options.ratios, out_w, out_h, options.gaussian_iou, options.min_radius,
             options.radius_formula, 2.0, starts, order, points, radii, centers.starts,
