@@ -5,7 +5,10 @@
 Groups (compare the rows within a group):
 - ``end-to-end``: a fresh batch (allocate, zero, stamp): reference vs encode_corners vs the
   reused-buffer CornerEncoder (steady state).
-- ``stamping``: stamping alone into zeroed, already-touched maps (zeroing excluded).
+- ``stamping-cold``: stamping alone into zeroed, already-touched maps, zeroed in full before
+  each round (zeroing excluded from the time; it evicts the caches).
+- ``stamping-warm``: the same, but before each round only the stamped windows are zeroed
+  again (untimed), so the maps' cache lines and pages stay warm for both sides.
 - ``fresh-vs-zeros``: encode_corners with fresh outputs vs the bare numpy.zeros + first touch.
 """
 
@@ -71,26 +74,44 @@ def touched_maps():
     return maps
 
 
-@pytest.mark.benchmark(group="stamping")
-def test_reference_stamping(benchmark, detections, touched_maps):
-    def setup():
-        for m in touched_maps:
+@pytest.fixture(scope="module")
+def prepared(detections):
+    options = CornerOptions.check(80, (511, 511), (128, 128), 0.3, -1, 6, 1.0, np.float32,
+                                  "cornernet", 0)
+    image, category = detections[:, 0].astype(np.int64), detections[:, 1].astype(np.int64)
+    return options, PreparedBoxes.prepare(image, category, detections[:, 2:].copy(), 49, options)
+
+
+def zero_maps(maps, how, prepared):
+    """Zero the maps in full (``"cold"``) or only where ``prepared`` stamps (``"warm"``)."""
+    if how == "cold":
+        for m in maps:
             m.fill(0)
+    else:
+        options, boxes = prepared
+        stamp_corners(maps, PreparedBoxes.empty(), options, fastheat.default_num_threads(),
+                      _kernels.CLEAR_PREVIOUS, boxes)
+
+
+@pytest.mark.parametrize("how", ["cold", "warm"])
+def test_reference_stamping(benchmark, detections, touched_maps, prepared, how):
+    benchmark.group = f"stamping-{how}"
+
+    def setup():
+        zero_maps(touched_maps, how, prepared)
         return (detections, touched_maps), {}
     benchmark.pedantic(reference_stamping, setup=setup, rounds=5)
 
 
-@pytest.mark.benchmark(group="stamping")
-def test_fastheat_stamping(benchmark, detections, touched_maps):
-    options = CornerOptions.check(80, (511, 511), (128, 128), 0.3, -1, 6, 1.0, np.float32, "cornernet", 0)
-    image, category, boxes = detections[:, 0].astype(np.int64), detections[:, 1].astype(np.int64), detections[:, 2:].copy()
-    prepared = PreparedBoxes.prepare(image, category, boxes, 49, options)
+@pytest.mark.parametrize("how", ["cold", "warm"])
+def test_fastheat_stamping(benchmark, detections, touched_maps, prepared, how):
+    benchmark.group = f"stamping-{how}"
+    options, boxes = prepared
     threads = fastheat.default_num_threads()
 
     def setup():
-        for m in touched_maps:
-            m.fill(0)
-        return (touched_maps, prepared, options, threads, _kernels.CLEAR_PREVIOUS), {}
+        zero_maps(touched_maps, how, prepared)
+        return (touched_maps, boxes, options, threads, _kernels.CLEAR_PREVIOUS), {}
     benchmark.pedantic(stamp_corners, setup=setup, rounds=50)
     want = (np.zeros(SHAPE, np.float32), np.zeros(SHAPE, np.float32))
     reference_stamping(detections, want)

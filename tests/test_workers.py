@@ -215,3 +215,35 @@ def test_default_threads_setting(monkeypatch):
 
 def test_warmup_returns_seconds():
     assert fastheat.warmup((np.float32, np.float64)) >= 0
+
+
+class EncodedBatches:
+    """A map-style dataset whose items are encoded batches (built per worker, as in the README)."""
+
+    def __init__(self, count):
+        self.count = count
+        self.encoder = None
+
+    def __len__(self):
+        return self.count
+
+    def __getitem__(self, seed):
+        self.encoder = self.encoder or fastheat.CornerEncoder(**SIZES)
+        return seed, self.encoder(batch(seed), 5, copy=True), fastheat.default_num_threads()
+
+
+@pytest.mark.timeout(TIMEOUT)
+@pytest.mark.parametrize("method", ["fork", "spawn"])
+def test_torch_dataloader_workers(method):
+    data = pytest.importorskip("torch.utils.data")
+    fastheat.encode_corners(batch(0), batch_size=5, **SIZES, num_threads=2)  # parent went parallel
+    loader = data.DataLoader(EncodedBatches(16), batch_size=None, num_workers=2,
+                             multiprocessing_context=method, timeout=TIMEOUT - 60)
+    seen = 0
+    for seed, got, threads in loader:
+        want = serial(int(seed))
+        np.testing.assert_array_equal(np.asarray(got.tl_heatmaps), want.tl_heatmaps)
+        np.testing.assert_array_equal(np.asarray(got.br_heatmaps), want.br_heatmaps)
+        assert threads == 1
+        seen += 1
+    assert seen == 16
