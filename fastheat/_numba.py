@@ -8,6 +8,8 @@
 * ``fastmath=False``: every fast-math flag may change a rounding (``contract`` fuses into FMA,
   ``arcp``/``reassoc`` reorder, ``nnan``/``ninf`` drop checks) and fastheat must be bit-identical
   to its reference, so none is used.
+
+It also holds ``prefetch``, the one LLVM intrinsic the kernels use.
 """
 
 from __future__ import annotations
@@ -20,6 +22,9 @@ import types
 from typing import Callable, Hashable, Iterator
 
 import numba
+from llvmlite import ir
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 OPTIONS = {"nogil": True, "error_model": "numpy", "fastmath": False}
 
@@ -51,6 +56,28 @@ def jit_parallel(func: Callable) -> Callable:
     copy.__qualname__ = func.__qualname__ + "_parallel"
     copy.__module__ = func.__module__
     return _compile(copy, parallel=True)
+
+
+@intrinsic
+def prefetch(typingctx, array, row, column):
+    """Start loading, for writing, the cache line that holds ``array[row, column]`` (2-D array).
+
+    LLVM's ``llvm.prefetch``: a hint that changes no value and never faults, whatever the
+    address. Call it with in-bounds indices all the same.
+    """
+
+    def codegen(context, builder, signature, args):
+        array_type = signature.args[0]
+        array_struct = context.make_array(array_type)(context, builder, args[0])
+        pointer = cgutils.get_item_pointer(context, builder, array_type, array_struct, args[1:],
+                                           wraparound=False)
+        i32 = ir.IntType(32)
+        function_type = ir.FunctionType(ir.VoidType(), [pointer.type, i32, i32, i32])
+        function = cgutils.get_or_insert_function(builder.module, function_type, "llvm.prefetch.p0")
+        builder.call(function, [pointer, i32(1), i32(3), i32(1)])  # write, keep in all caches, data
+        return context.get_dummy_value()
+
+    return numba.types.void(array, row, column), codegen
 
 
 _first_use_lock = threading.Lock()

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import functools
+import os
 import threading
+import weakref
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -232,7 +234,9 @@ class CornerEncoder:
     .. warning::
        The returned arrays are read-only views of the encoder's buffers and are **overwritten
        by the next call**. Use them (or copy them) before calling the encoder again, or pass
-       ``copy=True`` to get fresh arrays. Never write into the buffers by other means.
+       ``copy=True`` to get fresh arrays. Never write into the buffers by other means. Never
+       return the views from a DataLoader dataset: the loader pickles results in a background
+       thread while the worker already encodes the next item (README, "What to return").
 
     Parameters
     ----------
@@ -246,6 +250,11 @@ radius_formula, min_radius, num_threads
     parallel); a smaller one reuses the first ``batch_size`` images. An encoder is not shared
     between threads: a call while another thread's call on the same encoder is running raises
     ``RuntimeError`` (use one encoder per thread; different encoders run concurrently).
+
+    An encoder inherited by a forked process (e.g. created or used in a DataLoader's parent)
+    drops its buffers in the child, which allocates its own on its first call: writing into
+    the parent's buffers, shared copy-on-write, would copy them page by page into small pages.
+    A pickled encoder (e.g. in a dataset sent to spawned workers) carries its configuration only.
     """
 
     def __init__(
@@ -271,6 +280,22 @@ radius_formula, min_radius, num_threads
         self._buffers: tuple[NDArray, NDArray] | None = None
         self._previous: PreparedBoxes | None = None  # what the buffers hold; None: unknown
         self._lock = threading.Lock()
+        _encoders.add(self)
+
+    def _forget_buffers(self) -> None:
+        """In a forked child: drop the parent's buffers and any lock a parent thread held."""
+        self._buffers = None
+        self._previous = None
+        self._lock = threading.Lock()
+
+    def __getstate__(self) -> dict:
+        """Pickle the configuration only (e.g. to a spawned DataLoader worker), not the buffers."""
+        return {"options": self.options, "num_threads": self.num_threads}
+
+    def __setstate__(self, state: dict) -> None:
+        self.options, self.num_threads = state["options"], state["num_threads"]
+        self._forget_buffers()
+        _encoders.add(self)
 
     def __call__(self, detections: ArrayLike, batch_size: int, *, copy: bool = False) -> CornerHeatmaps:
         """Encode one batch; see ``encode_corners`` for ``detections`` and ``batch_size``.
@@ -322,3 +347,14 @@ radius_formula, min_radius, num_threads
         finally:
             self._lock.release()
         return CornerHeatmaps(*views)
+
+
+_encoders: weakref.WeakSet[CornerEncoder] = weakref.WeakSet()
+
+
+def _forget_buffers_after_fork() -> None:
+    for encoder in list(_encoders):
+        encoder._forget_buffers()
+
+
+os.register_at_fork(after_in_child=_forget_buffers_after_fork)

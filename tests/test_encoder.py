@@ -1,5 +1,7 @@
 """CornerEncoder: reused buffers with sparse reset give the reference's maps on every call."""
 
+import pickle
+
 import numpy as np
 import pytest
 
@@ -70,3 +72,19 @@ def test_encoder_options_are_checked():
         fastheat.CornerEncoder(**OPTIONS, num_threads=0)
     with pytest.raises(ValueError, match="batch_size"):
         fastheat.CornerEncoder(**OPTIONS)(np.zeros((0, 6)), 0)
+
+
+def test_pickled_encoder_carries_configuration_not_buffers():
+    encoder = fastheat.CornerEncoder(**OPTIONS, gaussian_iou=0.5, min_radius=1, num_threads=1)
+    detections = [coco_like_detections(seed, batch_size=4, num_classes=5, input_size=(300, 400))
+                  for seed in (3, 4)]
+    want = encoder(detections[0], 4, copy=True)
+    data = pickle.dumps(encoder)
+    assert len(data) < 10_000  # no buffers inside
+    clone = pickle.loads(data)
+    assert clone.options == encoder.options and clone.num_threads == 1
+    got = clone(detections[0], 4)
+    np.testing.assert_array_equal(got.tl_heatmaps, want.tl_heatmaps)
+    np.testing.assert_array_equal(got.br_heatmaps, want.br_heatmaps)
+    np.testing.assert_array_equal(encoder(detections[1], 4).tl_heatmaps,
+                                  clone(detections[1], 4).tl_heatmaps)

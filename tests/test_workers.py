@@ -61,6 +61,34 @@ def test_fork_workers_after_parallel_encode_in_parent(workers):
             check_results(results)
 
 
+INHERITED = fastheat.CornerEncoder(**SIZES)
+
+
+def inherited_encoder_child(seeds):
+    """A fork child using the encoder its parent used and was holding when it forked."""
+    dropped = INHERITED._buffers is None  # the parent's buffers are left to the parent
+    return dropped, [(seed, INHERITED(batch(seed), 5, copy=True)) for seed in seeds]
+
+
+@pytest.mark.timeout(TIMEOUT)
+def test_encoder_inherited_through_fork_mid_call():
+    parent_maps = INHERITED(batch(100), 5, copy=True)
+    INHERITED._lock.acquire()  # as if a parent thread were inside a call at the fork
+    try:
+        with multiprocessing.get_context("fork").Pool(2) as pool:
+            parts = pool.map_async(inherited_encoder_child, [range(0, 20, 2), range(1, 20, 2)])
+            for dropped, results in parts.get(timeout=TIMEOUT - 30):
+                assert dropped
+                for seed, got in results:
+                    np.testing.assert_array_equal(got.tl_heatmaps, serial(seed).tl_heatmaps)
+                    np.testing.assert_array_equal(got.br_heatmaps, serial(seed).br_heatmaps)
+    finally:
+        INHERITED._lock.release()
+    assert INHERITED._buffers is not None  # the parent keeps its own, as they were
+    np.testing.assert_array_equal(INHERITED._buffers[0][:5], parent_maps.tl_heatmaps)
+    np.testing.assert_array_equal(INHERITED(batch(101), 5).br_heatmaps, serial(101).br_heatmaps)
+
+
 def forked_child_parallel(seed):
     """A fork child that explicitly asks for 2 threads after an OpenMP parent: falls back safely."""
     return seed, fastheat.encode_corners(batch(seed), batch_size=5, **SIZES, num_threads=2)
@@ -222,13 +250,12 @@ class EncodedBatches:
 
     def __init__(self, count):
         self.count = count
-        self.encoder = None
+        self.encoder = fastheat.CornerEncoder(**SIZES)  # inherited (fork) or pickled (spawn)
 
     def __len__(self):
         return self.count
 
     def __getitem__(self, seed):
-        self.encoder = self.encoder or fastheat.CornerEncoder(**SIZES)
         return seed, self.encoder(batch(seed), 5, copy=True), fastheat.default_num_threads()
 
 
@@ -236,8 +263,10 @@ class EncodedBatches:
 @pytest.mark.parametrize("method", ["fork", "spawn"])
 def test_torch_dataloader_workers(method):
     data = pytest.importorskip("torch.utils.data")
+    dataset = EncodedBatches(16)
     fastheat.encode_corners(batch(0), batch_size=5, **SIZES, num_threads=2)  # parent went parallel
-    loader = data.DataLoader(EncodedBatches(16), batch_size=None, num_workers=2,
+    dataset[0]  # and used the dataset's encoder
+    loader = data.DataLoader(dataset, batch_size=None, num_workers=2,
                              multiprocessing_context=method, timeout=TIMEOUT - 60)
     seen = 0
     for seed, got, threads in loader:
