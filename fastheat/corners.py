@@ -280,7 +280,7 @@ radius_formula, min_radius, num_threads
         self._buffers: tuple[NDArray, NDArray] | None = None
         self._previous: PreparedBoxes | None = None  # what the buffers hold; None: unknown
         self._lock = threading.Lock()
-        _encoders.add(self)
+        _encoders[id(self)] = self
 
     def _forget_buffers(self) -> None:
         """In a forked child: drop the parent's buffers and any lock a parent thread held."""
@@ -290,12 +290,15 @@ radius_formula, min_radius, num_threads
 
     def __getstate__(self) -> dict:
         """Pickle the configuration only (e.g. to a spawned DataLoader worker), not the buffers."""
-        return {"options": self.options, "num_threads": self.num_threads}
+        state = self.__dict__.copy()
+        for runtime in ("_buffers", "_previous", "_lock"):
+            del state[runtime]
+        return state
 
     def __setstate__(self, state: dict) -> None:
-        self.options, self.num_threads = state["options"], state["num_threads"]
+        self.__dict__.update(state)
         self._forget_buffers()
-        _encoders.add(self)
+        _encoders[id(self)] = self
 
     def __call__(self, detections: ArrayLike, batch_size: int, *, copy: bool = False) -> CornerHeatmaps:
         """Encode one batch; see ``encode_corners`` for ``detections`` and ``batch_size``.
@@ -349,11 +352,11 @@ radius_formula, min_radius, num_threads
         return CornerHeatmaps(*views)
 
 
-_encoders: weakref.WeakSet[CornerEncoder] = weakref.WeakSet()
+_encoders: weakref.WeakValueDictionary[int, CornerEncoder] = weakref.WeakValueDictionary()
 
 
 def _forget_buffers_after_fork() -> None:
-    for encoder in list(_encoders):
+    for encoder in list(_encoders.values()):
         encoder._forget_buffers()
 
 

@@ -138,6 +138,8 @@ def main() -> None:
     parser.add_argument("--spin-ms", type=float, default=0.44, help="item CPU time in --mode spin")
     parser.add_argument("--start-method", default="fork", choices=["fork", "spawn", "forkserver"])
     args = parser.parse_args()
+    if args.batches < 3:
+        parser.error("--batches must be at least 3")
     try:
         import torch  # noqa: F401
         runner, name = run_torch, "torch DataLoader"

@@ -88,3 +88,23 @@ def test_pickled_encoder_carries_configuration_not_buffers():
     np.testing.assert_array_equal(got.br_heatmaps, want.br_heatmaps)
     np.testing.assert_array_equal(encoder(detections[1], 4).tl_heatmaps,
                                   clone(detections[1], 4).tl_heatmaps)
+
+
+class LabelledEncoder(fastheat.CornerEncoder):
+    """A subclass with its own attribute and value equality (so not hashable)."""
+
+    def __init__(self, label, **options):
+        super().__init__(**options)
+        self.label = label
+
+    def __eq__(self, other):
+        return isinstance(other, LabelledEncoder) and self.label == other.label
+
+
+def test_encoder_subclasses_pickle_their_attributes():
+    encoder = LabelledEncoder("train", **OPTIONS)
+    detections = coco_like_detections(5, batch_size=3, num_classes=5, input_size=(300, 400))
+    want = encoder(detections, 3, copy=True)
+    clone = pickle.loads(pickle.dumps(encoder))
+    assert clone.label == "train" and clone == encoder
+    np.testing.assert_array_equal(clone(detections, 3).tl_heatmaps, want.tl_heatmaps)

@@ -17,9 +17,10 @@ def run(script, *args):
 
 
 @pytest.mark.timeout(320)
-@pytest.mark.parametrize("mode", ["encoder", "fresh"])
-def test_loader_demo(mode):
-    out = run("loader_demo.py", "--batches", "20", "--mode", mode)  # exits 1 if checksums differ
+@pytest.mark.parametrize("mode, start", [("encoder", "fork"), ("fresh", "fork"), ("encoder", "spawn")])
+def test_loader_demo(mode, start):
+    out = run("loader_demo.py", "--batches", "20", "--mode", mode, "--start-method", start)
+    # (the script exits with an error if the checksums differ between worker counts)
     for workers in (0, 1, 2):
         assert f"workers={workers}:" in out
     assert "2 workers / 1 worker:" in out
