@@ -76,6 +76,10 @@ class CornerOptions:
     def shape(self, batch_size: int) -> tuple[int, int, int, int]:
         return (batch_size, self.num_classes, *self.output_size)
 
+    def zeros(self, batch_size: int, count: int = 2) -> tuple[NDArray, ...]:
+        """``count`` new zeroed maps: calloc'd, so stamp them with TOUCH_PAGES (one touch)."""
+        return tuple(np.zeros(self.shape(batch_size), self.dtype) for _ in range(count))
+
 
 @dataclass
 class PreparedBoxes:
@@ -216,7 +220,7 @@ def encode_corners(
                                                       *options.ratios)
     prepared = PreparedBoxes.prepare(image_index, categories, boxes, batch_size, options)
     if out is None:  # calloc'd zeros: the kernel's threads first-touch them, once
-        out, clear = (np.zeros(shape, options.dtype), np.zeros(shape, options.dtype)), _kernels.TOUCH_PAGES
+        out, clear = options.zeros(batch_size), _kernels.TOUCH_PAGES
     else:
         clear = _kernels.CLEAR_ALL
     stamp_corners(out, prepared, options, threads, clear)
@@ -329,8 +333,7 @@ radius_formula, min_radius, num_threads
                                "use one encoder per thread")
         try:
             if self._buffers is None or self._buffers[0].shape[0] < batch_size:
-                shape = options.shape(batch_size)
-                self._buffers = (np.zeros(shape, options.dtype), np.zeros(shape, options.dtype))
+                self._buffers = options.zeros(batch_size)
                 clear = _kernels.TOUCH_PAGES
             elif self._previous is None:  # a call failed: the buffers' contents are unknown
                 clear = _kernels.CLEAR_ALL

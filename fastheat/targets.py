@@ -85,8 +85,7 @@ def _check_call(detections, batch_size, options, slots_name, max_slots, on_overf
 def _fresh_maps(count: int, boxes: PreparedBoxes, options: CornerOptions, batch_size: int,
                 threads: int) -> tuple[NDArray[np.float32], ...]:
     """``count`` new float32 maps with ``boxes`` stamped, made as ``encode_corners`` makes them."""
-    shape = options.shape(batch_size)
-    maps = tuple(np.zeros(shape, np.float32) for _ in range(count))
+    maps = options.zeros(batch_size, count)
     stamp_corners(maps, boxes, options, threads, _kernels.TOUCH_PAGES)
     return maps
 
