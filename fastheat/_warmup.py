@@ -8,7 +8,7 @@ from typing import Iterable
 import numpy as np
 from numpy.typing import DTypeLike
 
-from ._threads import resolve_num_threads
+from ._threads import check_num_threads, default_num_threads
 from .corners import encode_corners
 from .targets import encode_centernet, encode_cornernet
 
@@ -36,7 +36,7 @@ def warmup(dtypes: Iterable[DTypeLike] = (np.float32,), *, num_threads: int | No
     start = time.perf_counter()
     detections = np.array([[0, 0, 1.0, 1.0, 3.0, 3.0]])
     sizes = dict(batch_size=1, num_classes=1, input_size=(4, 4), output_size=(4, 4))
-    for threads in sorted({1, resolve_num_threads(num_threads)}):
+    for threads in sorted({1, check_num_threads(num_threads) or default_num_threads()}):
         for dtype in dtypes:
             encode_corners(detections, **sizes, dtype=dtype, num_threads=threads)
         encode_cornernet(detections, **sizes, num_threads=threads)

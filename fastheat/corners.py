@@ -14,7 +14,7 @@ from numpy.typing import ArrayLike, DTypeLike, NDArray
 
 from . import _kernels
 from ._numba import first_use
-from ._threads import resolve_num_threads, run_kernel
+from ._threads import check_num_threads, run_kernel, stamped_cells, threads_for, CELL_WORK
 from ._validate import (
     check_detections,
     check_dtype,
@@ -120,14 +120,24 @@ class PreparedBoxes:
         return cls(starts, order, image_index, categories, corners, radii)
 
 
-def stamp_corners(maps, boxes: PreparedBoxes, options: CornerOptions, num_threads: int,
+def stamp_corners(maps, boxes: PreparedBoxes, options: CornerOptions, num_threads: int | None,
                   clear: int = _kernels.CLEAR_ALL, previous: PreparedBoxes | None = None) -> None:
-    """Clear the K ``maps`` as ``clear`` says, then stamp ``boxes``' K points into them."""
+    """Clear the K ``maps`` as ``clear`` says, then stamp ``boxes``' K points into them.
+
+    ``num_threads`` is a checked count, or None to let the thread policy decide from the work.
+    """
     tables = gaussian_tables(options.delte, options.k, options.dtype)
     table, table_offsets = tables.lookup(boxes.radii)
     prev = previous or PreparedBoxes.empty()
+    count, (height, width) = len(maps), options.output_size
+    if clear == _kernels.CLEAR_PREVIOUS:
+        cleared = stamped_cells(prev.radii, count, height, width) * options.dtype.itemsize
+    else:
+        cleared = sum(heatmaps.nbytes for heatmaps in maps)
+    work = cleared + CELL_WORK * stamped_cells(boxes.radii, count, height, width)
+    threads = threads_for(num_threads, maps[0].shape[0], work)
     run_kernel(
-        _kernels.stamp_points_serial, _kernels.stamp_points_parallel, num_threads,
+        _kernels.stamp_points_serial, _kernels.stamp_points_parallel, threads,
         tuple(maps), clear,
         prev.starts, prev.order, prev.categories, prev.corners, prev.radii,
         boxes.starts, boxes.order, boxes.categories, boxes.corners, boxes.radii,
@@ -196,7 +206,8 @@ def encode_corners(
     min_radius : int, default 0
         Floor on every radius (CenterPoint-style); 0 keeps the seed's ``max(0, radius)``.
     num_threads : int, optional
-        Threads for this call; default ``fastheat.default_num_threads()``.
+        Threads for this call. Default: one, or more where the work pays for them and cores
+        are idle (README, "Threads, fork and load"); at most ``fastheat.default_num_threads()``.
 
     Returns
     -------
@@ -212,7 +223,7 @@ def encode_corners(
     options = CornerOptions.check(num_classes, input_size, output_size, gaussian_iou,
                                   gaussian_rad, delte, k, dtype, radius_formula, min_radius)
     batch_size = check_index("batch_size", batch_size, minimum=1)
-    threads = resolve_num_threads(num_threads)
+    threads = check_num_threads(num_threads)
     shape = options.shape(batch_size)
     if out is not None:
         out = check_out(out, (shape, shape), options.dtype)
@@ -278,9 +289,7 @@ radius_formula, min_radius, num_threads
     ):
         self.options = CornerOptions.check(num_classes, input_size, output_size, gaussian_iou,
                                            gaussian_rad, delte, k, dtype, radius_formula, min_radius)
-        if num_threads is not None:
-            check_index("num_threads", num_threads, minimum=1)
-        self.num_threads = num_threads
+        self.num_threads = check_num_threads(num_threads)
         self._buffers: tuple[NDArray, NDArray] | None = None
         self._previous: PreparedBoxes | None = None  # what the buffers hold; None: unknown
         self._lock = threading.Lock()
@@ -323,7 +332,7 @@ radius_formula, min_radius, num_threads
         """
         options = self.options
         batch_size = check_index("batch_size", batch_size, minimum=1)
-        threads = resolve_num_threads(self.num_threads)
+        threads = self.num_threads
         prepared = PreparedBoxes.prepare(
             *check_detections(detections, batch_size, options.num_classes, *options.ratios),
             batch_size, options,

@@ -9,7 +9,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from . import _kernels, _target_kernels
 from ._numba import first_use
-from ._threads import resolve_num_threads
+from ._threads import check_num_threads
 from ._validate import check_detections, check_index
 from .corners import CornerOptions, PreparedBoxes, stamp_corners
 from .gaussian import RadiusFormula
@@ -77,7 +77,7 @@ def _check_call(detections, batch_size, options, slots_name, max_slots, on_overf
     batch_size = check_index("batch_size", batch_size, minimum=1)
     max_slots = check_index(slots_name, max_slots, minimum=1)
     on_overflow = check_on_overflow(on_overflow)
-    threads = resolve_num_threads(num_threads)
+    threads = check_num_threads(num_threads)
     rows = slotted_detections(detections, batch_size, options, slots_name, max_slots, on_overflow)
     return batch_size, max_slots, threads, rows
 
