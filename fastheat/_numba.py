@@ -9,16 +9,20 @@
   ``arcp``/``reassoc`` reorder, ``nnan``/``ninf`` drop checks) and fastheat must be bit-identical
   to its reference, so none is used.
 
-It also holds ``prefetch``, the one LLVM intrinsic the kernels use.
+It also holds ``first_use``, the inter-process lock around each kernel's first call, and
+``prefetch``, the one LLVM intrinsic the kernels use.
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
 import os
-import tempfile
+import stat
 import threading
+import time
 import types
+import warnings
 from typing import Callable, Hashable, Iterator
 
 import numba
@@ -82,6 +86,11 @@ def prefetch(typingctx, array, row, column):
 
 _first_use_lock = threading.Lock()
 _ready: set = set()
+_warned = False  # this process already said it compiles without the inter-process lock
+_gave_up = False  # a wait for the lock timed out: later first uses do not wait again
+
+LOCK_TIMEOUT = 30.0
+"""Default bound, in seconds, on waiting for the inter-process lock (``FASTHEAT_LOCK_TIMEOUT``)."""
 
 
 @contextlib.contextmanager
@@ -92,6 +101,16 @@ def first_use(key: Hashable) -> Iterator[None]:
     does not lock its cache index: data-loader workers started together could race on it.
     Wrapping each front end's first call per ``key`` (e.g. function, dtype, serial/parallel)
     serializes those first calls across processes; later calls take no lock.
+
+    The lock is ``lock_path()``, in a private per-user directory. A process waits at most
+    ``lock_timeout()`` seconds for it, then runs the body without it and warns once. Where the
+    lock cannot be made safely (unwritable home, a directory or file that is not the user's own
+    and private), the body runs without it, as on platforms without ``fcntl``.
+
+    Raises
+    ------
+    ValueError
+        If ``FASTHEAT_LOCK_TIMEOUT`` is set to anything but a number of seconds >= 0.
     """
     if key in _ready:
         yield
@@ -101,30 +120,148 @@ def first_use(key: Hashable) -> Iterator[None]:
         _ready.add(key)
 
 
+def lock_timeout() -> float:
+    """Seconds to wait for the inter-process lock: ``FASTHEAT_LOCK_TIMEOUT``, else 30.
+
+    Raises
+    ------
+    ValueError
+        If the variable is set but is not a finite number >= 0.
+    """
+    setting = os.environ.get("FASTHEAT_LOCK_TIMEOUT", "").strip()
+    if not setting:
+        return LOCK_TIMEOUT
+    try:
+        seconds = float(setting)
+    except ValueError:
+        seconds = math.nan
+    if not 0 <= seconds < math.inf:
+        raise ValueError(f"FASTHEAT_LOCK_TIMEOUT must be a number of seconds >= 0, got {setting!r}")
+    return seconds
+
+
+def lock_path() -> str | None:
+    """The lock file: ``fastheat/numba-cache.lock`` in ``$XDG_CACHE_HOME``, else ``~/.cache``.
+
+    One lock per user, whatever ``NUMBA_CACHE_DIR`` says: that directory may be shared with
+    other users, while the lock only has to order this user's processes. None when no absolute
+    home directory is known.
+    """
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    if not os.path.isabs(base):
+        base = os.path.join(os.path.expanduser("~"), ".cache")
+    if not os.path.isabs(base):
+        return None
+    return os.path.join(base, "fastheat", "numba-cache.lock")
+
+
 @contextlib.contextmanager
 def _cache_file_lock() -> Iterator[None]:
+    timeout = lock_timeout()
     try:
         import fcntl
     except ImportError:  # not POSIX: no inter-process lock
         yield
         return
-    path = os.path.join(tempfile.gettempdir(), f"fastheat-numba-{os.getuid()}.lock")
+    descriptor = _take_lock(fcntl, timeout)
     try:
-        handle = open(path, "a")
-    except OSError:  # unwritable temp dir: go on unlocked rather than fail
         yield
-        return
-    with handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+    finally:
+        if descriptor is not None:
+            fcntl.flock(descriptor, fcntl.LOCK_UN)
+            os.close(descriptor)
+
+
+def _take_lock(fcntl: types.ModuleType, timeout: float) -> int | None:
+    """The lock file's descriptor, locked within ``timeout`` seconds; None to go on unlocked."""
+    global _gave_up
+    path = lock_path()
+    descriptor = _open_lock_file(path) if path else None
+    if descriptor is None:
+        return None
+    held = False
+    try:
+        held = _acquire(fcntl, descriptor, 0 if _gave_up else timeout)
+        if not held:
+            _gave_up = True
+            _warn_unlocked(f"the lock {path} was held by another process for {timeout:g} s "
+                           "(FASTHEAT_LOCK_TIMEOUT)")
+    except OSError:  # no flock on this file system (some network ones): unlocked, as before
+        pass
+    finally:
+        if not held:
+            os.close(descriptor)
+    return descriptor if held else None
+
+
+def _open_lock_file(path: str) -> int | None:
+    """Open the lock file at ``path``, creating it and its directory privately; None if unsafe.
+
+    The directory is made with mode 0o700 and then opened without following a symbolic link,
+    so the checks (a directory owned by this user, not group/other-writable) hold for the
+    directory the file is opened in. The file is opened the same way, with mode 0o600, and must
+    be a regular file owned by this user. An OSError (unwritable home, read-only file system)
+    means no lock, silently, as before the lock was private.
+    """
+    directory, name = os.path.split(path)
+    no_follow = os.O_NOFOLLOW | os.O_CLOEXEC
+    directory_fd = None
+    opening = directory
+    try:
+        os.makedirs(os.path.dirname(directory), exist_ok=True)
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(directory, 0o700)
+        directory_fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | no_follow)
+        status = os.fstat(directory_fd)
+        if status.st_uid != os.geteuid() or status.st_mode & 0o022:
+            _warn_unlocked(f"{directory} is not a private directory of uid {os.geteuid()} (owner "
+                           f"uid {status.st_uid}, mode {stat.S_IMODE(status.st_mode):o})")
+            return None
+        opening = path
+        descriptor = os.open(name, os.O_RDWR | os.O_CREAT | no_follow, 0o600, dir_fd=directory_fd)
+        status = os.fstat(descriptor)
+        if status.st_uid != os.geteuid() or not stat.S_ISREG(status.st_mode):
+            os.close(descriptor)
+            _warn_unlocked(f"{path} is not a regular file owned by uid {os.geteuid()}")
+            return None
+        return descriptor
+    except OSError:
+        if os.path.islink(opening):  # refused by O_NOFOLLOW (ELOOP, or ENOTDIR for a directory)
+            _warn_unlocked(f"{opening} is a symbolic link")
+        return None
+    finally:
+        if directory_fd is not None:
+            os.close(directory_fd)
+
+
+def _acquire(fcntl: types.ModuleType, descriptor: int, timeout: float) -> bool:
+    """Take the exclusive lock within ``timeout`` seconds, polling: True, else False."""
+    deadline = time.monotonic() + timeout
+    delay = 0.001
+    while True:
         try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:  # held by another open file (process)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            time.sleep(min(delay, remaining))
+            delay = min(2 * delay, 0.05)
+
+
+def _warn_unlocked(reason: str) -> None:
+    global _warned
+    if not _warned:
+        _warned = True
+        warnings.warn(f"fastheat: {reason}; compiling Numba kernels without the inter-process "
+                      "lock", RuntimeWarning)
 
 
 def _reset_after_fork() -> None:
-    global _first_use_lock
+    global _first_use_lock, _warned, _gave_up
     _first_use_lock = threading.Lock()  # another thread may have held it at the fork
+    _warned = _gave_up = False  # the child is a new process: it waits and warns for itself
 
 
 os.register_at_fork(after_in_child=_reset_after_fork)
