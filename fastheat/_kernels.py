@@ -119,6 +119,13 @@ def window(center, radius, size):
 
 
 @jit
+def table_offset(radius):
+    """Where ``radius`` starts in a table of the radii ``0, 1, ...``: the sum of ``(q + 1) ** 2``
+    over ``q < radius`` (each radius stores one ``(radius + 1) ** 2`` quadrant)."""
+    return radius * (radius + 1) * (2 * radius + 1) // 6
+
+
+@jit
 def stamp(heatmap, x, y, radius, table, offset):
     """Max-merge the Gaussian of ``radius`` centred on ``(x, y)`` into the 2-D ``heatmap``.
 
@@ -167,17 +174,18 @@ def prefetch_window(heatmap, x, y, radius):
 def _stamp_points(
     maps, clear,
     prev_starts, prev_order, prev_categories, prev_points, prev_radii,
-    starts, order, categories, points, radii, max_table_radius, table, table_offsets,
+    starts, order, categories, points, radii, table, covered,
 ):
     """Stamp every box's K points into the K maps of ``maps``, one image per thread (no races).
 
     ``maps`` is a tuple of K C-contiguous arrays ``(B, C, H, W)``; box ``i`` stamps a Gaussian
     of radius ``radii[i]`` at ``(points[i, 2k], points[i, 2k + 1])`` into
-    ``maps[k][b, categories[i]]`` (corners: K = 2, centres: K = 1). Each image's maps are first
+    ``maps[k][b, categories[i]]`` (corners: K = 2, centres: K = 1), with the values of
+    ``table``, which holds the radii ``0..covered`` (``table_offset``). Each image's maps are first
     cleared as ``clear`` says (CLEAR_ALL, TOUCH_PAGES or CLEAR_PREVIOUS with the previous call's
     boxes in ``prev_*``), by the thread that stamps them. The maps may hold more images than
     ``starts`` describes (a reused buffer): those are only cleared. Boxes with a radius above
-    ``max_table_radius`` are left to the caller. With CLEAR_PREVIOUS (reused maps, mostly out
+    ``covered`` are left to the caller. With CLEAR_PREVIOUS (reused maps, mostly out
     of cache) an image's new windows are prefetched before its old ones are cleared.
     """
     for b in prange(maps[0].shape[0]):
@@ -185,7 +193,7 @@ def _stamp_points(
             for k in range(len(maps)):
                 for j in range(starts[b], starts[b + 1]):
                     i = order[j]
-                    if radii[i] <= max_table_radius:
+                    if radii[i] <= covered:
                         prefetch_window(maps[k][b, categories[i]], points[i, 2 * k],
                                         points[i, 2 * k + 1], radii[i])
         for k in range(len(maps)):
@@ -206,9 +214,9 @@ def _stamp_points(
             for j in range(starts[b], starts[b + 1]):
                 i = order[j]
                 r = radii[i]
-                if r <= max_table_radius:
+                if r <= covered:
                     stamp(image[categories[i]], points[i, 2 * k], points[i, 2 * k + 1],
-                          r, table, table_offsets[r])
+                          r, table, table_offset(r))
 
 
 stamp_points_serial = jit(_stamp_points)

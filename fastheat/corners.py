@@ -26,7 +26,7 @@ from ._validate import (
     radius_formula_code,
     MAX_GRID_COORD,
 )
-from .gaussian import MAX_TABLE_RADIUS, RadiusFormula, gaussian_tables, stamp_window
+from .gaussian import RadiusFormula, gaussian_table, stamp_window
 
 
 class CornerHeatmaps(NamedTuple):
@@ -125,9 +125,13 @@ def stamp_corners(maps, boxes: PreparedBoxes, options: CornerOptions, num_thread
     """Clear the K ``maps`` as ``clear`` says, then stamp ``boxes``' K points into them.
 
     ``num_threads`` is a checked count, or None to let the thread policy decide from the work.
+    Radii above the table's (wider than the map, or beyond its byte budget) are stamped
+    afterwards from values computed for their visible windows only.
     """
-    tables = gaussian_tables(options.delte, options.k, options.dtype)
-    table, table_offsets = tables.lookup(boxes.radii)
+    radii = boxes.radii
+    max_radius = int(radii.max()) if radii.size else -1
+    table, covered = gaussian_table(options.delte, options.k, options.dtype, max_radius,
+                                    max(options.output_size))
     prev = previous or PreparedBoxes.empty()
     count, (height, width) = len(maps), options.output_size
     if clear == _kernels.CLEAR_PREVIOUS:
@@ -140,13 +144,13 @@ def stamp_corners(maps, boxes: PreparedBoxes, options: CornerOptions, num_thread
         _kernels.stamp_points_serial, _kernels.stamp_points_parallel, threads,
         tuple(maps), clear,
         prev.starts, prev.order, prev.categories, prev.corners, prev.radii,
-        boxes.starts, boxes.order, boxes.categories, boxes.corners, boxes.radii,
-        MAX_TABLE_RADIUS, table, table_offsets,
+        boxes.starts, boxes.order, boxes.categories, boxes.corners, radii, table, covered,
     )
-    for i in np.flatnonzero(boxes.radii > MAX_TABLE_RADIUS).tolist():
-        b, c, r = boxes.image_index[i], boxes.categories[i], int(boxes.radii[i])
-        for heatmaps, (x, y) in zip(maps, boxes.corners[i].reshape(-1, 2).tolist()):
-            stamp_window(heatmaps[b, c], x, y, r, options.delte, options.k)
+    if max_radius > covered:
+        for i in np.flatnonzero(radii > covered).tolist():
+            b, c, r = boxes.image_index[i], boxes.categories[i], int(radii[i])
+            for heatmaps, (x, y) in zip(maps, boxes.corners[i].reshape(-1, 2).tolist()):
+                stamp_window(heatmaps[b, c], x, y, r, options.delte, options.k)
 
 
 def encode_corners(

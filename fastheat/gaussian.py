@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from collections import OrderedDict
@@ -21,9 +22,14 @@ from ._validate import (
 
 RadiusFormula = Literal["cornernet", "centernet"]
 
-#: Radii up to this use a cached table of Gaussian values; larger ones (boxes many times the
-#: size of the output map) are stamped from values computed for the visible window only.
-MAX_TABLE_RADIUS = 1023
+#: Bytes of one table (the quadrants of radii 0..R for one (delte, k, dtype)): R <= 367 in
+#: float32, R <= 291 in float64. A table also never grows beyond the larger side of the map
+#: it is grown for; larger radii are stamped from values computed for the visible window only.
+TABLE_BYTES = 64 << 20
+#: The cache keeps the tables of at most ``CACHE_KEYS`` option sets and ``CACHE_BYTES`` in
+#: all, dropping the least recently used first.
+CACHE_BYTES = 128 << 20
+CACHE_KEYS = 8
 _EPS = np.finfo(np.float64).eps
 
 
@@ -172,47 +178,50 @@ def draw_gaussian(
     return heatmap
 
 
-class GaussianTables:
-    """Quadrant tables of stamped values for every radius used so far, for one (delte, k, dtype).
+def table_size(radius: int) -> int:
+    """Entries of a table covering radii ``0..radius``: the sum of ``(q + 1) ** 2``.
 
-    ``values[offsets[r] + dy * (r + 1) + dx]`` is the value at offset ``(dx, dy)`` for radius
-    ``r``; ``offsets[r] == -1`` until that radius is needed. The arrays are replaced, never
-    modified in place, so a kernel running in another thread keeps a consistent snapshot.
+    ``table_size(r - 1)`` is where radius ``r`` starts (``_kernels.table_offset``).
     """
+    n = radius + 1
+    return n * (n + 1) * (2 * n + 1) // 6
 
-    MAX_ENTRIES = 1 << 24  # beyond this, start over with only the radii of the current call
+
+@functools.cache
+def budget_radius(itemsize: int) -> int:
+    """The largest radius whose table (radii ``0..R``) fits in ``TABLE_BYTES``."""
+    radius = 0
+    while table_size(radius + 1) * itemsize <= TABLE_BYTES:
+        radius += 1
+    return radius
+
+
+class GaussianTables:
+    """The quadrants of the stamped values of radii ``0..covered`` for one (delte, k, dtype).
+
+    ``values[table_offset(r) + dy * (r + 1) + dx]`` is the value at offset ``(dx, dy)`` for
+    radius ``r <= covered``, with ``table_offset(r) = r * (r + 1) * (2 * r + 1) // 6``. Growing
+    computes the new radii only and replaces the array, never modifies it in place, so a
+    kernel running in another thread keeps a consistent snapshot.
+    """
 
     def __init__(self, delte: float, k: float, dtype: np.dtype):
         self.delte, self.k, self.dtype = delte, k, dtype
         self.values = np.empty(0, dtype)
-        self.offsets = np.full(MAX_TABLE_RADIUS + 1, -1, np.int64)
+        self.covered = -1
 
-    def lookup(self, radii: NDArray[np.int64]) -> tuple[NDArray, NDArray[np.int64]]:
-        """``(values, offsets)`` covering every radius in ``radii`` up to ``MAX_TABLE_RADIUS``."""
-        with _tables_lock:
-            offsets = self.offsets
-            needed = np.unique(radii[radii <= MAX_TABLE_RADIUS])
-            missing = needed[offsets[needed] < 0]
-            if missing.size == 0:
-                return self.values, offsets
-            values = self.values
-            added = int(((missing + 1) ** 2).sum())
-            if values.size + added > self.MAX_ENTRIES:
-                values, offsets, missing = values[:0], np.full_like(offsets, -1), needed
-            offsets = offsets.copy()
-            parts = [values]
-            size = values.size
-            for r in missing.tolist():
-                quadrant = np.arange(r + 1)
-                parts.append(gaussian_values(quadrant, quadrant, r, self.delte, self.k)
-                             .astype(self.dtype).ravel())
-                offsets[r] = size
-                size += (r + 1) ** 2
-            self.values, self.offsets = np.concatenate(parts), offsets
-            return self.values, self.offsets
+    def grow(self, radius: int) -> None:
+        """Cover radii up to ``radius`` (with ``_tables_lock`` held)."""
+        parts = [self.values]
+        for r in range(self.covered + 1, radius + 1):
+            quadrant = np.arange(r + 1)
+            parts.append(gaussian_values(quadrant, quadrant, r, self.delte, self.k)
+                         .astype(self.dtype).ravel())
+        self.values = np.concatenate(parts)
+        self.covered = radius
 
 
-_TABLES: OrderedDict[tuple, GaussianTables] = OrderedDict()
+_TABLES: OrderedDict[tuple, GaussianTables] = OrderedDict()  # least recently used first
 _tables_lock = threading.Lock()
 
 
@@ -224,12 +233,38 @@ def _reset_after_fork() -> None:
 os.register_at_fork(after_in_child=_reset_after_fork)
 
 
-def gaussian_tables(delte: float, k: float, dtype: np.dtype) -> GaussianTables:
-    """The shared ``GaussianTables`` for these options (the 8 most recently used are kept)."""
-    key = (float(delte), float(k), np.dtype(dtype).str)
+def gaussian_table(delte: float, k: float, dtype: np.dtype, max_radius: int,
+                   map_size: int) -> tuple[NDArray, int]:
+    """``(values, covered)``: the shared table of these options, covering radii ``0..covered``.
+
+    A table that covers less than ``max_radius`` first grows to ``min(max_radius, map_size,
+    budget_radius)``; ``map_size`` is the larger side of the map to stamp, which a larger
+    Gaussian overflows in both directions. Radii above ``covered`` are the caller's to stamp
+    (``stamp_window``). ``covered`` may exceed ``map_size`` (a table grown for a larger map).
+    """
+    dtype = np.dtype(dtype)
+    key = (float(delte), float(k), dtype.str)
     with _tables_lock:
-        tables = _TABLES.pop(key, None) or GaussianTables(delte, k, np.dtype(dtype))
-        _TABLES[key] = tables
-        while len(_TABLES) > 8:
-            _TABLES.popitem(last=False)
-        return tables
+        tables = _TABLES.get(key)
+        if tables is None:
+            tables = _TABLES[key] = GaussianTables(float(delte), float(k), dtype)
+            _make_room(tables, 0)
+        else:
+            _TABLES.move_to_end(key)
+        radius = min(max_radius, map_size, budget_radius(dtype.itemsize))
+        if radius > tables.covered:
+            _make_room(tables, table_size(radius) * dtype.itemsize)
+            tables.grow(radius)
+        return tables.values, tables.covered
+
+
+def _make_room(current: GaussianTables, nbytes: int) -> None:
+    """Drop the least recently used tables but ``current`` until, with ``current`` at
+    ``nbytes``, the cache holds at most ``CACHE_KEYS`` tables and ``CACHE_BYTES``."""
+    total = nbytes + sum(t.values.nbytes for t in _TABLES.values() if t is not current)
+    for key, tables in list(_TABLES.items()):
+        if len(_TABLES) <= CACHE_KEYS and total <= CACHE_BYTES:
+            break
+        if tables is not current:
+            del _TABLES[key]
+            total -= tables.values.nbytes

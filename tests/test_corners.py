@@ -99,8 +99,8 @@ def test_options(rng, options):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_radius_beyond_tables(dtype):
-    """Radii above MAX_TABLE_RADIUS take the window path; values stay the seed's."""
-    r = fastheat.gaussian.MAX_TABLE_RADIUS + 40
+    """Radii above the map's larger side take the window path; values stay the seed's."""
+    r = 1063
     detections = np.array([[0, 0, 10.0, 20.0, 30.0, 35.0], [0, 1, -2000.0, -300.0, 3000.0, 900.0],
                            [1, 0, 40.0, 3.0, 40.0, 3.0]])
     assert_same_as_reference(detections, 2, 2, (64, 64), (64, 64), dtype, gaussian_rad=r)

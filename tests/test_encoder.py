@@ -36,7 +36,7 @@ def test_sequence_of_batches(rng, dtype, num_threads):
 
 
 def test_huge_radius_boxes_are_cleared():
-    encoder = fastheat.CornerEncoder(**OPTIONS, gaussian_rad=fastheat.gaussian.MAX_TABLE_RADIUS + 5)
+    encoder = fastheat.CornerEncoder(**OPTIONS, gaussian_rad=1028)
     encoder(np.array([[0, 1, 10.0, 10.0, 50.0, 60.0]]), 1)
     tl, br = encoder(np.zeros((0, 6)), 1)
     assert not tl.any() and not br.any()
