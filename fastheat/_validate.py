@@ -1,10 +1,12 @@
 """Input checks shared by the public front ends: each raises a TypeError or ValueError that
-names the argument (and, for detections, the first offending row) before any kernel runs."""
+names the argument (and, for detections, the lowest offending row) before any kernel runs."""
 
 from __future__ import annotations
 
+import functools
 import math
 import operator
+import os
 from numbers import Real
 
 import numpy as np
@@ -12,6 +14,14 @@ import numpy as np
 #: Scaled box coordinates must stay within +-MAX_GRID_COORD output cells, so that every grid
 #: index, radius and flat index (``y * out_w + x``) fits comfortably in int64.
 MAX_GRID_COORD = 2**31
+#: Every Gaussian needs ``0 < 2 * sigma**2 < inf`` in float64 (else ``exp`` gives NaN): sigma
+#: within ``[MIN_SIGMA, MAX_SIGMA]``. The smallest sigma of a stamped Gaussian, ``(2r + 1) /
+#: delte`` for radius 0, is ``1 / delte``: hence ``delte <= MAX_DELTE``.
+MIN_SIGMA, MAX_SIGMA = 1e-150, 1e150
+MAX_DELTE = 1e150
+#: Box sizes passed to ``gaussian_radius`` are at most this, so that its intermediate products
+#: (``(h + w)**2``, ``16 * w * h``, ...) stay finite in float64.
+MAX_BOX_SIZE = 1e150
 RADIUS_FORMULAS = {"cornernet": 0, "centernet": 1}
 DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -41,11 +51,16 @@ def check_real(name, value) -> float:
     return value
 
 
-def check_positive(name, value, dtype=None) -> float:
-    """A finite real number > 0 (and representable in ``dtype`` when given)."""
+def check_positive(name, value, dtype=None, *, minimum=None, maximum=None) -> float:
+    """A finite real number > 0, in ``[minimum, maximum]`` and representable in ``dtype``
+    when these are given."""
     value = check_real(name, value)
     if value <= 0:
         raise ValueError(f"{name} must be > 0, got {value}")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be >= {minimum:g}, got {value:g}")
+    if maximum is not None and value > maximum:
+        raise ValueError(f"{name} must be <= {maximum:g}, got {value:g}")
     if dtype is not None and value > float(np.finfo(dtype).max):
         raise ValueError(f"{name} = {value} overflows {np.dtype(dtype).name}")
     return value
@@ -60,18 +75,49 @@ def check_min_overlap(name, value) -> float:
 
 
 def radius_formula_code(formula) -> int:
-    """The kernels' code for a ``radius_formula`` name."""
-    if formula not in RADIUS_FORMULAS:
+    """The kernels' code for a ``radius_formula`` name (a ValueError for anything else)."""
+    if not isinstance(formula, str) or formula not in RADIUS_FORMULAS:
         raise ValueError(f"radius_formula must be one of {sorted(RADIUS_FORMULAS)}, got {formula!r}")
     return RADIUS_FORMULAS[formula]
 
 
 def check_size(name, value) -> tuple[int, int]:
-    """A ``(height, width)`` pair of positive integers."""
-    if isinstance(value, (str, bytes)) or not hasattr(value, "__len__") or len(value) != 2:
+    """A ``(height, width)`` pair of integers in ``[1, MAX_GRID_COORD)``: a tuple, a list or a
+    1-D array of length 2 (so that ``H * W`` and every flat index ``y * W + x`` fit in int64)."""
+    is_array = isinstance(value, np.ndarray) and value.ndim == 1
+    if not (is_array or isinstance(value, (tuple, list))) or len(value) != 2:
         raise TypeError(f"{name} must be a (height, width) pair of integers, got {value!r}")
-    return (check_index(f"{name}[0]", value[0], minimum=1),
-            check_index(f"{name}[1]", value[1], minimum=1))
+    return (check_index(f"{name}[0]", value[0], minimum=1, maximum=MAX_GRID_COORD),
+            check_index(f"{name}[1]", value[1], minimum=1, maximum=MAX_GRID_COORD))
+
+
+@functools.cache
+def memory_limit() -> tuple[int, str]:
+    """``(bytes, description)``: the physical memory, or the most ``np.zeros`` could ever
+    allocate (``2**63 - 1`` bytes) where the OS does not report it."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"), "physical memory"
+    except (AttributeError, ValueError, OSError):
+        return 2**63 - 1, "the largest possible array"
+
+
+def check_memory(culprit, needed) -> None:
+    """A ``ValueError`` naming ``culprit`` (say ``"batch_size=8"``) if ``needed`` bytes of new
+    outputs exceed ``memory_limit()``: checked before anything is allocated."""
+    limit, what = memory_limit()
+    if needed > limit:
+        raise ValueError(f"{culprit} needs {needed / 2**30:.3g} GiB ({needed} bytes) of "
+                         f"outputs, more than the {limit / 2**30:.3g} GiB of {what}")
+
+
+def check_batch_size(batch_size, bytes_per_image, context="") -> int:
+    """``batch_size >= 1`` whose new outputs, ``bytes_per_image`` each, fit in memory.
+
+    ``context`` (say ``" and max_objs=128"``) follows ``batch_size=...`` in the error.
+    """
+    batch_size = check_index("batch_size", batch_size, minimum=1)
+    check_memory(f"batch_size={batch_size}{context}", batch_size * bytes_per_image)
+    return batch_size
 
 
 def check_dtype(dtype) -> np.dtype:
@@ -119,17 +165,40 @@ def check_out(out, shapes, dtype) -> tuple[np.ndarray, ...]:
     return tuple(out)
 
 
-def _first_bad_row(name, bad, message, rows):
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise ValueError(f"{name} row {i} {message}: {rows[i].tolist()}")
+def _row_problems(rows, batch_size, num_classes, width_ratio, height_ratio):
+    """``(bad, message)`` pairs, in the order they are reported: ``bad`` marks the rows of
+    float64 ``(N, 6)`` detections ``rows`` with that problem."""
+    problems = [(~np.isfinite(rows).all(axis=1), "is not finite")]
+    for column, label, limit in ((0, "batch index", batch_size), (1, "category", num_classes)):
+        value = rows[:, column]
+        problems.append((value != np.floor(value), f"has a {label} that is not a whole number"))
+        problems.append(((value < 0) | (value >= limit), f"has a {label} outside [0, {limit})"))
+    x1, y1, x2, y2 = rows[:, 2], rows[:, 3], rows[:, 4], rows[:, 5]
+    problems.append((x2 < x1, "has x2 < x1"))
+    problems.append((y2 < y1, "has y2 < y1"))
+    # Scaled corners and box sizes (as the kernels compute them) within the grid bound; an
+    # overflow to inf or a NaN (inf - inf) fails the ``<`` too.
+    ratios = np.array([width_ratio, height_ratio])
+    scaled = np.abs(rows[:, 2:]) * np.tile(ratios, 2)
+    sizes = (rows[:, 4:] - rows[:, 2:4]) * ratios
+    inside = (scaled < MAX_GRID_COORD).all(axis=1) & (sizes < 2 * MAX_GRID_COORD).all(axis=1)
+    problems.append((~inside, f"has coordinates beyond +-{MAX_GRID_COORD} output cells"))
+    return problems
 
 
 def check_detections(detections, batch_size, num_classes, width_ratio, height_ratio):
     """``(image_index, categories, boxes)`` of an ``(N, 6)`` detections array-like.
 
+    Anything with a ``detach`` method (a torch tensor, even one that requires grad) is
+    detached and moved to the CPU first. A bad row raises a ``ValueError`` naming the lowest
+    bad row index and that row's first problem.
+
     Returns int64 ``(N,)``, int64 ``(N,)`` and C-contiguous float64 ``(N, 4)`` arrays.
     """
+    if hasattr(detections, "detach"):
+        detections = detections.detach()
+        if hasattr(detections, "cpu"):
+            detections = detections.cpu()
     try:
         array = np.asarray(detections)
     except (ValueError, TypeError) as error:
@@ -144,16 +213,12 @@ def check_detections(detections, batch_size, num_classes, width_ratio, height_ra
             f"got shape {array.shape}"
         )
     rows = array.astype(np.float64)
-    _first_bad_row("detections", ~np.isfinite(rows).all(axis=1), "is not finite", rows)
-    for column, label, limit in ((0, "batch index", batch_size), (1, "category", num_classes)):
-        value = rows[:, column]
-        _first_bad_row("detections", value != np.floor(value), f"has a {label} that is not a whole number", rows)
-        _first_bad_row("detections", (value < 0) | (value >= limit), f"has a {label} outside [0, {limit})", rows)
-    x1, y1, x2, y2 = rows[:, 2], rows[:, 3], rows[:, 4], rows[:, 5]
-    _first_bad_row("detections", x2 < x1, "has x2 < x1", rows)
-    _first_bad_row("detections", y2 < y1, "has y2 < y1", rows)
-    scaled = np.abs(rows[:, 2:]) * np.array([width_ratio, height_ratio, width_ratio, height_ratio])
-    _first_bad_row("detections", (scaled >= MAX_GRID_COORD).any(axis=1),
-                   f"has coordinates beyond +-{MAX_GRID_COORD} output cells", rows)
+    with np.errstate(all="ignore"):  # bad rows may overflow or give NaN
+        problems = _row_problems(rows, batch_size, num_classes, width_ratio, height_ratio)
+    bad = np.logical_or.reduce([mask for mask, _ in problems])
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        message = next(message for mask, message in problems if mask[i])
+        raise ValueError(f"detections row {i} {message}: {rows[i].tolist()}")
     return (rows[:, 0].astype(np.int64), rows[:, 1].astype(np.int64),
             np.ascontiguousarray(rows[:, 2:]))

@@ -13,7 +13,8 @@ from .corners import encode_corners
 from .targets import encode_centernet, encode_cornernet
 
 
-def warmup(dtypes: Iterable[DTypeLike] = (np.float32,), *, num_threads: int | None = None) -> float:
+def warmup(dtypes: DTypeLike | Iterable[DTypeLike] = (np.float32,), *,
+           num_threads: int | None = None) -> float:
     """Compile, or load from Numba's on-disk cache, the kernels of all of fastheat's encoders.
 
     Call it once in the parent process before starting data-loader workers: with a warm cache
@@ -21,9 +22,10 @@ def warmup(dtypes: Iterable[DTypeLike] = (np.float32,), *, num_threads: int | No
 
     Parameters
     ----------
-    dtypes : iterable of float32/float64, default (float32,)
+    dtypes : float32/float64 or iterable of them, default (float32,)
         Heatmap dtypes to prepare for ``encode_corners``/``CornerEncoder`` (the full-target
-        encoders are float32).
+        encoders are float32). A single dtype-like (``"float32"``, ``np.float64``,
+        ``np.dtype("f4")``) means that one dtype.
     num_threads : int, optional
         Prepare the serial kernel, and the parallel one if this (default:
         ``fastheat.default_num_threads()``) is above 1.
@@ -33,6 +35,8 @@ def warmup(dtypes: Iterable[DTypeLike] = (np.float32,), *, num_threads: int | No
     float
         Seconds spent.
     """
+    if isinstance(dtypes, (str, type, np.dtype)):
+        dtypes = (dtypes,)
     start = time.perf_counter()
     detections = np.array([[0, 0, 1.0, 1.0, 3.0, 3.0]])
     sizes = dict(batch_size=1, num_classes=1, input_size=(4, 4), output_size=(4, 4))

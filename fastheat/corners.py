@@ -16,6 +16,7 @@ from . import _kernels
 from ._numba import first_use
 from ._threads import check_num_threads, run_kernel, stamped_cells, threads_for, CELL_WORK
 from ._validate import (
+    check_batch_size,
     check_detections,
     check_dtype,
     check_index,
@@ -24,6 +25,7 @@ from ._validate import (
     check_positive,
     check_size,
     radius_formula_code,
+    MAX_DELTE,
     MAX_GRID_COORD,
 )
 from .gaussian import RadiusFormula, gaussian_table, stamp_window
@@ -61,7 +63,7 @@ class CornerOptions:
             output_size=check_size("output_size", output_size),
             gaussian_iou=check_min_overlap("gaussian_iou", gaussian_iou),
             gaussian_rad=check_index("gaussian_rad", gaussian_rad, minimum=-1, maximum=MAX_GRID_COORD),
-            delte=check_positive("delte", delte),
+            delte=check_positive("delte", delte, maximum=MAX_DELTE),
             k=check_positive("k", k, dtype),
             dtype=dtype,
             radius_formula=radius_formula_code(radius_formula),
@@ -75,6 +77,11 @@ class CornerOptions:
 
     def shape(self, batch_size: int) -> tuple[int, int, int, int]:
         return (batch_size, self.num_classes, *self.output_size)
+
+    @property
+    def image_bytes(self) -> int:
+        """Bytes of one image of one map, ``num_classes * out_h * out_w * itemsize``."""
+        return self.num_classes * self.output_size[0] * self.output_size[1] * self.dtype.itemsize
 
     def zeros(self, batch_size: int, count: int = 2) -> tuple[NDArray, ...]:
         """``count`` new zeroed maps: calloc'd, so stamp them with TOUCH_PAGES (one touch)."""
@@ -190,14 +197,16 @@ def encode_corners(
     num_classes : int
         Number of categories ``C``, ``>= 1``.
     input_size, output_size : (int, int)
-        ``(height, width)`` of the network input and of the heatmaps. The ratios are
-        ``out_w / in_w`` and ``out_h / in_h``.
+        ``(height, width)`` of the network input and of the heatmaps: a tuple, list or 1-D
+        array of two integers in ``[1, 2**31)``. The ratios are ``out_w / in_w`` and
+        ``out_h / in_h``.
     gaussian_iou : float, default 0.3
         ``min_overlap`` of the radius formula, in (0, 1).
     gaussian_rad : int, default -1
         ``-1`` computes each box's radius from its size; ``>= 0`` fixes it.
     delte : float, default 6
-        ``sigma = (2 * radius + 1) / delte``.
+        ``sigma = (2 * radius + 1) / delte``, in ``(0, 1e150]`` so that ``2 * sigma**2`` never
+        underflows to 0.
     k : float, default 1.0
         Peak value of each Gaussian.
     dtype : float32 or float64, default float32
@@ -221,12 +230,19 @@ def encode_corners(
     Raises
     ------
     TypeError, ValueError
-        On any invalid argument, naming it (and the first offending detections row); ``out``
-        is then left untouched.
+        On any invalid argument, naming it (and the lowest offending detections row, with
+        its first problem); ``out`` is then left untouched. Detections whose scaled
+        coordinates or box sizes reach ``2**31`` output cells (or overflow) are invalid.
+    ValueError
+        Before allocating anything, if the new maps (``2 * batch_size * num_classes * out_h
+        * out_w * itemsize`` bytes; none with ``out``) exceed the machine's physical memory
+        (``SC_PAGE_SIZE * SC_PHYS_PAGES``; ``2**63 - 1`` bytes, the most NumPy could ever
+        allocate, where the OS does not report it): the message names ``batch_size`` and
+        the bytes needed and available.
     """
     options = CornerOptions.check(num_classes, input_size, output_size, gaussian_iou,
                                   gaussian_rad, delte, k, dtype, radius_formula, min_radius)
-    batch_size = check_index("batch_size", batch_size, minimum=1)
+    batch_size = check_batch_size(batch_size, 0 if out is not None else 2 * options.image_bytes)
     threads = check_num_threads(num_threads)
     shape = options.shape(batch_size)
     if out is not None:
@@ -325,7 +341,8 @@ radius_formula, min_radius, num_threads
         detections : array_like, shape (N, 6)
             ``(batch_index, category, x1, y1, x2, y2)`` rows in input pixels.
         batch_size : int
-            Number of images in this batch.
+            Number of images in this batch; its maps must fit in memory (see
+            ``encode_corners``).
         copy : bool, default False
             Return fresh, writeable arrays instead of views of the reused buffers.
 
@@ -335,7 +352,7 @@ radius_formula, min_radius, num_threads
             Read-only views valid until the next call (or fresh arrays with ``copy=True``).
         """
         options = self.options
-        batch_size = check_index("batch_size", batch_size, minimum=1)
+        batch_size = check_batch_size(batch_size, 2 * options.image_bytes)
         threads = self.num_threads
         prepared = PreparedBoxes.prepare(
             *check_detections(detections, batch_size, options.num_classes, *options.ratios),

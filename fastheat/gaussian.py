@@ -13,10 +13,17 @@ from numpy.typing import ArrayLike, NDArray
 
 from . import _kernels
 from ._validate import (
+    MAX_BOX_SIZE,
+    MAX_DELTE,
+    MAX_GRID_COORD,
+    MAX_SIGMA,
+    MIN_SIGMA,
     check_heatmap,
     check_index,
+    check_memory,
     check_min_overlap,
     check_positive,
+    check_size,
     radius_formula_code,
 )
 
@@ -47,8 +54,9 @@ def gaussian_radius(height, width, min_overlap=0.3, *, radius_formula="cornernet
     Parameters
     ----------
     height, width : float or array_like
-        Box size in output-map pixels (the seed passes ``math.ceil`` of the scaled size).
-        Arrays broadcast against each other.
+        Box size in output-map pixels (the seed passes ``math.ceil`` of the scaled size), in
+        ``[0, 1e150]`` so that the arithmetic cannot overflow. Arrays broadcast against each
+        other.
     min_overlap : float, default 0.3
         The IoU ``t`` in (0, 1) that a box from corners within the radius must keep.
     radius_formula : {"cornernet", "centernet"}, default "cornernet"
@@ -73,8 +81,8 @@ def gaussian_radius(height, width, min_overlap=0.3, *, radius_formula="cornernet
     for name, value in (("height", h), ("width", w)):
         if value.dtype.kind not in "iuf":
             raise TypeError(f"{name} must be real numbers, got dtype {value.dtype}")
-        if not np.all(np.isfinite(value)) or np.any(value < 0):
-            raise ValueError(f"{name} must be finite and >= 0")
+        if not np.all((value >= 0) & (value <= MAX_BOX_SIZE)):  # NaN fails both
+            raise ValueError(f"{name} must be finite, >= 0 and <= {MAX_BOX_SIZE:g}")
     h, w = np.broadcast_arrays(h.astype(np.float64), w.astype(np.float64))
     out = np.empty(h.shape, np.float64)
     _kernels.gaussian_radius_array(
@@ -90,15 +98,25 @@ def gaussian2d(shape: tuple[int, int], sigma: float = 1.0) -> NDArray[np.float64
     Parameters
     ----------
     shape : (int, int)
-        Rows and columns; the centre is at ``((rows - 1) / 2, (cols - 1) / 2)``.
+        Rows and columns, positive integers (a tuple, list or 1-D array); the centre is at
+        ``((rows - 1) / 2, (cols - 1) / 2)``.
     sigma : float, default 1.0
-        Standard deviation in cells.
+        Standard deviation in cells, in ``[1e-150, 1e150]`` so that ``2 * sigma**2`` neither
+        underflows to 0 nor overflows.
 
     Returns
     -------
     numpy.ndarray
         ``exp(-(x^2 + y^2) / (2 sigma^2))``, with values below ``eps * max`` set to 0.
+
+    Raises
+    ------
+    TypeError, ValueError
+        On an invalid ``shape`` (or one too large for memory) or ``sigma``, naming it.
     """
+    shape = check_size("shape", shape)
+    check_memory(f"shape={shape}", shape[0] * shape[1] * 8)
+    sigma = check_positive("sigma", sigma, minimum=MIN_SIGMA, maximum=MAX_SIGMA)
     m, n = [(ss - 1.0) / 2.0 for ss in shape]
     y, x = np.ogrid[-m : m + 1, -n : n + 1]
     h = np.exp(-(x * x + y * y) / (2 * sigma * sigma))
@@ -147,13 +165,15 @@ def draw_gaussian(
     heatmap : numpy.ndarray
         Writeable 2-D float32 or float64 array, any memory layout.
     center : (int, int)
-        ``(x, y)`` grid cell, any integers: centres off the map stamp their visible part.
+        ``(x, y)`` grid cell, integers within ``+-(2**31 - 1)``: centres off the map stamp
+        their visible part.
     radius : int
-        ``>= 0``; the Gaussian is ``2 * radius + 1`` cells wide with ``sigma = diameter / delte``.
+        In ``[0, 2**31)``; the Gaussian is ``2 * radius + 1`` cells wide with ``sigma =
+        diameter / delte``.
     k : float, default 1.0
         Peak value, positive and finite.
     delte : float, default 6
-        Positive; ``sigma = diameter / delte``.
+        In ``(0, 1e150]`` (so that ``2 * sigma**2 > 0``); ``sigma = diameter / delte``.
 
     Returns
     -------
@@ -169,11 +189,11 @@ def draw_gaussian(
     check_heatmap("heatmap", heatmap)
     if not isinstance(center, (tuple, list)) or len(center) != 2:
         raise TypeError(f"center must be an (x, y) pair of integers, got {center!r}")
-    x = check_index("center[0]", center[0])
-    y = check_index("center[1]", center[1])
-    radius = check_index("radius", radius, minimum=0)
+    x = check_index("center[0]", center[0], minimum=1 - MAX_GRID_COORD, maximum=MAX_GRID_COORD)
+    y = check_index("center[1]", center[1], minimum=1 - MAX_GRID_COORD, maximum=MAX_GRID_COORD)
+    radius = check_index("radius", radius, minimum=0, maximum=MAX_GRID_COORD)
     k = check_positive("k", k, heatmap.dtype)
-    delte = check_positive("delte", delte)
+    delte = check_positive("delte", delte, maximum=MAX_DELTE)
     stamp_window(heatmap, x, y, radius, delte, k)
     return heatmap
 

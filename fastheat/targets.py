@@ -10,12 +10,13 @@ from numpy.typing import ArrayLike, NDArray
 from . import _kernels, _target_kernels
 from ._numba import first_use
 from ._threads import check_num_threads
-from ._validate import check_detections, check_index
+from ._validate import check_batch_size, check_detections, check_index
 from .corners import CornerOptions, PreparedBoxes, stamp_corners
 from .gaussian import RadiusFormula
 
 OnOverflow = Literal["error", "truncate"]
 ON_OVERFLOW = ("error", "truncate")
+SLOT_BYTES = 2 * 8 + 8 + 1  # per slot of _slot_arrays: two float32 pairs, an int64, a uint8
 
 
 class CornerNetTargets(NamedTuple):
@@ -72,10 +73,16 @@ def slotted_detections(detections, batch_size: int, options: CornerOptions, slot
     return image_index[keep], categories[keep], boxes[keep]
 
 
-def _check_call(detections, batch_size, options, slots_name, max_slots, on_overflow, num_threads):
-    """Validated ``(batch_size, max_slots, num_threads, (image_index, categories, boxes))``."""
-    batch_size = check_index("batch_size", batch_size, minimum=1)
+def _check_call(detections, batch_size, options, maps, slots_name, max_slots, slot_bytes,
+                on_overflow, num_threads):
+    """Validated ``(batch_size, max_slots, num_threads, (image_index, categories, boxes))``.
+
+    The outputs, ``maps`` heatmaps and ``max_slots`` slots of ``slot_bytes`` per image, must
+    fit in memory (``check_batch_size``).
+    """
     max_slots = check_index(slots_name, max_slots, minimum=1)
+    batch_size = check_batch_size(batch_size, maps * options.image_bytes + max_slots * slot_bytes,
+                                  f" and {slots_name}={max_slots}")
     on_overflow = check_on_overflow(on_overflow)
     threads = check_num_threads(num_threads)
     rows = slotted_detections(detections, batch_size, options, slots_name, max_slots, on_overflow)
@@ -149,8 +156,9 @@ delte, k, radius_formula, min_radius, num_threads
     Raises
     ------
     TypeError, ValueError
-        On any invalid argument, naming it (and the first offending row, or the overflowing
-        image).
+        On any invalid argument, naming it (and the lowest offending row, or the overflowing
+        image); as ``encode_corners`` when the outputs (maps and slots) exceed the physical
+        memory.
 
     Notes
     -----
@@ -162,7 +170,8 @@ delte, k, radius_formula, min_radius, num_threads
     options = CornerOptions.check(num_classes, input_size, output_size, gaussian_iou,
                                   gaussian_rad, delte, k, np.float32, radius_formula, min_radius)
     batch_size, max_tag_len, threads, rows = _check_call(
-        detections, batch_size, options, "max_tag_len", max_tag_len, on_overflow, num_threads)
+        detections, batch_size, options, 2, "max_tag_len", max_tag_len, SLOT_BYTES + 8,  # br_tags
+        on_overflow, num_threads)
     image_index, categories, boxes = rows
     prepared = PreparedBoxes.prepare(image_index, categories, boxes, batch_size, options)
     tl_regrs, br_regrs, tl_tags, tag_masks = _slot_arrays(batch_size, max_tag_len)
@@ -236,8 +245,9 @@ num_threads
     Raises
     ------
     TypeError, ValueError
-        On any invalid argument, naming it (and the first offending row, or the overflowing
-        image).
+        On any invalid argument, naming it (and the lowest offending row, or the overflowing
+        image); as ``encode_corners`` when the outputs (maps and slots) exceed the physical
+        memory.
 
     Notes
     -----
@@ -264,7 +274,8 @@ num_threads
     options = CornerOptions.check(num_classes, input_size, output_size, gaussian_iou, -1,
                                   delte, k, np.float32, radius_formula, min_radius)
     batch_size, max_objs, threads, rows = _check_call(
-        detections, batch_size, options, "max_objs", max_objs, on_overflow, num_threads)
+        detections, batch_size, options, 1, "max_objs", max_objs, SLOT_BYTES, on_overflow,
+        num_threads)
     image_index, categories, boxes = rows
     n = len(boxes)
     starts, order = np.empty(batch_size + 1, np.int64), np.empty(n, np.int64)

@@ -64,6 +64,28 @@ def test_gaussian2d(shape, sigma):
     np.testing.assert_array_equal(fastheat.gaussian2d(shape, sigma), reference.gaussian2D(shape, sigma))
 
 
+def test_gaussian2d_extreme_sigmas_are_finite():
+    for sigma in (1e-150, 1e150):
+        assert np.isfinite(fastheat.gaussian2d((3, 4), sigma)).all()
+    np.testing.assert_array_equal(fastheat.gaussian2d([5, 9], 2), reference.gaussian2D((5, 9), 2.0))
+
+
+@pytest.mark.parametrize("shape, sigma, error, match", [
+    ((0, 3), 1.0, ValueError, r"shape\[0\]"), ((3, -1), 1.0, ValueError, r"shape\[1\]"),
+    ((3.0, 3), 1.0, TypeError, r"shape\[0\]"), (3, 1.0, TypeError, "shape"),
+    ((3, 3, 3), 1.0, TypeError, "shape"), ({3, 4}, 1.0, TypeError, "shape"),
+    ((2**30, 2**30), 1.0, ValueError, "shape=.* GiB"),
+    ((3, 3), 0.0, ValueError, "sigma"), ((3, 3), -1.0, ValueError, "sigma"),
+    ((3, 3), np.nan, ValueError, "sigma"), ((3, 3), np.inf, ValueError, "sigma"),
+    ((3, 3), "1", TypeError, "sigma"),
+    ((3, 3), 1e-200, ValueError, "sigma must be >= 1e-150"),  # 2 * sigma**2 underflows to 0
+    ((3, 3), 1e200, ValueError, "sigma must be <= 1e"),  # 2 * sigma**2 overflows
+])
+def test_gaussian2d_checks(shape, sigma, error, match):
+    with pytest.raises(error, match=match):
+        fastheat.gaussian2d(shape, sigma)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("k, delte", [(1, 6), (0.75, 6), (2, 3), (1, 25)])
 def test_draw_gaussian_matches_seed_on_the_map(dtype, k, delte):
