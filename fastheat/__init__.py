@@ -1,15 +1,24 @@
-"""fastheat: Gaussian keypoint heatmap training targets (CornerNet, CenterNet), fast."""
+"""fastheat: Gaussian keypoint heatmap training targets (CornerNet, CenterNet), fast.
 
-from ._threads import default_num_threads
-from .corners import CornerEncoder, CornerHeatmaps, encode_corners
+Layout: ``fastheat/_engine/`` is the engine every family plugs into (spec, stamps, the one
+stamping kernel, sinks, process state); ``cornernet.py`` and ``centernet.py`` are the families;
+``gaussian.py`` holds the reference's Gaussian helpers.
+"""
+
+from . import workloads
+from ._engine.runtime import default_num_threads, profile_stages
 from ._warmup import warmup
+from .centernet import CenterNetEncoder, CenterNetTargets, encode_centernet
+from .cornernet import (CornerEncoder, CornerHeatmaps, CornerNetEncoder, CornerNetTargets,
+                        encode_corners, encode_cornernet)
 from .gaussian import draw_gaussian, gaussian2d, gaussian_radius
-from .targets import CenterNetTargets, CornerNetTargets, encode_centernet, encode_cornernet
 
 __all__ = [
+    "CenterNetEncoder",
     "CenterNetTargets",
     "CornerEncoder",
     "CornerHeatmaps",
+    "CornerNetEncoder",
     "CornerNetTargets",
     "default_num_threads",
     "draw_gaussian",
@@ -18,6 +27,8 @@ __all__ = [
     "encode_cornernet",
     "gaussian2d",
     "gaussian_radius",
+    "profile_stages",
     "warmup",
+    "workloads",
 ]
-__version__ = "0.1.0"
+__version__ = "0.2.0"

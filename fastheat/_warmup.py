@@ -8,14 +8,13 @@ from typing import Iterable
 import numpy as np
 from numpy.typing import DTypeLike
 
-from ._threads import check_num_threads, default_num_threads
-from .corners import encode_corners
-from .targets import encode_centernet, encode_cornernet
+from ._engine.family import FAMILIES, encode
+from ._engine.runtime import check_num_threads, default_num_threads
 
 
 def warmup(dtypes: DTypeLike | Iterable[DTypeLike] = (np.float32,), *,
            num_threads: int | None = None) -> float:
-    """Compile, or load from Numba's on-disk cache, the kernels of all of fastheat's encoders.
+    """Compile, or load from Numba's on-disk cache, the kernels of every family's encoders.
 
     Call it once in the parent process before starting data-loader workers: with a warm cache
     each worker then only loads the kernels, and concurrent workers never compile at once.
@@ -23,8 +22,8 @@ def warmup(dtypes: DTypeLike | Iterable[DTypeLike] = (np.float32,), *,
     Parameters
     ----------
     dtypes : float32/float64 or iterable of them, default (float32,)
-        Heatmap dtypes to prepare for ``encode_corners``/``CornerEncoder`` (the full-target
-        encoders are float32). A single dtype-like (``"float32"``, ``np.float64``,
+        Heatmap dtypes to prepare for the families with a ``dtype`` option (``encode_corners``,
+        ``CornerEncoder``); the others are float32. A single dtype-like (``"float32"``, ``np.float64``,
         ``np.dtype("f4")``) means that one dtype.
     num_threads : int, optional
         Prepare the serial kernel, and the parallel one if this (default:
@@ -39,10 +38,10 @@ def warmup(dtypes: DTypeLike | Iterable[DTypeLike] = (np.float32,), *,
         dtypes = (dtypes,)
     start = time.perf_counter()
     detections = np.array([[0, 0, 1.0, 1.0, 3.0, 3.0]])
-    sizes = dict(batch_size=1, num_classes=1, input_size=(4, 4), output_size=(4, 4))
+    sizes = dict(num_classes=1, input_size=(4, 4), output_size=(4, 4))
     for threads in sorted({1, check_num_threads(num_threads) or default_num_threads()}):
-        for dtype in dtypes:
-            encode_corners(detections, **sizes, dtype=dtype, num_threads=threads)
-        encode_cornernet(detections, **sizes, num_threads=threads)
-        encode_centernet(detections, **sizes, num_threads=threads)
+        for family in FAMILIES.values():
+            for dtype in dtypes if "dtype" in family.options else (np.float32,):
+                options = {**sizes, "dtype": dtype} if "dtype" in family.options else sizes
+                encode(family, detections, 1, options, None, threads)
     return time.perf_counter() - start

@@ -1,35 +1,24 @@
-"""Full training targets: CornerNet (``encode_cornernet``) and CenterNet (``encode_centernet``)."""
+"""The CenterNet family: CenterNet's ("Objects as Points") ctdet training targets
+(``encode_centernet``, ``CenterNetEncoder``).
+
+One compiled pass turns detections into one stamp per box (its centre, into the one heatmap)
+and CenterNet's slot arrays.
+"""
 
 from __future__ import annotations
 
-from typing import Literal, NamedTuple
+import math
+from typing import NamedTuple
 
 import numpy as np
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import NDArray
 
-from . import _kernels, _target_kernels
-from ._numba import first_use
-from ._threads import check_num_threads
-from ._validate import check_batch_size, check_detections, check_index
-from .corners import CornerOptions, PreparedBoxes, stamp_corners
-from .gaussian import RadiusFormula
-
-OnOverflow = Literal["error", "truncate"]
-ON_OVERFLOW = ("error", "truncate")
-SLOT_BYTES = 2 * 8 + 8 + 1  # per slot of _slot_arrays: two float32 pairs, an int64, a uint8
-
-
-class CornerNetTargets(NamedTuple):
-    """CornerNet's training targets for a batch of ``B`` images with ``T = max_tag_len`` slots."""
-
-    tl_heatmaps: NDArray[np.float32]  #: (B, C, H, W)
-    br_heatmaps: NDArray[np.float32]  #: (B, C, H, W)
-    tl_regrs: NDArray[np.float32]  #: (B, T, 2)
-    br_regrs: NDArray[np.float32]  #: (B, T, 2)
-    tl_tags: NDArray[np.int64]  #: (B, T)
-    br_tags: NDArray[np.int64]  #: (B, T)
-    tag_masks: NDArray[np.uint8]  #: (B, T)
-    tag_lens: NDArray[np.int32]  #: (B,)
+from ._engine import runtime
+from ._engine.family import SLOTS, Encoder, Family, encode, register
+from ._engine.jit import jit
+from ._engine.passes import COUNT, add_stamp, check_rows, finish, group_rows, new_stamps, slots_fit
+from ._engine.radius import gaussian_radius_scalar
+from ._engine.spec import REQUIRED
 
 
 class CenterNetTargets(NamedTuple):
@@ -42,166 +31,83 @@ class CenterNetTargets(NamedTuple):
     reg_mask: NDArray[np.uint8]  #: (B, M)
 
 
-def check_on_overflow(on_overflow) -> str:
-    """``"error"`` or ``"truncate"``."""
-    if not isinstance(on_overflow, str) or on_overflow not in ON_OVERFLOW:
-        raise ValueError(f"on_overflow must be one of {list(ON_OVERFLOW)}, got {on_overflow!r}")
-    return on_overflow
+@jit
+def _scale_clip(value, ratio, high):
+    """``np.clip(float32(value * ratio), 0, high)``: scaled in float64, clipped in float32."""
+    return min(max(np.float32(value * ratio), np.float32(0.0)), high)
 
 
-def slotted_detections(detections, batch_size: int, options: CornerOptions, slots_name: str,
-                       max_slots: int, on_overflow: str):
-    """``check_detections``, then at most ``max_slots`` boxes per image.
-
-    An image with more boxes is a ``ValueError`` naming it (``on_overflow="error"``), or keeps
-    only its first ``max_slots`` boxes in input order (``"truncate"``).
-    """
-    image_index, categories, boxes = check_detections(detections, batch_size, options.num_classes,
-                                                      *options.ratios)
-    counts = np.bincount(image_index, minlength=batch_size)
-    over = np.flatnonzero(counts > max_slots)
-    if over.size == 0:
-        return image_index, categories, boxes
-    if on_overflow == "error":
-        b = int(over[0])
-        raise ValueError(f"image {b} has {counts[b]} boxes, more than {slots_name}={max_slots} "
-                         f"(on_overflow='truncate' keeps its first {max_slots})")
-    order = np.argsort(image_index, kind="stable")
-    rank = np.empty_like(order)
-    rank[order] = np.arange(order.size) - np.repeat(np.cumsum(counts) - counts, counts)
-    keep = rank < max_slots
-    return image_index[keep], categories[keep], boxes[keep]
-
-
-def _check_call(detections, batch_size, options, maps, slots_name, max_slots, slot_bytes,
-                on_overflow, num_threads):
-    """Validated ``(batch_size, max_slots, num_threads, (image_index, categories, boxes))``.
-
-    The outputs, ``maps`` heatmaps and ``max_slots`` slots of ``slot_bytes`` per image, must
-    fit in memory (``check_batch_size``).
-    """
-    max_slots = check_index(slots_name, max_slots, minimum=1)
-    batch_size = check_batch_size(batch_size, maps * options.image_bytes + max_slots * slot_bytes,
-                                  f" and {slots_name}={max_slots}")
-    on_overflow = check_on_overflow(on_overflow)
-    threads = check_num_threads(num_threads)
-    rows = slotted_detections(detections, batch_size, options, slots_name, max_slots, on_overflow)
-    return batch_size, max_slots, threads, rows
-
-
-def _fresh_maps(count: int, boxes: PreparedBoxes, options: CornerOptions, batch_size: int,
-                threads: int) -> tuple[NDArray[np.float32], ...]:
-    """``count`` new float32 maps with ``boxes`` stamped, made as ``encode_corners`` makes them."""
-    maps = options.zeros(batch_size, count)
-    stamp_corners(maps, boxes, options, threads, _kernels.TOUCH_PAGES)
-    return maps
-
-
-def _slot_arrays(batch_size: int, max_slots: int) -> tuple[NDArray, NDArray, NDArray, NDArray]:
-    """Zeroed float32 ``(B, T, 2)`` x 2, int64 ``(B, T)`` and uint8 ``(B, T)`` slot outputs."""
-    return (np.zeros((batch_size, max_slots, 2), np.float32),
-            np.zeros((batch_size, max_slots, 2), np.float32),
-            np.zeros((batch_size, max_slots), np.int64),
-            np.zeros((batch_size, max_slots), np.uint8))
+@jit
+def _center_pass(rows, batch_size, num_classes, width_ratio, height_ratio, min_overlap,
+                 min_radius, formula, two, max_slots, on_overflow, out_h, out_w,
+                 starts, points, info, wh, reg, ind, reg_mask):
+    """Check the rows, then for each of the first ``max_slots`` boxes of every image (slot
+    ``t``: its ``t``-th box in input order) compute CenterNet's targets and stamp its centre
+    (``encode_centernet``, steps 1-5). A box of zero float32 width or height keeps an empty
+    slot and stamps nothing."""
+    if not check_rows(rows, batch_size, num_classes, width_ratio, height_ratio, info):
+        return
+    first, order = group_rows(rows, batch_size)
+    if not slots_fit(first, max_slots, on_overflow, info):
+        return
+    wh[:] = 0.0
+    reg[:] = 0.0
+    ind[:] = 0
+    reg_mask[:] = 0
+    max_x = np.float32(out_w - 1)
+    max_y = np.float32(out_h - 1)
+    half = np.float32(2.0)
+    n = 0
+    for b in range(batch_size):
+        starts[b] = n
+        for t in range(min(first[b + 1] - first[b], max_slots)):
+            i = order[first[b] + t]
+            x1 = _scale_clip(rows[i, 2], width_ratio, max_x)
+            y1 = _scale_clip(rows[i, 3], height_ratio, max_y)
+            x2 = _scale_clip(rows[i, 4], width_ratio, max_x)
+            y2 = _scale_clip(rows[i, 5], height_ratio, max_y)
+            w = np.float32(x2 - x1)
+            h = np.float32(y2 - y1)
+            if not (h > 0 and w > 0):
+                continue
+            radius = int(gaussian_radius_scalar(float(math.ceil(h)), float(math.ceil(w)),
+                                                min_overlap, formula, two))
+            radius = max(min_radius, max(0, radius))
+            cx = np.float32(np.float32(x1 + x2) / half)
+            cy = np.float32(np.float32(y1 + y2) / half)
+            x, y = int(cx), int(cy)
+            n = add_stamp(points, n, info, out_h, out_w, 0, int(rows[i, 1]), x, y, radius)
+            wh[b, t, 0] = w
+            wh[b, t, 1] = h
+            reg[b, t, 0] = cx - x
+            reg[b, t, 1] = cy - y
+            ind[b, t] = y * out_w + x
+            reg_mask[b, t] = 1
+    starts[batch_size] = n
+    info[COUNT] = n
 
 
-def encode_cornernet(
-    detections: ArrayLike,
-    *,
-    batch_size: int,
-    num_classes: int,
-    input_size: tuple[int, int],
-    output_size: tuple[int, int],
-    gaussian_iou: float = 0.3,
-    gaussian_rad: int = -1,
-    max_tag_len: int = 128,
-    on_overflow: OnOverflow = "error",
-    delte: float = 6,
-    k: float = 1.0,
-    radius_formula: RadiusFormula = "cornernet",
-    min_radius: int = 0,
-    num_threads: int | None = None,
-) -> CornerNetTargets:
-    """Encode boxes as CornerNet's full training targets: heatmaps, offsets, tags and masks.
-
-    The heatmaps are those of ``encode_corners`` with the same options (float32). The box in
-    slot ``t`` of image ``b`` is that image's ``t``-th row of ``detections`` (input order);
-    with ``fxtl = x1 * out_w / in_w`` (float64, as in the seed) and ``xtl = int(fxtl)``:
-
-    * ``tl_regrs[b, t] = (fxtl - xtl, fytl - ytl)``, ``br_regrs[b, t]`` likewise (float32);
-    * ``tl_tags[b, t] = ytl * out_w + xtl``, ``br_tags[b, t] = ybr * out_w + xbr``;
-    * ``tag_masks[b, t] = 1`` for ``t < tag_lens[b]``, the number of boxes of image ``b``.
-
-    Slots past an image's boxes are 0.
-
-    Parameters
-    ----------
-    detections, batch_size, num_classes, input_size, output_size, gaussian_iou, gaussian_rad, \
-delte, k, radius_formula, min_radius, num_threads
-        As for ``encode_corners``.
-    max_tag_len : int, default 128
-        Slots per image ``T``, ``>= 1``.
-    on_overflow : {"error", "truncate"}, default "error"
-        An image with more than ``max_tag_len`` boxes raises a ``ValueError`` naming it
-        (CornerNet itself fails there with an ``IndexError``), or, with ``"truncate"``, keeps
-        only its first ``max_tag_len`` boxes: in the slots *and* in the heatmaps.
-
-    Returns
-    -------
-    CornerNetTargets
-        ``tl_heatmaps``, ``br_heatmaps``: float32 ``(B, C, out_h, out_w)``;
-        ``tl_regrs``, ``br_regrs``: float32 ``(B, T, 2)``; ``tl_tags``, ``br_tags``: int64
-        ``(B, T)``; ``tag_masks``: uint8 ``(B, T)``; ``tag_lens``: int32 ``(B,)``.
-
-    Raises
-    ------
-    TypeError, ValueError
-        On any invalid argument, naming it (and the lowest offending row, or the overflowing
-        image); as ``encode_corners`` when the outputs (maps and slots) exceed the physical
-        memory.
-
-    Notes
-    -----
-    Tags follow the formula even for corners off the map, as CornerNet's do: a corner left
-    of the map (``xtl < 0``) or right of it (``xtl >= out_w``) gives a tag that points into
-    another row (or outside the map, for negative values or values ``>= out_h * out_w``);
-    its ``tag_masks`` entry is still 1.
-    """
-    options = CornerOptions.check(num_classes, input_size, output_size, gaussian_iou,
-                                  gaussian_rad, delte, k, np.float32, radius_formula, min_radius)
-    batch_size, max_tag_len, threads, rows = _check_call(
-        detections, batch_size, options, 2, "max_tag_len", max_tag_len, SLOT_BYTES + 8,  # br_tags
-        on_overflow, num_threads)
-    image_index, categories, boxes = rows
-    prepared = PreparedBoxes.prepare(image_index, categories, boxes, batch_size, options)
-    tl_regrs, br_regrs, tl_tags, tag_masks = _slot_arrays(batch_size, max_tag_len)
-    br_tags = np.zeros_like(tl_tags)
-    tag_lens = np.zeros(batch_size, np.int32)
-    with first_use("targets"):
-        _target_kernels.fill_corner_slots(
-            boxes, *options.ratios, options.output_size[1], prepared.starts, prepared.order,
-            prepared.corners, tl_regrs, br_regrs, tl_tags, br_tags, tag_masks, tag_lens,
-        )
-    tl, br = _fresh_maps(2, prepared, options, batch_size, threads)
-    return CornerNetTargets(tl, br, tl_regrs, br_regrs, tl_tags, br_tags, tag_masks, tag_lens)
+def _run_center_pass(spec, rows, batch_size, slots):
+    starts, points, info = new_stamps(batch_size, len(rows))
+    runtime.call(_center_pass, _center_pass, rows, batch_size, spec.num_classes, *spec.ratios,
+                 spec.gaussian_iou, spec.min_radius, spec.radius_formula, 2.0, spec.max_slots,
+                 spec.on_overflow, *spec.output_size, starts, points, info, *slots)
+    return finish(rows, starts, points, info, batch_size=batch_size, num_classes=spec.num_classes,
+                  slots_name="max_objs", max_slots=spec.max_slots)
 
 
-def encode_centernet(
-    detections: ArrayLike,
-    *,
-    batch_size: int,
-    num_classes: int,
-    input_size: tuple[int, int],
-    output_size: tuple[int, int],
-    gaussian_iou: float = 0.7,
-    radius_formula: RadiusFormula = "centernet",
-    max_objs: int = 128,
-    on_overflow: OnOverflow = "error",
-    delte: float = 6,
-    k: float = 1.0,
-    min_radius: int = 0,
-    num_threads: int | None = None,
-) -> CenterNetTargets:
+CENTERNET = register(Family(
+    name="centernet", result=CenterNetTargets, maps=1, run_pass=_run_center_pass,
+    options=dict(num_classes=REQUIRED, input_size=REQUIRED, output_size=REQUIRED,
+                 gaussian_iou=0.7, radius_formula="centernet", max_objs=128, on_overflow="error",
+                 delte=6, k=1.0, min_radius=0),
+    slots=(((SLOTS, 2), np.float32), ((SLOTS, 2), np.float32), ((SLOTS,), np.int64),
+           ((SLOTS,), np.uint8)),
+    slots_option="max_objs",
+))
+
+
+def encode_centernet(detections, *, batch_size, out=None, num_threads=None, **options) -> CenterNetTargets:
     """Encode boxes as CenterNet's ("Objects as Points") ctdet training targets.
 
     As CenterNet's ``ctdet`` dataset, with plain scaling in place of its affine warp. The box
@@ -229,12 +135,14 @@ num_threads
     gaussian_iou : float, default 0.7
         ``min_overlap`` of the radius formula (CenterNet's default), in (0, 1).
     radius_formula : {"cornernet", "centernet"}, default "centernet"
-        ``R``: the formula CenterNet shipped (default) or the seed's; see Notes.
+        ``R``: the formula CenterNet shipped (default) or CornerNet's; see Notes.
     max_objs : int, default 128
         Slots per image ``M``, ``>= 1``.
     on_overflow : {"error", "truncate"}, default "error"
         An image with more than ``max_objs`` boxes raises a ``ValueError`` naming it, or, with
         ``"truncate"``, keeps only its first ``max_objs`` boxes (CenterNet's behaviour).
+    out : CenterNetTargets or tuple of 5 arrays, optional
+        Arrays of the result's shapes and dtypes, overwritten entirely and returned.
 
     Returns
     -------
@@ -252,7 +160,7 @@ num_threads
     Notes
     -----
     Both formulas solve the same three quadratics for the radius that keeps IoU >=
-    ``gaussian_iou``; the seed (CornerNet) takes ``(b - sq) / (2a)`` for the first two roots
+    ``gaussian_iou``; CornerNet takes ``(b - sq) / (2a)`` for the first two roots
     and ``(b + sq) / (2a)`` for the third, CenterNet takes ``(b + sq) / 2`` for all three,
     which gives radii about 3x (IoU 0.7) to 2x (IoU 0.3) larger. ``gaussian_radius(h, w)``,
     box ``h x w`` in output pixels, truncated radius in brackets:
@@ -271,25 +179,18 @@ num_threads
     same whether the division is carried out in float32 or in float64 (NumPy 1.x promotes
     ``float32 / 2`` to float64 for scalars); likewise ``reg = ct - ct_int`` is exact.
     """
-    options = CornerOptions.check(num_classes, input_size, output_size, gaussian_iou, -1,
-                                  delte, k, np.float32, radius_formula, min_radius)
-    batch_size, max_objs, threads, rows = _check_call(
-        detections, batch_size, options, 1, "max_objs", max_objs, SLOT_BYTES, on_overflow,
-        num_threads)
-    image_index, categories, boxes = rows
-    n = len(boxes)
-    starts, order = np.empty(batch_size + 1, np.int64), np.empty(n, np.int64)
-    points, radii = np.zeros((n, 2), np.int64), np.zeros(n, np.int64)  # one map: K = 1
-    centers = PreparedBoxes(np.empty_like(starts), np.empty_like(order), image_index, categories,
-                            points, radii)
-    wh, reg, ind, reg_mask = _slot_arrays(batch_size, max_objs)
-    out_h, out_w = options.output_size
-    with first_use("targets"):
-        _kernels.group_by_image(image_index, starts, order)
-        _target_kernels.prepare_centers(
-            boxes, *options.ratios, out_w, out_h, options.gaussian_iou, options.min_radius,
-            options.radius_formula, 2.0, starts, order, points, radii, centers.starts,
-            centers.order, wh, reg, ind, reg_mask,
-        )
-    (hm,) = _fresh_maps(1, centers, options, batch_size, threads)
-    return CenterNetTargets(hm, wh, reg, ind, reg_mask)
+    return encode(CENTERNET, detections, batch_size, options, out, num_threads)
+
+
+class CenterNetEncoder(Encoder):
+    """``encode_centernet`` into a reused heatmap buffer: see ``CornerEncoder``.
+
+    ``encoder(detections, batch_size, copy=False)`` returns ``CenterNetTargets`` bit-identical
+    to ``encode_centernet`` with the same options; ``hm`` is a read-only view valid until the
+    next call (a fresh array with ``copy=True``), the slot arrays are fresh every call.
+    """
+
+    family = CENTERNET
+
+
+encode_centernet.__signature__ = CENTERNET.signature()

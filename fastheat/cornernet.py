@@ -1,34 +1,23 @@
-"""CornerNet corner heatmaps: ``encode_corners``."""
+"""The CornerNet family: corner heatmaps (``encode_corners``, ``CornerEncoder``) and CornerNet's
+full training targets (``encode_cornernet``, ``CornerNetEncoder``).
+
+One compiled pass turns detections into two stamps per box (top-left corner into map 0,
+bottom-right into map 1) and, for the full targets, CornerNet's slot arrays.
+"""
 
 from __future__ import annotations
 
-import functools
-import os
-import threading
-import weakref
-from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
-from numpy.typing import ArrayLike, DTypeLike, NDArray
+from numpy.typing import NDArray
 
-from . import _kernels
-from ._numba import first_use
-from ._threads import check_num_threads, run_kernel, stamped_cells, threads_for, CELL_WORK
-from ._validate import (
-    check_batch_size,
-    check_detections,
-    check_dtype,
-    check_index,
-    check_min_overlap,
-    check_out,
-    check_positive,
-    check_size,
-    radius_formula_code,
-    MAX_DELTE,
-    MAX_GRID_COORD,
-)
-from .gaussian import RadiusFormula, gaussian_table, stamp_window
+from ._engine import runtime
+from ._engine.family import SLOTS, Encoder, Family, encode, register
+from ._engine.jit import jit
+from ._engine.passes import COUNT, add_stamp, check_rows, finish, group_rows, new_stamps, slots_fit
+from ._engine.radius import gaussian_radius_scalar
+from ._engine.spec import REQUIRED
 
 
 class CornerHeatmaps(NamedTuple):
@@ -38,186 +27,150 @@ class CornerHeatmaps(NamedTuple):
     br_heatmaps: NDArray[np.floating]
 
 
-@dataclass(frozen=True)
-class CornerOptions:
-    """Validated options of a corner encoder (everything but the detections)."""
+class CornerNetTargets(NamedTuple):
+    """CornerNet's training targets for a batch of ``B`` images with ``T = max_tag_len`` slots."""
 
-    num_classes: int
-    input_size: tuple[int, int]
-    output_size: tuple[int, int]
-    gaussian_iou: float
-    gaussian_rad: int
-    delte: float
-    k: float
-    dtype: np.dtype
-    radius_formula: int
-    min_radius: int
-
-    @classmethod
-    def check(cls, num_classes, input_size, output_size, gaussian_iou, gaussian_rad, delte, k,
-              dtype, radius_formula, min_radius) -> "CornerOptions":
-        dtype = check_dtype(dtype)
-        return cls(
-            num_classes=check_index("num_classes", num_classes, minimum=1),
-            input_size=check_size("input_size", input_size),
-            output_size=check_size("output_size", output_size),
-            gaussian_iou=check_min_overlap("gaussian_iou", gaussian_iou),
-            gaussian_rad=check_index("gaussian_rad", gaussian_rad, minimum=-1, maximum=MAX_GRID_COORD),
-            delte=check_positive("delte", delte, maximum=MAX_DELTE),
-            k=check_positive("k", k, dtype),
-            dtype=dtype,
-            radius_formula=radius_formula_code(radius_formula),
-            min_radius=check_index("min_radius", min_radius, minimum=0, maximum=MAX_GRID_COORD),
-        )
-
-    @property
-    def ratios(self) -> tuple[float, float]:
-        """``(width_ratio, height_ratio)``: output over input size, as in the seed."""
-        return (self.output_size[1] / self.input_size[1], self.output_size[0] / self.input_size[0])
-
-    def shape(self, batch_size: int) -> tuple[int, int, int, int]:
-        return (batch_size, self.num_classes, *self.output_size)
-
-    @property
-    def image_bytes(self) -> int:
-        """Bytes of one image of one map, ``num_classes * out_h * out_w * itemsize``."""
-        return self.num_classes * self.output_size[0] * self.output_size[1] * self.dtype.itemsize
-
-    def zeros(self, batch_size: int, count: int = 2) -> tuple[NDArray, ...]:
-        """``count`` new zeroed maps: calloc'd, so stamp them with TOUCH_PAGES (one touch)."""
-        return tuple(np.zeros(self.shape(batch_size), self.dtype) for _ in range(count))
+    tl_heatmaps: NDArray[np.float32]  #: (B, C, H, W)
+    br_heatmaps: NDArray[np.float32]  #: (B, C, H, W)
+    tl_regrs: NDArray[np.float32]  #: (B, T, 2)
+    br_regrs: NDArray[np.float32]  #: (B, T, 2)
+    tl_tags: NDArray[np.int64]  #: (B, T)
+    br_tags: NDArray[np.int64]  #: (B, T)
+    tag_masks: NDArray[np.uint8]  #: (B, T)
+    tag_lens: NDArray[np.int32]  #: (B,)
 
 
-@dataclass
-class PreparedBoxes:
-    """Boxes grouped by image, with their grid points and radii (the kernels' input).
+@jit
+def _corner_pass(rows, batch_size, num_classes, width_ratio, height_ratio, min_overlap,
+                 fixed_radius, min_radius, formula, two, max_slots, on_overflow, out_h, out_w,
+                 starts, points, info, tl_regrs, br_regrs, tl_tags, br_tags, tag_masks, tag_lens):
+    """Check the rows, then stamp both corners of every box (of the first ``max_slots`` boxes
+    of each image, if ``max_slots > 0``) and fill the slot arrays, as CornerNet does.
 
-    ``corners`` is ``(N, 2K)``: the K grid points each box stamps, ``(xtl, ytl, xbr, ybr)`` for
-    corner maps, ``(x, y)`` of the centre for centre maps.
+    For box ``i`` (float64, as the reference): ``xtl = int(x1 * width_ratio)`` (truncation),
+    likewise ``ytl``, ``xbr``, ``ybr``; radius from ``ceil`` of the scaled box size (or
+    ``fixed_radius >= 0``), floored at ``min_radius``. Slot ``t`` of image ``b`` is its
+    ``t``-th box in input order: ``tl_regrs[b, t] = (x1 * width_ratio - xtl, ...)`` rounded to
+    float32, ``tl_tags[b, t] = ytl * out_w + xtl``, ``tag_masks[b, t] = 1``.
     """
-
-    starts: NDArray[np.int64]
-    order: NDArray[np.int64]
-    image_index: NDArray[np.int64]
-    categories: NDArray[np.int64]
-    corners: NDArray[np.int64]
-    radii: NDArray[np.int64]
-
-    @classmethod
-    @functools.cache
-    def empty(cls) -> "PreparedBoxes":
-        """No boxes (shared, read-only by convention: kernels only read their inputs)."""
-        return cls.prepare(*(np.zeros(0, np.int64),) * 2, np.zeros((0, 4)), 0, None)
-
-    @classmethod
-    def prepare(cls, image_index, categories, boxes, batch_size, options) -> "PreparedBoxes":
-        n = len(boxes)
-        starts = np.empty(batch_size + 1, np.int64)
-        order = np.empty(n, np.int64)
-        corners = np.empty((n, 4), np.int64)
-        radii = np.empty(n, np.int64)
-        with first_use("prepare"):
-            _kernels.group_by_image(image_index, starts, order)
-            if n:
-                width_ratio, height_ratio = options.ratios
-                _kernels.prepare_corners(
-                    boxes, width_ratio, height_ratio, options.gaussian_iou, options.gaussian_rad,
-                    options.min_radius, options.radius_formula, 2.0, corners, radii,
-                )
-        return cls(starts, order, image_index, categories, corners, radii)
-
-
-def stamp_corners(maps, boxes: PreparedBoxes, options: CornerOptions, num_threads: int | None,
-                  clear: int = _kernels.CLEAR_ALL, previous: PreparedBoxes | None = None) -> None:
-    """Clear the K ``maps`` as ``clear`` says, then stamp ``boxes``' K points into them.
-
-    ``num_threads`` is a checked count, or None to let the thread policy decide from the work.
-    Radii above the table's (wider than the map, or beyond its byte budget) are stamped
-    afterwards from values computed for their visible windows only.
-    """
-    radii = boxes.radii
-    max_radius = int(radii.max()) if radii.size else -1
-    table, covered = gaussian_table(options.delte, options.k, options.dtype, max_radius,
-                                    max(options.output_size))
-    prev = previous or PreparedBoxes.empty()
-    count, (height, width) = len(maps), options.output_size
-    if clear == _kernels.CLEAR_PREVIOUS:
-        cleared = stamped_cells(prev.radii, count, height, width) * options.dtype.itemsize
-    else:
-        cleared = sum(heatmaps.nbytes for heatmaps in maps)
-    work = cleared + CELL_WORK * stamped_cells(boxes.radii, count, height, width)
-    threads = threads_for(num_threads, maps[0].shape[0], work)
-    run_kernel(
-        _kernels.stamp_points_serial, _kernels.stamp_points_parallel, threads,
-        tuple(maps), clear,
-        prev.starts, prev.order, prev.categories, prev.corners, prev.radii,
-        boxes.starts, boxes.order, boxes.categories, boxes.corners, radii, table, covered,
-    )
-    if max_radius > covered:
-        for i in np.flatnonzero(radii > covered).tolist():
-            b, c, r = boxes.image_index[i], boxes.categories[i], int(radii[i])
-            for heatmaps, (x, y) in zip(maps, boxes.corners[i].reshape(-1, 2).tolist()):
-                stamp_window(heatmaps[b, c], x, y, r, options.delte, options.k)
+    if not check_rows(rows, batch_size, num_classes, width_ratio, height_ratio, info):
+        return
+    first, order = group_rows(rows, batch_size)
+    if not slots_fit(first, max_slots, on_overflow, info):
+        return
+    slotted = max_slots > 0
+    if slotted:
+        tl_regrs[:] = 0.0
+        br_regrs[:] = 0.0
+        tl_tags[:] = 0
+        br_tags[:] = 0
+        tag_masks[:] = 0
+    n = 0
+    for b in range(batch_size):
+        starts[b] = n
+        count = first[b + 1] - first[b]
+        if slotted:
+            count = min(count, max_slots)
+            tag_lens[b] = count
+        for t in range(count):
+            i = order[first[b] + t]
+            x1, y1, x2, y2 = rows[i, 2], rows[i, 3], rows[i, 4], rows[i, 5]
+            xtl, ytl = int(x1 * width_ratio), int(y1 * height_ratio)
+            xbr, ybr = int(x2 * width_ratio), int(y2 * height_ratio)
+            if fixed_radius < 0:
+                width = np.ceil((x2 - x1) * width_ratio)
+                height = np.ceil((y2 - y1) * height_ratio)
+                radius = int(gaussian_radius_scalar(height, width, min_overlap, formula, two))
+            else:
+                radius = fixed_radius
+            radius = max(min_radius, radius)
+            category = int(rows[i, 1])
+            n = add_stamp(points, n, info, out_h, out_w, 0, category, xtl, ytl, radius)
+            n = add_stamp(points, n, info, out_h, out_w, 1, category, xbr, ybr, radius)
+            if slotted:
+                tl_regrs[b, t, 0] = x1 * width_ratio - xtl
+                tl_regrs[b, t, 1] = y1 * height_ratio - ytl
+                br_regrs[b, t, 0] = x2 * width_ratio - xbr
+                br_regrs[b, t, 1] = y2 * height_ratio - ybr
+                tl_tags[b, t] = ytl * out_w + xtl
+                br_tags[b, t] = ybr * out_w + xbr
+                tag_masks[b, t] = 1
+    starts[batch_size] = n
+    info[COUNT] = n
 
 
-def encode_corners(
-    detections: ArrayLike,
-    *,
-    batch_size: int,
-    num_classes: int,
-    input_size: tuple[int, int],
-    output_size: tuple[int, int],
-    gaussian_iou: float = 0.3,
-    gaussian_rad: int = -1,
-    delte: float = 6,
-    k: float = 1.0,
-    dtype: DTypeLike = np.float32,
-    out: tuple[NDArray, NDArray] | None = None,
-    radius_formula: RadiusFormula = "cornernet",
-    min_radius: int = 0,
-    num_threads: int | None = None,
-) -> CornerHeatmaps:
+_NO_SLOTS = (np.zeros((0, 0, 2), np.float32), np.zeros((0, 0, 2), np.float32),
+             np.zeros((0, 0), np.int64), np.zeros((0, 0), np.int64), np.zeros((0, 0), np.uint8),
+             np.zeros(0, np.int32))
+
+
+def _run_corner_pass(spec, rows, batch_size, slots):
+    starts, points, info = new_stamps(batch_size, 2 * len(rows))
+    runtime.call(_corner_pass, _corner_pass, rows, batch_size, spec.num_classes, *spec.ratios,
+                 spec.gaussian_iou, spec.gaussian_rad, spec.min_radius, spec.radius_formula, 2.0,
+                 spec.max_slots, spec.on_overflow, *spec.output_size, starts, points, info,
+                 *(slots or _NO_SLOTS))
+    return finish(rows, starts, points, info, batch_size=batch_size, num_classes=spec.num_classes,
+                  slots_name="max_tag_len", max_slots=spec.max_slots)
+
+
+_OPTIONS = dict(num_classes=REQUIRED, input_size=REQUIRED, output_size=REQUIRED, gaussian_iou=0.3,
+                gaussian_rad=-1, delte=6, k=1.0)
+_RADIUS = dict(radius_formula="cornernet", min_radius=0)
+
+CORNERS = register(Family(
+    name="corners", result=CornerHeatmaps, maps=2, run_pass=_run_corner_pass,
+    options={**_OPTIONS, "dtype": np.float32, **_RADIUS},
+))
+CORNERNET = register(Family(
+    name="cornernet", result=CornerNetTargets, maps=2, run_pass=_run_corner_pass,
+    options={**_OPTIONS, "max_tag_len": 128, "on_overflow": "error", **_RADIUS},
+    slots=(((SLOTS, 2), np.float32), ((SLOTS, 2), np.float32), ((SLOTS,), np.int64),
+           ((SLOTS,), np.int64), ((SLOTS,), np.uint8), ((), np.int32)),
+    slots_option="max_tag_len",
+))
+
+
+def encode_corners(detections, *, batch_size, out=None, num_threads=None, **options) -> CornerHeatmaps:
     """Encode boxes as CornerNet top-left and bottom-right corner heatmaps.
 
     For every box, as in CornerNet: scale the corners by ``output / input`` size, truncate them
     to grid cells, compute the radius from the scaled box size, and max-merge an unnormalized
     2-D Gaussian into ``[batch_index, category]`` of each map. With default options the result
-    is bit-identical to the reference (``shared/seed/gaussian_targets.md``).
+    is bit-identical to the reference (docs/references.md, CornerNet).
 
     Parameters
     ----------
     detections : array_like, shape (N, 6)
         Rows ``(batch_index, category, x1, y1, x2, y2)`` in input pixels, any order, any real
-        dtype (all box arithmetic is float64). ``batch_index`` and ``category`` are whole
-        numbers; ``x2 >= x1`` and ``y2 >= y1`` (zero-size boxes are valid). Boxes may lie
-        partly or wholly outside the image: the visible part of each Gaussian is stamped.
-        An empty array (or ``[]``) means no boxes.
+        dtype (all box arithmetic is float64); a torch tensor is detached and moved to the CPU.
+        ``batch_index`` and ``category`` are whole numbers; ``x2 >= x1`` and ``y2 >= y1``
+        (zero-size boxes are valid). Boxes may lie partly or wholly outside the image: the
+        visible part of each Gaussian is stamped. An empty array (or ``[]``) means no boxes.
     batch_size : int
         Number of images ``B``, ``>= 1``.
     num_classes : int
         Number of categories ``C``, ``>= 1``.
     input_size, output_size : (int, int)
-        ``(height, width)`` of the network input and of the heatmaps: a tuple, list or 1-D
-        array of two integers in ``[1, 2**31)``. The ratios are ``out_w / in_w`` and
-        ``out_h / in_h``.
+        ``(height, width)`` of the network input and of the heatmaps, each side in
+        ``[1, 2**31)``. The ratios are ``out_w / in_w`` and ``out_h / in_h``.
     gaussian_iou : float, default 0.3
         ``min_overlap`` of the radius formula, in (0, 1).
     gaussian_rad : int, default -1
         ``-1`` computes each box's radius from its size; ``>= 0`` fixes it.
     delte : float, default 6
-        ``sigma = (2 * radius + 1) / delte``, in ``(0, 1e150]`` so that ``2 * sigma**2`` never
-        underflows to 0.
+        ``sigma = (2 * radius + 1) / delte``, in ``(0, 1e150]``.
     k : float, default 1.0
         Peak value of each Gaussian.
     dtype : float32 or float64, default float32
         Heatmap dtype.
-    out : (ndarray, ndarray), optional
-        ``(tl, br)`` C-contiguous writeable arrays of shape ``(B, C, out_h, out_w)`` and dtype
-        ``dtype``, overwritten entirely (cleared in parallel, then stamped) and returned.
     radius_formula : {"cornernet", "centernet"}, default "cornernet"
         See ``gaussian_radius``.
     min_radius : int, default 0
-        Floor on every radius (CenterPoint-style); 0 keeps the seed's ``max(0, radius)``.
+        Floor on every radius (CenterPoint-style); 0 keeps the reference's ``max(0, radius)``.
+    out : (ndarray, ndarray), optional
+        ``(tl, br)`` C-contiguous writeable arrays of shape ``(B, C, out_h, out_w)`` and dtype
+        ``dtype``, overwritten entirely and returned.
     num_threads : int, optional
         Threads for this call. Default: one, or more where the work pays for them and cores
         are idle (README, "Threads, fork and load"); at most ``fastheat.default_num_threads()``.
@@ -230,36 +183,65 @@ def encode_corners(
     Raises
     ------
     TypeError, ValueError
-        On any invalid argument, naming it (and the lowest offending detections row, with
-        its first problem); ``out`` is then left untouched. Detections whose scaled
-        coordinates or box sizes reach ``2**31`` output cells (or overflow) are invalid.
-    ValueError
-        Before allocating anything, if the new maps (``2 * batch_size * num_classes * out_h
-        * out_w * itemsize`` bytes; none with ``out``) exceed the machine's physical memory
-        (``SC_PAGE_SIZE * SC_PHYS_PAGES``; ``2**63 - 1`` bytes, the most NumPy could ever
-        allocate, where the OS does not report it): the message names ``batch_size`` and
-        the bytes needed and available.
+        On any invalid argument, naming it (for detections, the lowest offending row and its
+        first problem); ``out`` is then left untouched. Also a ``ValueError`` naming
+        ``batch_size`` when the new outputs would exceed the machine's physical memory.
     """
-    options = CornerOptions.check(num_classes, input_size, output_size, gaussian_iou,
-                                  gaussian_rad, delte, k, dtype, radius_formula, min_radius)
-    batch_size = check_batch_size(batch_size, 0 if out is not None else 2 * options.image_bytes)
-    threads = check_num_threads(num_threads)
-    shape = options.shape(batch_size)
-    if out is not None:
-        out = check_out(out, (shape, shape), options.dtype)
-    image_index, categories, boxes = check_detections(detections, batch_size, num_classes,
-                                                      *options.ratios)
-    prepared = PreparedBoxes.prepare(image_index, categories, boxes, batch_size, options)
-    if out is None:  # calloc'd zeros: the kernel's threads first-touch them, once
-        out, clear = options.zeros(batch_size), _kernels.TOUCH_PAGES
-    else:
-        clear = _kernels.CLEAR_ALL
-    stamp_corners(out, prepared, options, threads, clear)
-    return CornerHeatmaps(*out)
+    return encode(CORNERS, detections, batch_size, options, out, num_threads)
 
 
-class CornerEncoder:
-    """Configure once, then encode batch after batch into reused buffers (sparse reset).
+def encode_cornernet(detections, *, batch_size, out=None, num_threads=None, **options) -> CornerNetTargets:
+    """Encode boxes as CornerNet's full training targets: heatmaps, offsets, tags and masks.
+
+    The heatmaps are those of ``encode_corners`` with the same options (float32). The box in
+    slot ``t`` of image ``b`` is that image's ``t``-th row of ``detections`` (input order);
+    with ``fxtl = x1 * out_w / in_w`` (float64, as in the reference) and ``xtl = int(fxtl)``:
+
+    * ``tl_regrs[b, t] = (fxtl - xtl, fytl - ytl)``, ``br_regrs[b, t]`` likewise (float32);
+    * ``tl_tags[b, t] = ytl * out_w + xtl``, ``br_tags[b, t] = ybr * out_w + xbr``;
+    * ``tag_masks[b, t] = 1`` for ``t < tag_lens[b]``, the number of boxes of image ``b``.
+
+    Slots past an image's boxes are 0.
+
+    Parameters
+    ----------
+    detections, batch_size, num_classes, input_size, output_size, gaussian_iou, gaussian_rad, \
+delte, k, radius_formula, min_radius, num_threads
+        As for ``encode_corners``.
+    max_tag_len : int, default 128
+        Slots per image ``T``, ``>= 1``.
+    on_overflow : {"error", "truncate"}, default "error"
+        An image with more than ``max_tag_len`` boxes raises a ``ValueError`` naming it
+        (CornerNet itself fails there with an ``IndexError``), or, with ``"truncate"``, keeps
+        only its first ``max_tag_len`` boxes: in the slots *and* in the heatmaps.
+    out : CornerNetTargets or tuple of 8 arrays, optional
+        Arrays of the result's shapes and dtypes, overwritten entirely and returned.
+
+    Returns
+    -------
+    CornerNetTargets
+        ``tl_heatmaps``, ``br_heatmaps``: float32 ``(B, C, out_h, out_w)``;
+        ``tl_regrs``, ``br_regrs``: float32 ``(B, T, 2)``; ``tl_tags``, ``br_tags``: int64
+        ``(B, T)``; ``tag_masks``: uint8 ``(B, T)``; ``tag_lens``: int32 ``(B,)``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        On any invalid argument, naming it (and the lowest offending row, or the overflowing
+        image).
+
+    Notes
+    -----
+    Tags follow the formula even for corners off the map, as CornerNet's do: a corner left
+    of the map (``xtl < 0``) or right of it (``xtl >= out_w``) gives a tag that points into
+    another row (or outside the map, for negative values or values ``>= out_h * out_w``);
+    its ``tag_masks`` entry is still 1.
+    """
+    return encode(CORNERNET, detections, batch_size, options, out, num_threads)
+
+
+class CornerEncoder(Encoder):
+    """Configure once, then encode corner heatmaps batch after batch into reused buffers.
 
     ``encoder(detections, batch_size)`` returns the same named tuple as ``encode_corners`` with
     the same options, but the encoder owns its output buffers: each call clears only the cells
@@ -281,116 +263,31 @@ radius_formula, min_radius, num_threads
 
     Notes
     -----
-    A call with a larger ``batch_size`` than any before allocates bigger buffers (cleared in
-    parallel); a smaller one reuses the first ``batch_size`` images. An encoder is not shared
-    between threads: a call while another thread's call on the same encoder is running raises
-    ``RuntimeError`` (use one encoder per thread; different encoders run concurrently).
+    A call with a larger ``batch_size`` than any before allocates bigger buffers; a smaller one
+    reuses the first ``batch_size`` images. An encoder is not shared between threads: a call
+    while another thread's call on the same encoder is running raises ``RuntimeError`` (use one
+    encoder per thread; different encoders run concurrently).
 
     An encoder inherited by a forked process (e.g. created or used in a DataLoader's parent)
-    drops its buffers in the child, which allocates its own on its first call: writing into
-    the parent's buffers, shared copy-on-write, would copy them page by page into small pages.
-    A pickled encoder (e.g. in a dataset sent to spawned workers) carries its configuration only.
+    notices the new process id on its first call there and allocates its own buffers: writing
+    into the parent's buffers, shared copy-on-write, would copy them page by page into small
+    pages. A pickled encoder (e.g. in a dataset sent to spawned workers) carries its
+    configuration only.
     """
 
-    def __init__(
-        self,
-        *,
-        num_classes: int,
-        input_size: tuple[int, int],
-        output_size: tuple[int, int],
-        gaussian_iou: float = 0.3,
-        gaussian_rad: int = -1,
-        delte: float = 6,
-        k: float = 1.0,
-        dtype: DTypeLike = np.float32,
-        radius_formula: RadiusFormula = "cornernet",
-        min_radius: int = 0,
-        num_threads: int | None = None,
-    ):
-        self.options = CornerOptions.check(num_classes, input_size, output_size, gaussian_iou,
-                                           gaussian_rad, delte, k, dtype, radius_formula, min_radius)
-        self.num_threads = check_num_threads(num_threads)
-        self._buffers: tuple[NDArray, NDArray] | None = None
-        self._previous: PreparedBoxes | None = None  # what the buffers hold; None: unknown
-        self._lock = threading.Lock()
-        _encoders[id(self)] = self
-
-    def _forget_buffers(self) -> None:
-        """In a forked child: drop the parent's buffers and any lock a parent thread held."""
-        self._buffers = None
-        self._previous = None
-        self._lock = threading.Lock()
-
-    def __getstate__(self) -> dict:
-        """Pickle the configuration only (e.g. to a spawned DataLoader worker), not the buffers."""
-        state = self.__dict__.copy()
-        for runtime in ("_buffers", "_previous", "_lock"):
-            del state[runtime]
-        return state
-
-    def __setstate__(self, state: dict) -> None:
-        self.__dict__.update(state)
-        self._forget_buffers()
-        _encoders[id(self)] = self
-
-    def __call__(self, detections: ArrayLike, batch_size: int, *, copy: bool = False) -> CornerHeatmaps:
-        """Encode one batch; see ``encode_corners`` for ``detections`` and ``batch_size``.
-
-        Parameters
-        ----------
-        detections : array_like, shape (N, 6)
-            ``(batch_index, category, x1, y1, x2, y2)`` rows in input pixels.
-        batch_size : int
-            Number of images in this batch; its maps must fit in memory (see
-            ``encode_corners``).
-        copy : bool, default False
-            Return fresh, writeable arrays instead of views of the reused buffers.
-
-        Returns
-        -------
-        CornerHeatmaps
-            Read-only views valid until the next call (or fresh arrays with ``copy=True``).
-        """
-        options = self.options
-        batch_size = check_batch_size(batch_size, 2 * options.image_bytes)
-        threads = self.num_threads
-        prepared = PreparedBoxes.prepare(
-            *check_detections(detections, batch_size, options.num_classes, *options.ratios),
-            batch_size, options,
-        )
-        if not self._lock.acquire(blocking=False):
-            raise RuntimeError("this CornerEncoder is already encoding in another thread: "
-                               "use one encoder per thread")
-        try:
-            if self._buffers is None or self._buffers[0].shape[0] < batch_size:
-                self._buffers = options.zeros(batch_size)
-                clear = _kernels.TOUCH_PAGES
-            elif self._previous is None:  # a call failed: the buffers' contents are unknown
-                clear = _kernels.CLEAR_ALL
-            else:
-                clear = _kernels.CLEAR_PREVIOUS
-            previous, self._previous = self._previous, None
-            stamp_corners(self._buffers, prepared, options, threads, clear, previous)
-            self._previous = prepared
-            views = []
-            for buffer in self._buffers:
-                view = buffer[:batch_size]
-                if copy:
-                    view = view.copy()
-                else:
-                    view.flags.writeable = False
-                views.append(view)
-        finally:
-            self._lock.release()
-        return CornerHeatmaps(*views)
+    family = CORNERS
 
 
-_encoders: weakref.WeakValueDictionary[int, CornerEncoder] = weakref.WeakValueDictionary()
+class CornerNetEncoder(Encoder):
+    """``encode_cornernet`` into reused heatmap buffers: see ``CornerEncoder``.
+
+    ``encoder(detections, batch_size, copy=False)`` returns ``CornerNetTargets`` bit-identical
+    to ``encode_cornernet`` with the same options; the heatmaps are read-only views valid until
+    the next call (fresh arrays with ``copy=True``), the slot arrays are fresh every call.
+    """
+
+    family = CORNERNET
 
 
-def _forget_buffers_after_fork() -> None:
-    for encoder in list(_encoders.values()):
-        encoder._forget_buffers()
-
-
-os.register_at_fork(after_in_child=_forget_buffers_after_fork)
+encode_corners.__signature__ = CORNERS.signature()
+encode_cornernet.__signature__ = CORNERNET.signature()

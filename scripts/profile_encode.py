@@ -14,14 +14,10 @@ from __future__ import annotations
 import argparse
 import cProfile
 import time
-from collections import defaultdict
 
 import numpy as np
 
 import fastheat
-from fastheat import _kernels
-from fastheat._validate import check_detections
-from fastheat.corners import CornerOptions, PreparedBoxes, stamp_corners
 from fastheat.workloads import coco_like_detections
 
 try:
@@ -33,35 +29,6 @@ except ImportError:  # the progress bar is optional: pip install -e .[scripts]
             if i % max(1, total // 20) == 0:
                 print(f"  {i}/{total}", flush=True)
             yield item
-
-
-def staged_batch(detections, args, options, state, times):
-    """One batch through the encoder's stages, timing each (same code paths as the public API)."""
-    clock = time.perf_counter
-    t0 = clock()
-    checked = check_detections(detections, args.batch_size, args.classes, *options.ratios)
-    t1 = clock()
-    prepared = PreparedBoxes.prepare(*checked, args.batch_size, options)
-    t2 = clock()
-    shape = options.shape(args.batch_size)
-    nothing = PreparedBoxes.empty()
-    if args.mode == "fresh":
-        maps = (np.zeros(shape, np.float32), np.zeros(shape, np.float32))
-        stamp_corners(maps, nothing, options, args.threads, _kernels.TOUCH_PAGES)
-    elif args.mode == "out":
-        maps = state.setdefault("maps", (np.zeros(shape, np.float32), np.zeros(shape, np.float32)))
-        stamp_corners(maps, nothing, options, args.threads, _kernels.CLEAR_ALL)
-    else:
-        maps = state.setdefault("maps", (np.zeros(shape, np.float32), np.zeros(shape, np.float32)))
-        stamp_corners(maps, nothing, options, args.threads, _kernels.CLEAR_PREVIOUS,
-                      state.get("previous", nothing))
-        state["previous"] = prepared
-    t3 = clock()
-    stamp_corners(maps, prepared, options, args.threads, _kernels.CLEAR_PREVIOUS, nothing)
-    t4 = clock()
-    for stage, seconds in (("validate", t1 - t0), ("prepare (corners, radii)", t2 - t1),
-                           ("allocate / clear", t3 - t2), ("stamp", t4 - t3)):
-        times[stage].append(seconds)
 
 
 def public_call(args):
@@ -83,14 +50,12 @@ def batches(args):
 
 
 def profile(args) -> None:
-    options = CornerOptions.check(args.classes, tuple(args.input), tuple(args.output), 0.3, -1, 6,
-                                  1.0, np.float32, "cornernet", 0)
     workload = batches(args)
     call = public_call(args)
     call(workload[0])  # compile or load the kernels
-    times, state = defaultdict(list), {}
-    for i in tqdm(range(args.batches), desc="staged", unit="batch"):
-        staged_batch(workload[i % len(workload)], args, options, state, times)
+    with fastheat.profile_stages() as times:  # the engine's own stage clock
+        for i in tqdm(range(args.batches), desc="staged", unit="batch"):
+            call(workload[i % len(workload)])
     profiler = cProfile.Profile() if args.cprofile else None
     end_to_end = []
     for i in tqdm(range(args.batches), desc="end-to-end", unit="batch"):
@@ -146,7 +111,8 @@ def main() -> None:
     parser.add_argument("--input", type=int, nargs=2, default=[511, 511], metavar=("H", "W"))
     parser.add_argument("--output", type=int, nargs=2, default=[128, 128], metavar=("H", "W"))
     parser.add_argument("--boxes-per-image", type=float, default=7.3)
-    parser.add_argument("--threads", type=int, default=fastheat.default_num_threads())
+    parser.add_argument("--threads", type=int, default=None,
+                        help="num_threads of every call (default: the thread policy decides)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--cprofile", metavar="FILE", help="write a cProfile of the end-to-end calls")
     parser.add_argument("--series", action="store_true", help="run the scaling series instead")

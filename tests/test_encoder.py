@@ -82,7 +82,7 @@ def test_pickled_encoder_carries_configuration_not_buffers():
     data = pickle.dumps(encoder)
     assert len(data) < 10_000  # no buffers inside
     clone = pickle.loads(data)
-    assert clone.options == encoder.options and clone.num_threads == 1
+    assert clone.spec == encoder.spec and clone.num_threads == 1
     got = clone(detections[0], 4)
     np.testing.assert_array_equal(got.tl_heatmaps, want.tl_heatmaps)
     np.testing.assert_array_equal(got.br_heatmaps, want.br_heatmaps)

@@ -17,18 +17,18 @@ import warnings
 
 import pytest
 
-from fastheat import _numba
+from fastheat._engine import runtime
 
 TIMEOUT = 240
 
 FIRST_CALL = textwrap.dedent("""
     import json, time, warnings
     import fastheat
-    from fastheat import _numba
+    from fastheat._engine import runtime
     from fastheat.workloads import coco_like_detections
 
     waits = []  # seconds spent in each wait for the lock
-    acquire = _numba._acquire
+    acquire = runtime._acquire
 
     def timed_acquire(*args):
         start = time.monotonic()
@@ -37,7 +37,7 @@ FIRST_CALL = textwrap.dedent("""
         finally:
             waits.append(time.monotonic() - start)
 
-    _numba._acquire = timed_acquire
+    runtime._acquire = timed_acquire
     detections = coco_like_detections(0, batch_size=2, num_classes=3, input_size=(64, 64),
                                       boxes_per_image=3)
     with warnings.catch_warnings(record=True) as caught:
@@ -82,8 +82,8 @@ def private_lock_dir(tmp_path):
 @pytest.fixture
 def fresh_state(monkeypatch, tmp_path):
     """This process as if it had not warned nor given up on the lock; lock under ``tmp_path``."""
-    monkeypatch.setattr(_numba, "_warned", False)
-    monkeypatch.setattr(_numba, "_gave_up", False)
+    monkeypatch.setattr(runtime, "_warned", False)
+    monkeypatch.setattr(runtime, "_gave_up", False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     monkeypatch.delenv("FASTHEAT_LOCK_TIMEOUT", raising=False)
     (tmp_path / "xdg").mkdir()
@@ -94,7 +94,7 @@ def run_first_use():
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         ran = False
-        with _numba.first_use(object()):
+        with runtime.first_use(object()):
             ran = True
     assert ran
     return [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)]
@@ -177,10 +177,10 @@ def test_unsafe_lock_location_is_refused(tmp_path, monkeypatch, fresh_state, cas
 @pytest.mark.timeout(60)
 def test_lock_is_private_and_held_during_the_body(tmp_path, fresh_state):
     lock = tmp_path / "xdg" / "fastheat" / "numba-cache.lock"
-    assert _numba.lock_path() == str(lock)
+    assert runtime.lock_path() == str(lock)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        with _numba.first_use(object()):
+        with runtime.first_use(object()):
             assert stat.S_IMODE(lock.parent.stat().st_mode) == 0o700
             assert stat.S_IMODE(lock.stat().st_mode) == 0o600
             other = os.open(lock, os.O_RDWR)
@@ -262,9 +262,9 @@ def test_held_lock_delays_a_fresh_process_by_at_most_the_bound(tmp_path):
 def test_invalid_lock_timeout_is_a_clear_error(monkeypatch, fresh_state, setting):
     monkeypatch.setenv("FASTHEAT_LOCK_TIMEOUT", setting)
     with pytest.raises(ValueError, match="FASTHEAT_LOCK_TIMEOUT"):
-        _numba.lock_timeout()
+        runtime.lock_timeout()
     with pytest.raises(ValueError, match="FASTHEAT_LOCK_TIMEOUT"):
-        with _numba.first_use(object()):
+        with runtime.first_use(object()):
             pass
     monkeypatch.setenv("FASTHEAT_LOCK_TIMEOUT", "1")
     assert run_first_use() == []  # nothing left held by the failed attempt
@@ -273,7 +273,7 @@ def test_invalid_lock_timeout_is_a_clear_error(monkeypatch, fresh_state, setting
 @pytest.mark.timeout(60)
 def test_lock_timeout_setting(monkeypatch):
     monkeypatch.delenv("FASTHEAT_LOCK_TIMEOUT", raising=False)
-    assert _numba.lock_timeout() == _numba.LOCK_TIMEOUT == 30
+    assert runtime.lock_timeout() == runtime.LOCK_TIMEOUT == 30
     for setting, seconds in [("0", 0), ("2.5", 2.5), (" 7 ", 7), ("", 30)]:
         monkeypatch.setenv("FASTHEAT_LOCK_TIMEOUT", setting)
-        assert _numba.lock_timeout() == seconds
+        assert runtime.lock_timeout() == seconds

@@ -13,10 +13,9 @@ import pytest
 
 import fastheat
 import reference
-from fastheat import _kernels
-from fastheat.corners import CornerOptions, PreparedBoxes, stamp_corners
-from fastheat.gaussian import (CACHE_BYTES, CACHE_KEYS, TABLE_BYTES, budget_radius, gaussian_table,
-                               table_size)
+from fastheat._engine import stamping, tables
+from fastheat._engine.stamps import Stamps
+from fastheat._engine.tables import CACHE_BYTES, CACHE_KEYS, TABLE_BYTES, budget_radius, table_size
 
 DTYPES = [np.float32, np.float64]
 
@@ -24,28 +23,35 @@ DTYPES = [np.float32, np.float64]
 @pytest.fixture
 def fresh_cache(monkeypatch):
     """An empty table cache for this test; the shared one is left as it was."""
-    monkeypatch.setattr(fastheat.gaussian, "_TABLES", OrderedDict())
-    return fastheat.gaussian._TABLES
+    monkeypatch.setattr(tables, "_TABLES", OrderedDict())
+    return tables._TABLES
 
 
 def cached(delte=6.0, k=1.0, dtype=np.float32):
-    return fastheat.gaussian._TABLES[(float(delte), float(k), np.dtype(dtype).str)]
+    return tables._TABLES[(float(delte), float(k), np.dtype(dtype).str)]
 
 
-def options_for(output_size, dtype, delte=6, k=1.0):
-    return CornerOptions.check(1, output_size, output_size, 0.3, -1, delte, k, dtype, "cornernet", 0)
+def gaussian_table(delte, k, dtype, max_radius, map_size):
+    return tables.table_for(float(delte), float(k), np.dtype(dtype), max_radius, map_size)
+
+
+def stamps_of(points, radii):
+    """One image's stamps: point ``i`` at ``points[i]`` (x, y) into map 0, and at the
+    reversed list's ``i``-th point into map 1, both with ``radii[i]``, channel 0."""
+    points = np.asarray(points, np.int64).reshape(-1, 2)
+    radii = np.asarray(radii, np.int64)
+    n = len(points)
+    rows = [np.column_stack([np.full(n, m), np.zeros(n, np.int64), pts, radii])
+            for m, pts in enumerate((points, points[::-1]))]
+    return Stamps(np.array([0, 2 * n]), np.vstack(rows), int(radii.max(initial=-1)),
+                  int((np.minimum(2 * radii + 1, 1 << 20) ** 2).sum()))
 
 
 def stamp_points(points, radii, output_size, dtype, delte=6, k=1.0):
-    """``stamp_corners`` of one image: box ``i`` stamps ``points[i]`` (x, y), twice (tl and br)."""
-    points = np.asarray(points, np.int64).reshape(-1, 2)
-    n = len(points)
-    boxes = PreparedBoxes(np.array([0, n]), np.arange(n), np.zeros(n, np.int64),
-                          np.zeros(n, np.int64), np.hstack([points, points[::-1]]),
-                          np.asarray(radii, np.int64))
-    options = options_for(output_size, dtype, delte, k)
-    maps = options.zeros(1)
-    stamp_corners(maps, boxes, options, 1, _kernels.TOUCH_PAGES)
+    """The stamping kernel on one image of two (1, 1, H, W) maps (``stamps_of``)."""
+    maps = tuple(np.zeros((1, 1, *output_size), dtype) for _ in range(2))
+    stamping.stamp_maps(maps, stamps_of(points, radii), (float(delte), float(k)), 1,
+                        stamping.TOUCH_PAGES)
     return maps[0][0, 0], maps[1][0, 0]
 
 
@@ -84,14 +90,15 @@ def assert_exact(points, radii, output_size, dtype, **options):
 
 
 def test_offsets_are_closed_form():
-    sizes = np.cumsum([(q + 1) ** 2 for q in range(500)])
+    sizes = np.cumsum([(q + 1) * (2 * q + 1) for q in range(500)])  # rows dy = 0..q, dx = -q..q
     assert [table_size(r) for r in range(500)] == sizes.tolist()
-    assert [_kernels.table_offset(r) for r in range(1, 500)] == sizes[:-1].tolist()
-    assert _kernels.table_offset(0) == 0 and table_size(-1) == 0
+    assert [stamping.table_offset(r) for r in range(1, 500)] == sizes[:-1].tolist()
+    assert [tables.table_offset(r) for r in range(1, 500)] == sizes[:-1].tolist()
+    assert stamping.table_offset(0) == 0 and table_size(-1) == 0
     for itemsize in (4, 8):
         radius = budget_radius(itemsize)
         assert table_size(radius) * itemsize <= TABLE_BYTES < table_size(radius + 1) * itemsize
-    assert (budget_radius(4), budget_radius(8)) == (367, 291)
+    assert (budget_radius(4), budget_radius(8)) == (291, 231)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -100,10 +107,10 @@ def test_table_values_are_the_seeds(fresh_cache, dtype):
     assert covered == 40 and table.dtype == dtype and table.size == table_size(40)
     for r in (0, 1, 7, 39, 40):
         d = 2 * r + 1
-        quadrant = reference.gaussian2D((d, d), d / 3.5)[r:, r:] * 0.75
-        offset = _kernels.table_offset(r)
-        np.testing.assert_array_equal(table[offset:offset + (r + 1) ** 2].reshape(r + 1, r + 1),
-                                      quadrant.astype(dtype))
+        rows = reference.gaussian2D((d, d), d / 3.5)[r:, :] * 0.75  # dy = 0..r, dx = -r..r
+        offset = tables.table_offset(r)
+        np.testing.assert_array_equal(table[offset:offset + (r + 1) * d].reshape(r + 1, d),
+                                      rows.astype(dtype))
 
 
 def test_tables_grow_to_the_map_at_most(fresh_cache):
@@ -137,10 +144,10 @@ def test_cache_bounds(fresh_cache):
         assert len(fresh_cache) <= CACHE_KEYS
     assert (6.0, 1.0 + CACHE_KEYS + 3, "<f4") in fresh_cache  # the last used is kept
     assert (6.0, 1.0, "<f4") not in fresh_cache  # the least recently used went first
-    nbytes = table_size(250) * 8  # 42 MB: three fit in CACHE_BYTES, not four
+    nbytes = table_size(200) * 8  # 43 MB: two fit in CACHE_BYTES, not three
     for i in range(6):
-        table, covered = gaussian_table(6, 2.0 + i, np.float64, 250, 300)
-        assert covered == 250 and table.nbytes == nbytes
+        table, covered = gaussian_table(6, 2.0 + i, np.float64, 200, 300)
+        assert covered == 200 and table.nbytes == nbytes
         total = sum(t.values.nbytes for t in fresh_cache.values())
         assert total <= CACHE_BYTES and len(fresh_cache) <= CACHE_KEYS
         assert (6.0, 2.0 + i, "<f8") in fresh_cache
@@ -182,7 +189,7 @@ def test_growth_from_a_small_map_to_a_larger_one(fresh_cache, rng, dtype):
     assert grown.covered == 96
     assert_exact(boundary_points(60, small, rng), [60] * 16, small, dtype)  # from the table
     assert cached(dtype=dtype) is grown and grown.covered == 96
-    at_once = fastheat.gaussian.GaussianTables(6.0, 1.0, np.dtype(dtype))
+    at_once = tables.GaussianTable(6.0, 1.0, np.dtype(dtype))
     at_once.grow(96)
     np.testing.assert_array_equal(grown.values, at_once.values)
 
@@ -230,23 +237,24 @@ ISSUE_CASE = textwrap.dedent("""
     import json, resource, sys, time
     import numpy as np
     import fastheat
-    from fastheat import _kernels
-    from fastheat.corners import CornerOptions, PreparedBoxes, stamp_corners
+    from fastheat._engine import stamping
+    from fastheat._engine.stamps import Stamps
 
     dtype = np.dtype(sys.argv[1])
     kw = dict(batch_size=1, num_classes=1, input_size=(64, 64), output_size=(64, 64), dtype=dtype)
-    options = CornerOptions.check(1, (64, 64), (64, 64), 0.3, -1, 6, 1.0, dtype, "cornernet", 0)
     rng = np.random.default_rng(9)
-    boxes = PreparedBoxes(np.array([0, 724]), np.arange(724), np.zeros(724, np.int64),
-                          np.zeros(724, np.int64), rng.integers(0, 64, (724, 4)),
-                          np.arange(300, 1024))  # every window covers most of the map
+    radii = np.tile(np.arange(300, 1024), 2)  # every window covers most of the map
+    points = np.column_stack([np.repeat([0, 1], 724), np.zeros(1448, np.int64),
+                              rng.integers(0, 64, (1448, 2)), radii])
+    stamps = Stamps(np.array([0, 1448]), points, 1023, 1448 * 64 * 64)
     sizes = np.arange(8000)
     radii = fastheat.gaussian_radius(sizes, sizes).astype(np.int64)
     side = np.array([sizes[np.argmax(radii == r)] for r in range(300, 1024)], np.float64)
     x1, y1 = rng.uniform(-side, 64.0), rng.uniform(-side, 64.0)
     detections = np.column_stack([np.zeros((724, 2)), x1, y1, x1 + side, y1 + side])
-    calls = {"stamp_corners": lambda: stamp_corners(options.zeros(1), boxes, options, 2,
-                                                    _kernels.TOUCH_PAGES),
+    maps = lambda: tuple(np.zeros((1, 1, 64, 64), dtype) for _ in range(2))
+    calls = {"stamp_maps": lambda: stamping.stamp_maps(maps(), stamps, (6.0, 1.0), 2,
+                                                       stamping.TOUCH_PAGES),
              "encode_corners": lambda: fastheat.encode_corners(detections, **kw)}
     fastheat.encode_corners([[0, 0, 1, 1, 3, 3]], **kw)  # compile or load the kernels
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import fastheat
-from fastheat import _threads
+from fastheat._engine import runtime as _threads
 from fastheat.workloads import CORNERNET, coco_like_detections
 
 TIMEOUT = 240
@@ -63,7 +63,7 @@ def test_default_calls_spend_no_parallel_launch_on_small_work(monkeypatch):
     launched = []
     monkeypatch.setattr(_threads, "_idle_cores", lambda: 8)
     real = _threads.run_kernel
-    monkeypatch.setattr("fastheat.corners.run_kernel",
+    monkeypatch.setattr(_threads, "run_kernel",
                         lambda serial, parallel, threads, *args: (launched.append(threads),
                                                                   real(serial, parallel, threads, *args)))
     encoder = fastheat.CornerEncoder(**CLASSES)

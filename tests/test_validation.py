@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import fastheat
-from fastheat import _validate
+from fastheat._engine import validate as _validate
 
 GOOD = dict(batch_size=2, num_classes=3, input_size=(64, 80), output_size=(16, 20))
 ROW = [1, 2, 10.0, 12.0, 30.0, 40.0]
@@ -163,7 +163,7 @@ def test_memory_limit_counts_every_output(encoder, monkeypatch):
     """Maps (and slots) of the batch: the limit is checked exactly, before allocating."""
     map_bytes = {fastheat.encode_corners: 2 * 4, fastheat.CornerEncoder: 2 * 4,
                  fastheat.encode_cornernet: 2 * 4, fastheat.encode_centernet: 4}[encoder]
-    slot_bytes = {fastheat.encode_cornernet: 33 * 128, fastheat.encode_centernet: 25 * 128}
+    slot_bytes = {fastheat.encode_cornernet: 33 * 128 + 4, fastheat.encode_centernet: 25 * 128}
     needed = 2 * (map_bytes * 3 * 16 * 20 + slot_bytes.get(encoder, 0))
     monkeypatch.setattr(_validate, "memory_limit", lambda: (needed, "test memory"))
     encode_targets(encoder, np.array([ROW]))

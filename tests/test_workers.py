@@ -66,8 +66,9 @@ INHERITED = fastheat.CornerEncoder(**SIZES)
 
 def inherited_encoder_child(seeds):
     """A fork child using the encoder its parent used and was holding when it forked."""
-    dropped = INHERITED._buffers is None  # the parent's buffers are left to the parent
-    return dropped, [(seed, INHERITED(batch(seed), 5, copy=True)) for seed in seeds]
+    inherited = INHERITED._maps
+    results = [(seed, INHERITED(batch(seed), 5, copy=True)) for seed in seeds]
+    return INHERITED._maps is not inherited, results  # the parent's buffers are left alone
 
 
 @pytest.mark.timeout(TIMEOUT)
@@ -84,8 +85,8 @@ def test_encoder_inherited_through_fork_mid_call():
                     np.testing.assert_array_equal(got.br_heatmaps, serial(seed).br_heatmaps)
     finally:
         INHERITED._lock.release()
-    assert INHERITED._buffers is not None  # the parent keeps its own, as they were
-    np.testing.assert_array_equal(INHERITED._buffers[0][:5], parent_maps.tl_heatmaps)
+    assert INHERITED._maps is not None  # the parent keeps its own, as they were
+    np.testing.assert_array_equal(INHERITED._maps[0][:5], parent_maps.tl_heatmaps)
     np.testing.assert_array_equal(INHERITED(batch(101), 5).br_heatmaps, serial(101).br_heatmaps)
 
 

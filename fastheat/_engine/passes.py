@@ -1,94 +1,147 @@
-"""Numba kernels of the CornerNet and CenterNet training targets (``fastheat.targets``).
+"""What the families' compiled passes share: row checks, grouping by image, slot overflow and
+stamp bookkeeping (compiled), and the Python side that turns a pass's error code into a named
+``ValueError``.
 
-Like ``_kernels``: serial loops that write into preallocated outputs, never validate and never
-raise. Each walks the boxes image by image through ``group_by_image``'s ``starts``/``order``,
-so slot ``t`` of image ``b`` is that image's ``t``-th box in input order. The front end has
-already dropped the boxes past the last slot of their image.
+A pass reports through ``info`` (int64, ``INFO_SIZE``): ``info[CODE]`` is 0 or an error code,
+``info[WHERE]`` the lowest bad row (or the overflowing image), ``info[COUNT]`` that image's
+box count; on success ``info[COUNT]`` is the number of stamps, ``info[MAX_RADIUS]`` and
+``info[CELLS]`` describe them (``Stamps``).
 """
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
-from ._kernels import gaussian_radius_scalar
-from ._numba import jit
+from .jit import jit
+from .stamps import CHANNEL, COLUMNS, MAP, RADIUS, X, Y, Stamps
+from .validate import MAX_GRID_COORD
+
+CODE, WHERE, COUNT, MAX_RADIUS, CELLS = range(5)
+INFO_SIZE = 5
+
+# Error codes, in the order a row's problems are reported.
+NOT_FINITE, BATCH_NOT_WHOLE, BATCH_OUTSIDE, CATEGORY_NOT_WHOLE, CATEGORY_OUTSIDE = 1, 2, 3, 4, 5
+X_ORDER, Y_ORDER, BEYOND, OVERFLOW = 6, 7, 8, 9
+
+ERROR, TRUNCATE = 0, 1  # on_overflow
 
 
 @jit
-def fill_corner_slots(
-    boxes, width_ratio, height_ratio, out_w, starts, order, corners,
-    tl_regrs, br_regrs, tl_tags, br_tags, tag_masks, tag_lens,
-):
-    """CornerNet's per-box targets, from the grid corners of ``prepare_corners``.
-
-    ``tl_regrs[b, t] = (fxtl - xtl, fytl - ytl)``: the float64 scaled corner minus its grid
-    cell, rounded to the float32 output; ``tl_tags[b, t] = ytl * out_w + xtl`` (and likewise
-    for the bottom-right corner). The outputs arrive zeroed.
-    """
-    for b in range(starts.size - 1):
-        tag_lens[b] = starts[b + 1] - starts[b]
-        for t in range(tag_lens[b]):
-            i = order[starts[b] + t]
-            tl_regrs[b, t, 0] = boxes[i, 0] * width_ratio - corners[i, 0]
-            tl_regrs[b, t, 1] = boxes[i, 1] * height_ratio - corners[i, 1]
-            br_regrs[b, t, 0] = boxes[i, 2] * width_ratio - corners[i, 2]
-            br_regrs[b, t, 1] = boxes[i, 3] * height_ratio - corners[i, 3]
-            tl_tags[b, t] = corners[i, 1] * out_w + corners[i, 0]
-            br_tags[b, t] = corners[i, 3] * out_w + corners[i, 2]
-            tag_masks[b, t] = 1
+def _row_problem(rows, i, batch_size, num_classes, width_ratio, height_ratio):
+    """The error code of row ``i``'s first problem, or 0."""
+    for column in range(6):
+        if not np.isfinite(rows[i, column]):
+            return NOT_FINITE
+    image, category = rows[i, 0], rows[i, 1]
+    if image != np.floor(image):
+        return BATCH_NOT_WHOLE
+    if image < 0 or image >= batch_size:
+        return BATCH_OUTSIDE
+    if category != np.floor(category):
+        return CATEGORY_NOT_WHOLE
+    if category < 0 or category >= num_classes:
+        return CATEGORY_OUTSIDE
+    x1, y1, x2, y2 = rows[i, 2], rows[i, 3], rows[i, 4], rows[i, 5]
+    if x2 < x1:
+        return X_ORDER
+    if y2 < y1:
+        return Y_ORDER
+    # Scaled corners and box sizes within the grid bound; an overflow to inf or a NaN
+    # (inf - inf) fails the ``<`` too.
+    if not (abs(x1) * width_ratio < MAX_GRID_COORD and abs(x2) * width_ratio < MAX_GRID_COORD
+            and abs(y1) * height_ratio < MAX_GRID_COORD and abs(y2) * height_ratio < MAX_GRID_COORD
+            and (x2 - x1) * width_ratio < 2 * MAX_GRID_COORD
+            and (y2 - y1) * height_ratio < 2 * MAX_GRID_COORD):
+        return BEYOND
+    return 0
 
 
 @jit
-def _scale_clip(value, ratio, high):
-    """``np.clip(float32(value * ratio), 0, high)``: scaled in float64, clipped in float32."""
-    return min(max(np.float32(value * ratio), np.float32(0.0)), high)
+def check_rows(rows, batch_size, num_classes, width_ratio, height_ratio, info):
+    """True if every ``(batch_index, category, x1, y1, x2, y2)`` row is valid; else False,
+    with the lowest bad row's first problem in ``info``."""
+    for i in range(rows.shape[0]):
+        code = _row_problem(rows, i, batch_size, num_classes, width_ratio, height_ratio)
+        if code:
+            info[CODE] = code
+            info[WHERE] = i
+            return False
+    return True
 
 
 @jit
-def prepare_centers(
-    boxes, width_ratio, height_ratio, out_w, out_h, min_overlap, min_radius, formula, two,
-    starts, order, points, radii, stamp_starts, stamp_order, wh, reg, ind, reg_mask,
-):
-    """CenterNet's ctdet targets, and the centres and radii of the Gaussians to stamp.
+def group_rows(rows, batch_size):
+    """``(first, order)``: the rows of image ``b`` are ``order[first[b]:first[b + 1]]``, in
+    input order (a counting sort on the batch index)."""
+    first = np.zeros(batch_size + 1, np.int64)
+    for i in range(rows.shape[0]):
+        first[int(rows[i, 0]) + 1] += 1
+    for b in range(batch_size):
+        first[b + 1] += first[b]
+    fill = first[:-1].copy()
+    order = np.empty(rows.shape[0], np.int64)
+    for i in range(rows.shape[0]):
+        b = int(rows[i, 0])
+        order[fill[b]] = i
+        fill[b] += 1
+    return first, order
 
-    For box ``i`` in slot ``t`` of image ``b``: the float32 box scaled to the output map and
-    clipped into it; if its float32 width and height are both > 0, the radius (from their
-    ``ceil``), the float32 centre ``ct`` and its grid cell ``points[i] = int(ct)``, and the
-    slot's ``wh``, ``reg``, ``ind`` and ``reg_mask``. Only those boxes enter the stamping
-    order ``stamp_order[stamp_starts[b]:stamp_starts[b + 1]]``; the others keep radius 0 and
-    zero slots. ``points``, ``radii`` and the slot outputs arrive zeroed.
-    """
-    max_x = np.float32(out_w - 1)
-    max_y = np.float32(out_h - 1)
-    half = np.float32(2.0)
-    stamped = 0
-    stamp_starts[0] = 0
-    for b in range(starts.size - 1):
-        for t in range(starts[b + 1] - starts[b]):
-            i = order[starts[b] + t]
-            x1 = _scale_clip(boxes[i, 0], width_ratio, max_x)
-            y1 = _scale_clip(boxes[i, 1], height_ratio, max_y)
-            x2 = _scale_clip(boxes[i, 2], width_ratio, max_x)
-            y2 = _scale_clip(boxes[i, 3], height_ratio, max_y)
-            w = np.float32(x2 - x1)
-            h = np.float32(y2 - y1)
-            if not (h > 0 and w > 0):
-                continue
-            radius = int(gaussian_radius_scalar(float(math.ceil(h)), float(math.ceil(w)),
-                                                min_overlap, formula, two))
-            radii[i] = max(min_radius, max(0, radius))
-            cx = np.float32(np.float32(x1 + x2) / half)
-            cy = np.float32(np.float32(y1 + y2) / half)
-            points[i, 0] = int(cx)
-            points[i, 1] = int(cy)
-            wh[b, t, 0] = w
-            wh[b, t, 1] = h
-            reg[b, t, 0] = cx - points[i, 0]
-            reg[b, t, 1] = cy - points[i, 1]
-            ind[b, t] = points[i, 1] * out_w + points[i, 0]
-            reg_mask[b, t] = 1
-            stamp_order[stamped] = i
-            stamped += 1
-        stamp_starts[b + 1] = stamped
+
+@jit
+def slots_fit(first, max_slots, on_overflow, info):
+    """False (the image and its count in ``info``) if ``on_overflow`` is ERROR and an image
+    has more rows than ``max_slots`` (0: no slots, no limit)."""
+    if max_slots > 0 and on_overflow == ERROR:
+        for b in range(first.size - 1):
+            if first[b + 1] - first[b] > max_slots:
+                info[CODE] = OVERFLOW
+                info[WHERE] = b
+                info[COUNT] = first[b + 1] - first[b]
+                return False
+    return True
+
+
+@jit
+def add_stamp(points, n, info, height, width, map_index, channel, x, y, radius):
+    """Write stamp ``n`` and account for it in ``info``; returns ``n + 1``."""
+    points[n, MAP] = map_index
+    points[n, CHANNEL] = channel
+    points[n, X] = x
+    points[n, Y] = y
+    points[n, RADIUS] = radius
+    info[MAX_RADIUS] = max(info[MAX_RADIUS], radius)
+    side = 2 * radius + 1
+    info[CELLS] += min(side, height) * min(side, width)
+    return n + 1
+
+
+def new_stamps(batch_size: int, capacity: int):
+    """``(starts, points, info)`` for a pass of up to ``capacity`` stamps."""
+    info = np.zeros(INFO_SIZE, np.int64)
+    info[MAX_RADIUS] = -1
+    return np.empty(batch_size + 1, np.int64), np.empty((capacity, COLUMNS), np.int64), info
+
+
+_ROW_PROBLEMS = {
+    NOT_FINITE: "is not finite",
+    BATCH_NOT_WHOLE: "has a batch index that is not a whole number",
+    BATCH_OUTSIDE: "has a batch index outside [0, {batch_size})",
+    CATEGORY_NOT_WHOLE: "has a category that is not a whole number",
+    CATEGORY_OUTSIDE: "has a category outside [0, {num_classes})",
+    X_ORDER: "has x2 < x1",
+    Y_ORDER: "has y2 < y1",
+    BEYOND: f"has coordinates beyond +-{MAX_GRID_COORD} output cells",
+}
+
+
+def finish(rows, starts, points, info, *, batch_size: int, num_classes: int,
+           slots_name: str = "", max_slots: int = 0) -> Stamps:
+    """The pass's ``Stamps``, or the named ``ValueError`` its error code stands for."""
+    code, where = int(info[CODE]), int(info[WHERE])
+    if code == OVERFLOW:
+        raise ValueError(f"image {where} has {int(info[COUNT])} boxes, more than {slots_name}="
+                         f"{max_slots} (on_overflow='truncate' keeps its first {max_slots})")
+    if code:
+        problem = _ROW_PROBLEMS[code].format(batch_size=batch_size, num_classes=num_classes)
+        raise ValueError(f"detections row {where} {problem}: {rows[where].tolist()}")
+    return Stamps(starts, points[:info[COUNT]], int(info[MAX_RADIUS]), int(info[CELLS]))

@@ -1,22 +1,39 @@
-"""The one place where fastheat sets Numba options and guards Numba's on-disk cache.
+"""Process state, all of it: the first-use lock, the thread policy, fork handling.
 
-* cache: compiled kernels are stored on disk, so a new data-loader worker loads them instead
-  of compiling (see ``fastheat.warmup`` and README, "Cold start"). Where no cache location is
-  writable (read-only install and home), kernels compile in memory instead of failing.
-* ``nogil=True``: kernels release the GIL, so threads calling fastheat run concurrently.
-* ``error_model="numpy"``: no Python exceptions from arithmetic; kernels never raise.
-* ``fastmath=False``: every fast-math flag may change a rounding (``contract`` fuses into FMA,
-  ``arcp``/``reassoc`` reorder, ``nnan``/``ninf`` drop checks) and fastheat must be bit-identical
-  to its reference, so none is used.
+**First use.** The first call of a kernel in a process compiles it or loads it from Numba's
+on-disk cache, and Numba does not lock its cache index: data-loader workers started together
+could race on it. ``call`` runs each kernel's first call (per key) under a thread lock and an
+inter-process file lock in a private per-user directory (``lock_path``), waiting at most
+``lock_timeout()`` seconds; later calls take no lock.
 
-It also holds ``first_use``, the inter-process lock around each kernel's first call, and
-``prefetch``, the one LLVM intrinsic the kernels use.
+**Thread policy** (README, "Threads, fork and load"):
+
+* ``num_threads=N`` given: the call runs on ``N`` threads (capped by Numba's pool).
+* Default: the call runs serially unless parallel work measurably pays *now*: the process may
+  use more than one thread (``default_num_threads() > 1``), the call spans at least two images
+  and at least ``PARALLEL_MIN_WORK`` of work (bytes of maps to clear, plus stamped cells
+  weighted by ``CELL_WORK``), and a core is idle at this instant (``/proc/loadavg``'s count of
+  running tasks, this thread included, is below the usable cores). It then uses one thread
+  per idle core, up to ``default_num_threads()`` and the image count. On a loaded machine a
+  parallel launch waits for the scheduler to run its second thread (3-10 ms per call, measured
+  with one busy process on 2 cores), far more than a CornerNet batch costs on one thread.
+* Always serial (the same results; the serial kernel never touches Numba's threading layer):
+  while another thread of this process is inside a parallel fastheat kernel (Numba's
+  workqueue layer aborts on concurrent launches), and in a forked child whose parent had
+  loaded GNU OpenMP (``libgomp``: Numba's own ``omp`` layer or another library's, e.g. torch's
+  CPU ops) or had started Numba's threading layer: their thread pools do not survive a fork
+  and the child's first parallel launch would wait forever.
+
+**Fork.** One at-fork hook resets every lock of this module (another thread may have held one
+at the fork) and marks the child as forked. Encoders notice a fork themselves (they keep the
+pid they allocated their buffers in).
 """
 
 from __future__ import annotations
 
 import contextlib
 import math
+import multiprocessing
 import os
 import stat
 import threading
@@ -26,63 +43,9 @@ import warnings
 from typing import Callable, Hashable, Iterator
 
 import numba
-from llvmlite import ir
-from numba.core import cgutils
-from numba.extending import intrinsic
+from numba.np.ufunc import parallel as _numba_parallel
 
-OPTIONS = {"nogil": True, "error_model": "numpy", "fastmath": False}
-
-
-def _compile(func: Callable, **extra) -> Callable:
-    dispatcher = numba.njit(**OPTIONS, **extra)(func)
-    try:
-        dispatcher.enable_caching()
-    except RuntimeError:  # "no locator available": nowhere writable to cache; compile in memory
-        pass
-    return dispatcher
-
-
-def jit(func: Callable) -> Callable:
-    """Compile ``func`` as a serial kernel with fastheat's options."""
-    return _compile(func)
-
-
-def jit_parallel(func: Callable) -> Callable:
-    """Compile ``func`` as a ``prange``-parallel kernel with fastheat's options.
-
-    Numba names cache entries after the function and does not key them on ``parallel``: the
-    serial and parallel kernels compiled from one function would load each other's code (a
-    "serial" kernel that launches threads). The parallel one is compiled from a copy of the
-    function with its own name.
-    """
-    copy = types.FunctionType(func.__code__, func.__globals__, func.__name__ + "_parallel",
-                              func.__defaults__, func.__closure__)
-    copy.__qualname__ = func.__qualname__ + "_parallel"
-    copy.__module__ = func.__module__
-    return _compile(copy, parallel=True)
-
-
-@intrinsic
-def prefetch(typingctx, array, row, column):
-    """Start loading, for writing, the cache line that holds ``array[row, column]`` (2-D array).
-
-    LLVM's ``llvm.prefetch``: a hint that changes no value and never faults, whatever the
-    address. Call it with in-bounds indices all the same.
-    """
-
-    def codegen(context, builder, signature, args):
-        array_type = signature.args[0]
-        array_struct = context.make_array(array_type)(context, builder, args[0])
-        pointer = cgutils.get_item_pointer(context, builder, array_type, array_struct, args[1:],
-                                           wraparound=False)
-        i32 = ir.IntType(32)
-        function_type = ir.FunctionType(ir.VoidType(), [pointer.type, i32, i32, i32])
-        function = cgutils.get_or_insert_function(builder.module, function_type, "llvm.prefetch.p0")
-        builder.call(function, [pointer, i32(1), i32(3), i32(1)])  # write, keep in all caches, data
-        return context.get_dummy_value()
-
-    return numba.types.void(array, row, column), codegen
-
+from .validate import check_index
 
 _first_use_lock = threading.Lock()
 _ready: set = set()
@@ -258,10 +221,174 @@ def _warn_unlocked(reason: str) -> None:
                       "lock", RuntimeWarning)
 
 
-def _reset_after_fork() -> None:
-    global _first_use_lock, _warned, _gave_up
-    _first_use_lock = threading.Lock()  # another thread may have held it at the fork
+def call(kernel: Callable, key: Hashable, *args):
+    """``kernel(*args)``; the first call per ``key`` in this process under ``first_use``."""
+    if key in _ready:
+        return kernel(*args)
+    with first_use(key):
+        return kernel(*args)
+
+
+class StageClock:
+    """Adds the time since the previous stage (or its creation) to ``times[stage]``."""
+
+    def __init__(self, times: dict):
+        self.times = times
+        self.last = time.perf_counter()
+
+    def __call__(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.times.setdefault(stage, []).append(now - self.last)
+        self.last = now
+
+
+_stage_times: dict | None = None  # set while ``profile_stages`` records
+
+
+@contextlib.contextmanager
+def profile_stages() -> Iterator[dict]:
+    """Record the time every encode call spends per stage, for profiling scripts.
+
+    Yields a dict that fills, per stage, with one duration in seconds per call: ``check``
+    (arguments), ``pass`` (the family's compiled pass: row checks, stamps, slot arrays),
+    ``stamp`` (tables, clearing and stamping the maps), ``outputs`` (the result). Not
+    thread-safe: profile one thread at a time.
+    """
+    global _stage_times
+    previous, _stage_times = _stage_times, {}
+    try:
+        yield _stage_times
+    finally:
+        _stage_times = previous
+
+
+def stage_clock() -> StageClock | None:
+    """A ``StageClock`` while ``profile_stages`` records, else None (one check per call)."""
+    return None if _stage_times is None else StageClock(_stage_times)
+
+
+def process_lock(name: str) -> threading.Lock:
+    """The process-wide lock called ``name``: a fresh one in a forked child."""
+    lock = _locks.get(name)
+    if lock is None:
+        lock = _locks.setdefault(name, threading.Lock())
+    return lock
+
+
+#: Default calls with less work than this (in bytes of maps cleared, see ``CELL_WORK``) run
+#: serially: measured on 2 cores, below it a parallel launch gains less than it risks.
+PARALLEL_MIN_WORK = 32 << 20
+#: One stamped cell costs about as much as clearing this many bytes of a map.
+CELL_WORK = 64
+
+_parallel_lock = threading.Lock()
+_forked = False  # this process was made by os.fork() (set in the child by an at-fork hook)
+_fork_safe: bool | None = None  # in a forked child: may it launch threads? (decided on first use)
+_locks: dict[str, threading.Lock] = {}
+
+
+def default_num_threads() -> int:
+    """Most threads a call may use when ``num_threads`` is not given.
+
+    ``FASTHEAT_NUM_THREADS`` if set; else 1 inside a worker process (any process started by
+    ``multiprocessing``, which includes PyTorch's DataLoader workers), so that W workers run W
+    threads, not W x cores; else Numba's thread count (``NUMBA_NUM_THREADS``, all cores). A
+    default call uses fewer (usually one) unless its work pays for more (module docstring).
+    """
+    setting = os.environ.get("FASTHEAT_NUM_THREADS", "").strip()
+    if setting:
+        try:
+            return min(max(1, int(setting)), numba.config.NUMBA_NUM_THREADS)
+        except ValueError:
+            raise ValueError(f"FASTHEAT_NUM_THREADS must be an integer, got {setting!r}") from None
+    if multiprocessing.parent_process() is not None:
+        return 1
+    return numba.config.NUMBA_NUM_THREADS
+
+
+def check_num_threads(num_threads) -> int | None:
+    """``None`` (the policy decides per call) or a thread count >= 1, capped by Numba's pool."""
+    if num_threads is None:
+        return None
+    num_threads = check_index("num_threads", num_threads, minimum=1)
+    return min(num_threads, numba.config.NUMBA_NUM_THREADS)
+
+
+def _idle_cores() -> int:
+    """Usable cores with nothing running on them at this instant (0 if unknown)."""
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        usable = os.cpu_count() or 1
+    try:
+        with open("/proc/loadavg", "rb") as handle:
+            running = int(handle.read().split()[3].split(b"/")[0])  # includes this thread
+    except (OSError, ValueError, IndexError):
+        try:
+            running = 1 + int(os.getloadavg()[0] + 0.5)
+        except OSError:
+            return 0
+    return max(0, usable - running)
+
+
+def threads_for(num_threads: int | None, images: int, work: int) -> int:
+    """Threads for one call over ``images`` images with ``work`` bytes-equivalent of work."""
+    if num_threads is not None:
+        return num_threads
+    most = min(default_num_threads(), images)
+    if most < 2 or work < PARALLEL_MIN_WORK:
+        return 1
+    return max(1, min(most, _idle_cores() + 1))
+
+
+def _parallel_is_safe() -> bool:
+    """False in a forked child of a process whose thread pools may have been running."""
+    global _fork_safe
+    if not _forked:
+        return True
+    if _fork_safe is None:
+        _fork_safe = not _numba_parallel._is_initialized and not _gnu_openmp_loaded()
+    return _fork_safe
+
+
+def _gnu_openmp_loaded() -> bool:
+    """Whether a GNU OpenMP runtime is mapped into this process (True if that cannot be read)."""
+    try:
+        with open("/proc/self/maps", "rb") as handle:
+            return b"libgomp" in handle.read()
+    except OSError:
+        return True
+
+
+def run_kernel(serial, parallel, threads: int, *args) -> None:
+    """Run ``parallel(*args)`` on ``threads`` threads, or ``serial(*args)``.
+
+    The serial kernel runs for one thread and whenever a parallel launch is unsafe (module
+    docstring). Numba's thread count is set only when it differs, and restored afterwards.
+    """
+    if threads == 1 or not _parallel_is_safe() or not _parallel_lock.acquire(blocking=False):
+        call(serial, (serial, args[0][0].dtype.str), *args)
+        return
+    try:
+        previous = numba.get_num_threads()
+        if previous != threads:
+            numba.set_num_threads(threads)
+        try:
+            call(parallel, (parallel, args[0][0].dtype.str), *args)
+        finally:
+            if previous != threads:
+                numba.set_num_threads(previous)
+    finally:
+        _parallel_lock.release()
+
+
+def _after_fork_in_child() -> None:
+    global _first_use_lock, _warned, _gave_up, _parallel_lock, _forked, _fork_safe
+    _first_use_lock = threading.Lock()  # another thread may have held any lock at the fork
+    _parallel_lock = threading.Lock()
+    _locks.clear()
     _warned = _gave_up = False  # the child is a new process: it waits and warns for itself
+    _forked, _fork_safe = True, None
 
 
-os.register_at_fork(after_in_child=_reset_after_fork)
+os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -1,5 +1,6 @@
-"""Input checks shared by the public front ends: each raises a TypeError or ValueError that
-names the argument (and, for detections, the lowest offending row) before any kernel runs."""
+"""Input checks of the public front ends: each raises a TypeError or ValueError that names the
+argument before any kernel runs. Detections' rows are checked in the families' compiled passes
+(``passes.check_rows``), which report the lowest offending row to ``passes.raise_for``."""
 
 from __future__ import annotations
 
@@ -143,16 +144,17 @@ def check_heatmap(name, heatmap) -> None:
         raise ValueError(f"{name} is not writeable")
 
 
-def check_out(out, shapes, dtype) -> tuple[np.ndarray, ...]:
-    """``out``: a tuple of writeable, C-contiguous, non-overlapping arrays of these shapes."""
+def check_out(out, shapes, dtypes) -> tuple[np.ndarray, ...]:
+    """``out``: a tuple (or named tuple) of writeable, C-contiguous, non-overlapping arrays of
+    these shapes and dtypes."""
     if not isinstance(out, (tuple, list)) or len(out) != len(shapes):
         raise TypeError(f"out must be a tuple of {len(shapes)} numpy arrays, got {type(out).__name__}")
-    for i, (array, shape) in enumerate(zip(out, shapes)):
+    for i, (array, shape, dtype) in enumerate(zip(out, shapes, dtypes)):
         name = f"out[{i}]"
         if not isinstance(array, np.ndarray):
             raise TypeError(f"{name} must be a numpy.ndarray, got {type(array).__name__}")
         if array.dtype != dtype:
-            raise TypeError(f"{name} has dtype {array.dtype}, expected {dtype} (see the dtype argument)")
+            raise TypeError(f"{name} has dtype {array.dtype}, expected {np.dtype(dtype)}")
         if array.shape != shape:
             raise ValueError(f"{name} has shape {array.shape}, expected {shape}")
         if not array.flags.c_contiguous:
@@ -165,35 +167,12 @@ def check_out(out, shapes, dtype) -> tuple[np.ndarray, ...]:
     return tuple(out)
 
 
-def _row_problems(rows, batch_size, num_classes, width_ratio, height_ratio):
-    """``(bad, message)`` pairs, in the order they are reported: ``bad`` marks the rows of
-    float64 ``(N, 6)`` detections ``rows`` with that problem."""
-    problems = [(~np.isfinite(rows).all(axis=1), "is not finite")]
-    for column, label, limit in ((0, "batch index", batch_size), (1, "category", num_classes)):
-        value = rows[:, column]
-        problems.append((value != np.floor(value), f"has a {label} that is not a whole number"))
-        problems.append(((value < 0) | (value >= limit), f"has a {label} outside [0, {limit})"))
-    x1, y1, x2, y2 = rows[:, 2], rows[:, 3], rows[:, 4], rows[:, 5]
-    problems.append((x2 < x1, "has x2 < x1"))
-    problems.append((y2 < y1, "has y2 < y1"))
-    # Scaled corners and box sizes (as the kernels compute them) within the grid bound; an
-    # overflow to inf or a NaN (inf - inf) fails the ``<`` too.
-    ratios = np.array([width_ratio, height_ratio])
-    scaled = np.abs(rows[:, 2:]) * np.tile(ratios, 2)
-    sizes = (rows[:, 4:] - rows[:, 2:4]) * ratios
-    inside = (scaled < MAX_GRID_COORD).all(axis=1) & (sizes < 2 * MAX_GRID_COORD).all(axis=1)
-    problems.append((~inside, f"has coordinates beyond +-{MAX_GRID_COORD} output cells"))
-    return problems
-
-
-def check_detections(detections, batch_size, num_classes, width_ratio, height_ratio):
-    """``(image_index, categories, boxes)`` of an ``(N, 6)`` detections array-like.
+def as_rows(detections) -> np.ndarray:
+    """An ``(N, 6)`` detections array-like as C-contiguous float64 rows (no copy if it is one).
 
     Anything with a ``detach`` method (a torch tensor, even one that requires grad) is
-    detached and moved to the CPU first. A bad row raises a ``ValueError`` naming the lowest
-    bad row index and that row's first problem.
-
-    Returns int64 ``(N,)``, int64 ``(N,)`` and C-contiguous float64 ``(N, 4)`` arrays.
+    detached and moved to the CPU first; ``[]`` or any empty array means no rows. The rows'
+    values are checked by the compiled passes (``passes.check_rows``).
     """
     if hasattr(detections, "detach"):
         detections = detections.detach()
@@ -212,13 +191,4 @@ def check_detections(detections, batch_size, num_classes, width_ratio, height_ra
             "detections must be 2-D with 6 columns (batch_index, category, x1, y1, x2, y2), "
             f"got shape {array.shape}"
         )
-    rows = array.astype(np.float64)
-    with np.errstate(all="ignore"):  # bad rows may overflow or give NaN
-        problems = _row_problems(rows, batch_size, num_classes, width_ratio, height_ratio)
-    bad = np.logical_or.reduce([mask for mask, _ in problems])
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        message = next(message for mask, message in problems if mask[i])
-        raise ValueError(f"detections row {i} {message}: {rows[i].tolist()}")
-    return (rows[:, 0].astype(np.int64), rows[:, 1].astype(np.int64),
-            np.ascontiguousarray(rows[:, 2:]))
+    return np.ascontiguousarray(array, dtype=np.float64)

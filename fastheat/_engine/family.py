@@ -1,0 +1,235 @@
+"""How a family plugs into the engine, and what every family gets from it.
+
+A family (``fastheat/cornernet.py``, ``fastheat/centernet.py``) declares a ``Family``: its
+result type, its options with their defaults, its slot arrays and its pass, one compiled call
+that checks the annotations, fills the slot arrays and returns ``Stamps``. In return it gets:
+
+* ``encode``: the one-shot call, into fresh outputs or into ``out=`` (the sinks);
+* ``Encoder``: the reusable encoder, whose maps are reused with a sparse reset;
+* ``Family.signature``: the public signature, generated from the options;
+* a place in ``FAMILIES`` (``fastheat.warmup`` prepares every registered family).
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import threading
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from .runtime import check_num_threads, stage_clock
+from .spec import REQUIRED, MapSpec, spec_for
+from .stamping import CLEAR_ALL, CLEAR_PREVIOUS, TOUCH_PAGES, stamp_maps
+from .validate import as_rows, check_batch_size, check_index, check_out
+
+SLOTS = "T"  # stands for ``max_slots`` in a slot field's shape
+
+
+@dataclass(frozen=True)
+class Family:
+    """One family of targets.
+
+    Attributes
+    ----------
+    name : str
+        Registry key.
+    result : type
+        Named tuple: the ``maps`` dense maps ``(B, C, H, W)`` first, then the slot arrays.
+    maps : int
+        How many dense maps the result starts with.
+    options : dict
+        Public option name -> default (``spec.REQUIRED`` for none), in signature order.
+    run_pass : callable
+        ``run_pass(spec, rows, batch_size, slots) -> Stamps``: checks the float64 ``(N, 6)``
+        rows (a ``ValueError`` naming the lowest bad row), overwrites the slot arrays entirely
+        (only once the rows are known to be good) and returns the points to stamp.
+    slots : tuple of ((int or "T", ...), dtype)
+        Each slot array's shape after the batch axis (``SLOTS`` for ``max_slots``) and dtype.
+    slots_option : str, optional
+        The option that sets ``max_slots`` (``"max_tag_len"``, ``"max_objs"``).
+    """
+
+    name: str
+    result: type
+    maps: int
+    options: dict
+    run_pass: Callable
+    slots: tuple = ()
+    slots_option: str | None = None
+
+    def spec(self, options: dict) -> MapSpec:
+        return spec_for(self, options)
+
+    def slot_shapes(self, spec: MapSpec, batch_size: int) -> list[tuple[int, ...]]:
+        return [(batch_size, *(spec.max_slots if d == SLOTS else d for d in dims))
+                for dims, _ in self.slots]
+
+    def new_slots(self, spec: MapSpec, batch_size: int) -> tuple[np.ndarray, ...]:
+        return tuple(np.zeros(shape, dtype) for shape, (_, dtype)
+                     in zip(self.slot_shapes(spec, batch_size), self.slots))
+
+    def new_maps(self, spec: MapSpec, batch_size: int) -> tuple[np.ndarray, ...]:
+        """Zeroed maps: calloc'd, so the kernel first-touches them (``TOUCH_PAGES``)."""
+        return tuple(np.zeros(spec.map_shape(batch_size), spec.dtype) for _ in range(self.maps))
+
+    def check_batch_size(self, spec: MapSpec, batch_size) -> int:
+        """``batch_size``, checked, its new outputs (maps and slots) known to fit in memory."""
+        per_image = self.maps * np.prod(spec.map_shape(1), dtype=object) * spec.dtype.itemsize
+        per_image += sum(np.prod(shape, dtype=object) * np.dtype(dtype).itemsize
+                         for shape, (_, dtype) in zip(self.slot_shapes(spec, 1), self.slots))
+        context = f" and {self.slots_option}={spec.max_slots}" if self.slots_option else ""
+        return check_batch_size(batch_size, per_image, context)
+
+    def signature(self, *, encoder: bool = False) -> inspect.Signature:
+        """The public signature: ``(detections, *, batch_size, <options>, out, num_threads)``,
+        or the encoder's ``(*, <options>, num_threads)``."""
+        keyword = inspect.Parameter.KEYWORD_ONLY
+        head = [] if encoder else [
+            inspect.Parameter("detections", inspect.Parameter.POSITIONAL_OR_KEYWORD),
+            inspect.Parameter("batch_size", keyword)]
+        options = [inspect.Parameter(name, keyword, default=default)
+                   for name, default in self.options.items()]
+        tail = [] if encoder else [inspect.Parameter("out", keyword, default=None)]
+        tail.append(inspect.Parameter("num_threads", keyword, default=None))
+        return inspect.Signature(head + options + tail, return_annotation=self.result)
+
+
+FAMILIES: dict[str, Family] = {}
+
+
+def register(family: Family) -> Family:
+    """Add ``family`` to ``FAMILIES``."""
+    FAMILIES[family.name] = family
+    return family
+
+
+def encode(family: Family, detections, batch_size, options: dict, out, num_threads):
+    """Every family's one-shot call: fresh outputs, or ``out=`` overwritten entirely.
+
+    ``out`` is a result of the family's type or a tuple of arrays in its field order; on any
+    error it is left untouched.
+    """
+    clock = stage_clock()
+    spec = spec_for(family, options)
+    threads = check_num_threads(num_threads)
+    if out is None:
+        batch_size = family.check_batch_size(spec, batch_size)
+    else:
+        batch_size = check_index("batch_size", batch_size, minimum=1)
+        shapes = [spec.map_shape(batch_size)] * family.maps + family.slot_shapes(spec, batch_size)
+        dtypes = [spec.dtype] * family.maps + [dtype for _, dtype in family.slots]
+        out = check_out(out, shapes, dtypes)
+    rows = as_rows(detections)
+    slots = family.new_slots(spec, batch_size) if out is None else out[family.maps:]
+    if clock:
+        clock("check")
+    stamps = family.run_pass(spec, rows, batch_size, slots)
+    if clock:
+        clock("pass")
+    if out is None:
+        maps, clear = family.new_maps(spec, batch_size), TOUCH_PAGES
+    else:
+        maps, clear = out[:family.maps], CLEAR_ALL
+    stamp_maps(maps, stamps, spec.gaussian, threads, clear)
+    if clock:
+        clock("stamp")
+    result = family.result(*maps, *slots)
+    if clock:
+        clock("outputs")
+    return result
+
+
+class Encoder:
+    """Every family's reusable encoder: configure once, encode batch after batch into maps
+    it owns and reuses; each call clears only the cells the previous call stamped.
+
+    Subclasses set ``family``; their signature is generated from it.
+    """
+
+    family: Family
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "family" in cls.__dict__:
+            cls.__signature__ = cls.family.signature(encoder=True)
+
+    def __init__(self, *, num_threads: int | None = None, **options):
+        self.spec = spec_for(self.family, options)
+        self.num_threads = check_num_threads(num_threads)
+        self._checked_batch_size = 0  # the largest batch known to fit in memory
+        self._forget_buffers()
+
+    def _forget_buffers(self) -> None:
+        """Start over without buffers, in this process (after a fork or unpickling): the
+        parent's buffers are shared copy-on-write, and a parent thread may hold the lock."""
+        self._maps = None
+        self._previous = None  # the Stamps the maps hold; None: unknown
+        self._lock = threading.Lock()
+        self._pid = os.getpid()
+
+    def __getstate__(self) -> dict:
+        """Pickle the configuration only (e.g. to a spawned DataLoader worker), not the buffers."""
+        state = self.__dict__.copy()
+        for runtime in ("_maps", "_previous", "_lock", "_pid"):
+            del state[runtime]
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._forget_buffers()
+
+    def __call__(self, detections, batch_size: int, *, copy: bool = False):
+        """Encode one batch; see the family's one-shot function for the arguments.
+
+        Returns the family's result: the maps as read-only views of the reused buffers, valid
+        until the next call (fresh arrays with ``copy=True``), and fresh slot arrays.
+        """
+        if self._pid != os.getpid():
+            self._forget_buffers()
+        clock = stage_clock()
+        spec, family = self.spec, self.family
+        batch_size = check_index("batch_size", batch_size, minimum=1)
+        if batch_size > self._checked_batch_size:  # before allocating anything for it
+            family.check_batch_size(spec, batch_size)
+            self._checked_batch_size = batch_size
+        rows = as_rows(detections)
+        slots = family.new_slots(spec, batch_size)
+        if clock:
+            clock("check")
+        stamps = family.run_pass(spec, rows, batch_size, slots)
+        if clock:
+            clock("pass")
+        if not self._lock.acquire(blocking=False):
+            raise RuntimeError(f"this {type(self).__name__} is already encoding in another "
+                               "thread: use one encoder per thread")
+        try:
+            maps = self._maps
+            if maps is None or maps[0].shape[0] < batch_size:
+                self._maps = maps = family.new_maps(spec, batch_size)
+                clear = TOUCH_PAGES
+            elif self._previous is None:  # a call failed: the buffers' contents are unknown
+                clear = CLEAR_ALL
+            else:
+                clear = CLEAR_PREVIOUS
+            previous, self._previous = self._previous, None
+            stamp_maps(maps, stamps, spec.gaussian, self.num_threads, clear, previous)
+            self._previous = stamps
+            if clock:
+                clock("stamp")
+            views = []
+            for buffer in maps:
+                view = buffer[:batch_size]
+                if copy:
+                    view = view.copy()
+                else:
+                    view.flags.writeable = False
+                views.append(view)
+        finally:
+            self._lock.release()
+        result = family.result(*views, *slots)
+        if clock:
+            clock("outputs")
+        return result

@@ -1,0 +1,124 @@
+"""``MapSpec``: the validated options of one family's targets (everything but the annotations).
+
+A family declares its public options and their defaults once (``Family.options``); ``spec_for``
+checks a call's options against them, once per distinct set of options (a small cache), and
+returns the family-neutral ``MapSpec`` that the engine and the family's pass read.
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import passes
+from .validate import (
+    MAX_DELTE,
+    MAX_GRID_COORD,
+    check_dtype,
+    check_index,
+    check_min_overlap,
+    check_positive,
+    check_size,
+    radius_formula_code,
+)
+
+REQUIRED = inspect.Parameter.empty
+ON_OVERFLOW = {"error": passes.ERROR, "truncate": passes.TRUNCATE}
+
+
+@dataclass(frozen=True)
+class MapSpec:
+    """Validated options; see ``encode_corners`` for their meaning.
+
+    ``max_slots`` is the per-image slot count of families with slot arrays (0: none) and
+    ``on_overflow`` its policy (``passes.ERROR`` or ``passes.TRUNCATE``).
+    """
+
+    num_classes: int
+    input_size: tuple[int, int]
+    output_size: tuple[int, int]
+    dtype: np.dtype
+    gaussian_iou: float
+    gaussian_rad: int
+    delte: float
+    k: float
+    radius_formula: int
+    min_radius: int
+    max_slots: int = 0
+    on_overflow: int = passes.ERROR
+
+    @property
+    def ratios(self) -> tuple[float, float]:
+        """``(width_ratio, height_ratio)``: output over input size, as in the reference."""
+        return (self.output_size[1] / self.input_size[1], self.output_size[0] / self.input_size[0])
+
+    @property
+    def gaussian(self) -> tuple[float, float]:
+        """``(delte, k)``: what the Gaussian tables are keyed on (with the dtype)."""
+        return (self.delte, self.k)
+
+    def map_shape(self, batch_size: int) -> tuple[int, int, int, int]:
+        return (batch_size, self.num_classes, *self.output_size)
+
+
+def check_on_overflow(on_overflow) -> int:
+    """``"error"`` or ``"truncate"``, as the passes' code."""
+    if not isinstance(on_overflow, str) or on_overflow not in ON_OVERFLOW:
+        raise ValueError(f"on_overflow must be one of {list(ON_OVERFLOW)}, got {on_overflow!r}")
+    return ON_OVERFLOW[on_overflow]
+
+
+def check_options(options: dict, defaults: dict, slots_option: str | None) -> MapSpec:
+    """A ``MapSpec`` from a call's ``options`` and its family's ``defaults``."""
+    unknown = [name for name in options if name not in defaults]
+    if unknown:
+        raise TypeError(f"unexpected option {unknown[0]!r}; options are {sorted(defaults)}")
+    values = {**defaults, **options}
+    missing = [name for name, value in values.items() if value is REQUIRED]
+    if missing:
+        raise TypeError(f"missing required option {missing[0]!r}")
+    dtype = check_dtype(values.get("dtype", np.float32))
+    return MapSpec(
+        num_classes=check_index("num_classes", values["num_classes"], minimum=1),
+        input_size=check_size("input_size", values["input_size"]),
+        output_size=check_size("output_size", values["output_size"]),
+        dtype=dtype,
+        gaussian_iou=check_min_overlap("gaussian_iou", values["gaussian_iou"]),
+        gaussian_rad=check_index("gaussian_rad", values.get("gaussian_rad", -1), minimum=-1,
+                                 maximum=MAX_GRID_COORD),
+        delte=check_positive("delte", values["delte"], maximum=MAX_DELTE),
+        k=check_positive("k", values["k"], dtype),
+        radius_formula=radius_formula_code(values["radius_formula"]),
+        min_radius=check_index("min_radius", values["min_radius"], minimum=0, maximum=MAX_GRID_COORD),
+        max_slots=check_index(slots_option, values[slots_option], minimum=1) if slots_option else 0,
+        on_overflow=check_on_overflow(values["on_overflow"]) if slots_option else passes.ERROR,
+    )
+
+
+_SPECS: dict = {}
+_MOST_SPECS = 64
+
+
+def _typed(value):
+    """``value`` with its type (and its items'): ``1``, ``1.0`` and ``True`` are distinct keys."""
+    if type(value) is tuple:
+        return tuple, tuple(_typed(item) for item in value)
+    return type(value), value
+
+
+def spec_for(family, options: dict) -> MapSpec:
+    """``check_options`` for ``family``, cached per distinct (hashable) set of options."""
+    try:
+        key = (family.name, *((name, _typed(value)) for name, value in options.items()))
+        return _SPECS[key]
+    except KeyError:
+        pass
+    except TypeError:  # an unhashable value (a list, an array): check it every time
+        return check_options(options, family.options, family.slots_option)
+    spec = check_options(options, family.options, family.slots_option)
+    if len(_SPECS) >= _MOST_SPECS:
+        _SPECS.clear()
+    _SPECS[key] = spec
+    return spec

@@ -1,0 +1,153 @@
+"""Tables of stamped Gaussian values: exact, grown on demand, bounded by the map and by bytes.
+
+One table per ``(delte, k, dtype)`` holds, for every radius ``r`` in ``0..covered``, the rows
+``dy = 0..r`` of the Gaussian of radius ``r``, each row the ``2r + 1`` values of ``dx = -r..r``:
+the value at offset ``(dx, dy)`` is ``values[table_offset(r) + |dy| * (2r + 1) + r + dx]``, so
+the stamping kernel reads each window row left to right. The values come from NumPy's ``exp``
+exactly as the reference computes them (NumPy's ``exp`` can differ from the C library's in the
+last bit), so stamped maps are bit-identical to the reference's.
+
+A table grows when a call needs a larger radius, to at most the larger side of the map being
+stamped (a larger Gaussian overflows the map in both directions) and at most ``TABLE_BYTES``.
+Radii above ``covered`` are stamped by ``stamp_window`` from values computed for their visible
+window only. The cache keeps at most ``CACHE_KEYS`` tables and ``CACHE_BYTES`` in all.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections import OrderedDict
+
+import numpy as np
+from numpy.typing import NDArray
+
+from . import runtime
+
+#: Bytes of one table: radii up to 291 in float32, 231 in float64.
+TABLE_BYTES = 64 << 20
+#: The cache keeps the tables of at most ``CACHE_KEYS`` option sets and ``CACHE_BYTES`` in all,
+#: dropping the least recently grown first.
+CACHE_BYTES = 128 << 20
+CACHE_KEYS = 8
+_EPS = np.finfo(np.float64).eps
+
+
+def table_offset(radius: int) -> int:
+    """Where radius ``radius`` starts: after ``(q + 1) * (2q + 1)`` values for each ``q < radius``."""
+    return radius * (radius + 1) * (4 * radius - 1) // 6
+
+
+def table_size(radius: int) -> int:
+    """Values in a table covering radii ``0..radius``."""
+    return table_offset(radius + 1)
+
+
+@functools.cache
+def budget_radius(itemsize: int) -> int:
+    """The largest radius whose table fits in ``TABLE_BYTES``."""
+    radius = 0
+    while table_size(radius + 1) * itemsize <= TABLE_BYTES:
+        radius += 1
+    return radius
+
+
+def gaussian_values(dy: NDArray, dx: NDArray, radius: int, delte: float, k: float) -> NDArray:
+    """The reference's stamped values ``gaussian2D(...)[radius + dy, radius + dx] * k`` (float64).
+
+    ``dy`` (rows) and ``dx`` (columns) are integer offsets from the centre, ``|offset| <=
+    radius``. Computed with the very NumPy operations of the reference, so bit-exact.
+    """
+    diameter = 2 * int(radius) + 1
+    sigma = diameter / delte
+    x = dx.astype(np.float64)[None, :]
+    y = dy.astype(np.float64)[:, None]
+    h = np.exp(-(x * x + y * y) / (2 * sigma * sigma))
+    h[h < _EPS] = 0  # the full Gaussian's max is exp(-0.0) == 1.0
+    return h * k
+
+
+def stamp_window(heatmap: NDArray, x: int, y: int, radius: int, delte: float, k: float) -> None:
+    """Max-merge the visible part of one Gaussian into the 2-D ``heatmap`` (NumPy, no table)."""
+    y0, y1 = max(y - radius, 0), min(y + radius + 1, heatmap.shape[0])
+    x0, x1 = max(x - radius, 0), min(x + radius + 1, heatmap.shape[1])
+    if y0 >= y1 or x0 >= x1:
+        return
+    values = gaussian_values(np.arange(y0 - y, y1 - y), np.arange(x0 - x, x1 - x), radius, delte, k)
+    target = heatmap[y0:y1, x0:x1]
+    np.maximum(target, values, out=target, casting="same_kind")
+
+
+class GaussianTable:
+    """The table of one ``(delte, k, dtype)``; ``snapshot`` is ``(values, covered)``.
+
+    Growing computes the new radii only and replaces ``snapshot`` as a whole, never modifies an
+    array in place, so a kernel running in another thread keeps a consistent snapshot and
+    readers need no lock.
+    """
+
+    def __init__(self, delte: float, k: float, dtype: np.dtype):
+        self.delte, self.k, self.dtype = delte, k, dtype
+        self.snapshot: tuple[NDArray, int] = (np.empty(0, dtype), -1)
+
+    @property
+    def values(self) -> NDArray:
+        return self.snapshot[0]
+
+    @property
+    def covered(self) -> int:
+        return self.snapshot[1]
+
+    @property
+    def nbytes(self) -> int:
+        return self.snapshot[0].nbytes
+
+    def grow(self, radius: int) -> None:
+        """Cover radii up to ``radius`` (with the tables lock held)."""
+        values, covered = self.snapshot
+        parts = [values]
+        for r in range(covered + 1, radius + 1):
+            parts.append(gaussian_values(np.arange(r + 1), np.arange(-r, r + 1), r, self.delte,
+                                         self.k).astype(self.dtype).ravel())
+        self.snapshot = (np.concatenate(parts), radius)
+
+
+_TABLES: OrderedDict[tuple, GaussianTable] = OrderedDict()  # least recently grown first
+
+
+def table_for(delte: float, k: float, dtype: np.dtype, max_radius: int,
+              map_size: int) -> tuple[NDArray, int]:
+    """``(values, covered)``: the shared table of these options, covering radii ``0..covered``.
+
+    A table that covers less than ``max_radius`` first grows to ``min(max_radius, map_size,
+    budget_radius)``; ``map_size`` is the larger side of the map to stamp. Radii above
+    ``covered`` are the caller's to stamp (``stamp_window``).
+    """
+    key = (delte, k, dtype.str)
+    table = _TABLES.get(key)
+    if table is not None:
+        values, covered = table.snapshot
+        if max_radius <= covered:
+            return values, covered
+    with runtime.process_lock("tables"):
+        table = _TABLES.get(key)
+        if table is None:
+            table = _TABLES[key] = GaussianTable(delte, k, dtype)
+            _make_room(table, 0)
+        radius = min(max_radius, map_size, budget_radius(dtype.itemsize))
+        if radius > table.snapshot[1]:
+            _TABLES.move_to_end(key)
+            _make_room(table, table_size(radius) * dtype.itemsize)
+            table.grow(radius)
+        return table.snapshot
+
+
+def _make_room(current: GaussianTable, nbytes: int) -> None:
+    """Drop the least recently grown tables but ``current`` until, with ``current`` at
+    ``nbytes``, the cache holds at most ``CACHE_KEYS`` tables and ``CACHE_BYTES``."""
+    total = nbytes + sum(t.nbytes for t in _TABLES.values() if t is not current)
+    for key, table in list(_TABLES.items()):
+        if len(_TABLES) <= CACHE_KEYS and total <= CACHE_BYTES:
+            break
+        if table is not current:
+            del _TABLES[key]
+            total -= table.nbytes
