@@ -7,6 +7,7 @@ stamping kernel, sinks, process state); ``cornernet.py`` and ``centernet.py`` ar
 
 from . import workloads
 from ._engine.runtime import default_num_threads, profile_stages
+from ._engine.sparse import SparseTargets, collate
 from ._warmup import warmup
 from .centernet import CenterNetEncoder, CenterNetTargets, encode_centernet
 from .cornernet import (CornerEncoder, CornerHeatmaps, CornerNetEncoder, CornerNetTargets,
@@ -20,6 +21,8 @@ __all__ = [
     "CornerHeatmaps",
     "CornerNetEncoder",
     "CornerNetTargets",
+    "SparseTargets",
+    "collate",
     "default_num_threads",
     "draw_gaussian",
     "encode_centernet",

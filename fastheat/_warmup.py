@@ -43,5 +43,5 @@ def warmup(dtypes: DTypeLike | Iterable[DTypeLike] = (np.float32,), *,
         for family in FAMILIES.values():
             for dtype in dtypes if "dtype" in family.options else (np.float32,):
                 options = {**sizes, "dtype": dtype} if "dtype" in family.options else sizes
-                encode(family, detections, 1, options, None, threads)
+                encode(family, detections, 1, options, None, threads, False)
     return time.perf_counter() - start

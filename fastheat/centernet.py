@@ -107,7 +107,7 @@ CENTERNET = register(Family(
 ))
 
 
-def encode_centernet(detections, *, batch_size, out=None, num_threads=None, **options) -> CenterNetTargets:
+def encode_centernet(detections, *, batch_size, out=None, sparse=False, num_threads=None, **options) -> CenterNetTargets:
     """Encode boxes as CenterNet's ("Objects as Points") ctdet training targets.
 
     As CenterNet's ``ctdet`` dataset, with plain scaling in place of its affine warp. The box
@@ -130,7 +130,7 @@ def encode_centernet(detections, *, batch_size, out=None, num_threads=None, **op
     Parameters
     ----------
     detections, batch_size, num_classes, input_size, output_size, delte, k, min_radius, \
-num_threads
+sparse, num_threads
         As for ``encode_corners``.
     gaussian_iou : float, default 0.7
         ``min_overlap`` of the radius formula (CenterNet's default), in (0, 1).
@@ -179,7 +179,7 @@ num_threads
     same whether the division is carried out in float32 or in float64 (NumPy 1.x promotes
     ``float32 / 2`` to float64 for scalars); likewise ``reg = ct - ct_int`` is exact.
     """
-    return encode(CENTERNET, detections, batch_size, options, out, num_threads)
+    return encode(CENTERNET, detections, batch_size, options, out, num_threads, sparse)
 
 
 class CenterNetEncoder(Encoder):

@@ -131,7 +131,7 @@ CORNERNET = register(Family(
 ))
 
 
-def encode_corners(detections, *, batch_size, out=None, num_threads=None, **options) -> CornerHeatmaps:
+def encode_corners(detections, *, batch_size, out=None, sparse=False, num_threads=None, **options) -> CornerHeatmaps:
     """Encode boxes as CornerNet top-left and bottom-right corner heatmaps.
 
     For every box, as in CornerNet: scale the corners by ``output / input`` size, truncate them
@@ -171,14 +171,20 @@ def encode_corners(detections, *, batch_size, out=None, num_threads=None, **opti
     out : (ndarray, ndarray), optional
         ``(tl, br)`` C-contiguous writeable arrays of shape ``(B, C, out_h, out_w)`` and dtype
         ``dtype``, overwritten entirely and returned.
+    sparse : bool, default False
+        Return ``SparseTargets`` instead: the points to stamp and the slot arrays, without the
+        dense maps (tens of KB instead of hundreds of MB), for a DataLoader worker to return
+        and the training process to render (``to_dense``, an encoder's ``render``,
+        ``fastheat.torch.to_dense``), bit-identically (README, "Using fastheat in a DataLoader").
     num_threads : int, optional
         Threads for this call. Default: one, or more where the work pays for them and cores
         are idle (README, "Threads, fork and load"); at most ``fastheat.default_num_threads()``.
 
     Returns
     -------
-    CornerHeatmaps
-        Named tuple ``(tl_heatmaps, br_heatmaps)``, each ``(B, C, out_h, out_w)``.
+    CornerHeatmaps or SparseTargets
+        Named tuple ``(tl_heatmaps, br_heatmaps)``, each ``(B, C, out_h, out_w)``; with
+        ``sparse=True``, ``SparseTargets`` whose ``to_dense()`` is that tuple.
 
     Raises
     ------
@@ -187,10 +193,10 @@ def encode_corners(detections, *, batch_size, out=None, num_threads=None, **opti
         first problem); ``out`` is then left untouched. Also a ``ValueError`` naming
         ``batch_size`` when the new outputs would exceed the machine's physical memory.
     """
-    return encode(CORNERS, detections, batch_size, options, out, num_threads)
+    return encode(CORNERS, detections, batch_size, options, out, num_threads, sparse)
 
 
-def encode_cornernet(detections, *, batch_size, out=None, num_threads=None, **options) -> CornerNetTargets:
+def encode_cornernet(detections, *, batch_size, out=None, sparse=False, num_threads=None, **options) -> CornerNetTargets:
     """Encode boxes as CornerNet's full training targets: heatmaps, offsets, tags and masks.
 
     The heatmaps are those of ``encode_corners`` with the same options (float32). The box in
@@ -206,7 +212,7 @@ def encode_cornernet(detections, *, batch_size, out=None, num_threads=None, **op
     Parameters
     ----------
     detections, batch_size, num_classes, input_size, output_size, gaussian_iou, gaussian_rad, \
-delte, k, radius_formula, min_radius, num_threads
+delte, k, radius_formula, min_radius, sparse, num_threads
         As for ``encode_corners``.
     max_tag_len : int, default 128
         Slots per image ``T``, ``>= 1``.
@@ -237,7 +243,7 @@ delte, k, radius_formula, min_radius, num_threads
     another row (or outside the map, for negative values or values ``>= out_h * out_w``);
     its ``tag_masks`` entry is still 1.
     """
-    return encode(CORNERNET, detections, batch_size, options, out, num_threads)
+    return encode(CORNERNET, detections, batch_size, options, out, num_threads, sparse)
 
 
 class CornerEncoder(Encoder):

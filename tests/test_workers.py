@@ -66,15 +66,15 @@ INHERITED = fastheat.CornerEncoder(**SIZES)
 
 def inherited_encoder_child(seeds):
     """A fork child using the encoder its parent used and was holding when it forked."""
-    inherited = INHERITED._maps
+    inherited = INHERITED._maps.maps
     results = [(seed, INHERITED(batch(seed), 5, copy=True)) for seed in seeds]
-    return INHERITED._maps is not inherited, results  # the parent's buffers are left alone
+    return INHERITED._maps.maps is not inherited, results  # the parent's buffers are left alone
 
 
 @pytest.mark.timeout(TIMEOUT)
 def test_encoder_inherited_through_fork_mid_call():
     parent_maps = INHERITED(batch(100), 5, copy=True)
-    INHERITED._lock.acquire()  # as if a parent thread were inside a call at the fork
+    INHERITED._maps.lock.acquire()  # as if a parent thread were inside a call at the fork
     try:
         with multiprocessing.get_context("fork").Pool(2) as pool:
             parts = pool.map_async(inherited_encoder_child, [range(0, 20, 2), range(1, 20, 2)])
@@ -84,9 +84,9 @@ def test_encoder_inherited_through_fork_mid_call():
                     np.testing.assert_array_equal(got.tl_heatmaps, serial(seed).tl_heatmaps)
                     np.testing.assert_array_equal(got.br_heatmaps, serial(seed).br_heatmaps)
     finally:
-        INHERITED._lock.release()
-    assert INHERITED._maps is not None  # the parent keeps its own, as they were
-    np.testing.assert_array_equal(INHERITED._maps[0][:5], parent_maps.tl_heatmaps)
+        INHERITED._maps.lock.release()
+    assert INHERITED._maps.maps is not None  # the parent keeps its own, as they were
+    np.testing.assert_array_equal(INHERITED._maps.maps[0][:5], parent_maps.tl_heatmaps)
     np.testing.assert_array_equal(INHERITED(batch(101), 5).br_heatmaps, serial(101).br_heatmaps)
 
 

@@ -14,17 +14,17 @@ from __future__ import annotations
 
 import inspect
 import math
-import os
-import threading
 from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 
+from . import sinks
+from .registry import FAMILIES, register  # noqa: F401 (families register through here)
 from .runtime import check_num_threads, stage_clock
+from .sparse import SparseTargets
 from .spec import REQUIRED, MapSpec, spec_for
-from .stamping import CLEAR_ALL, CLEAR_PREVIOUS, TOUCH_PAGES, stamp_maps
-from .validate import as_rows, check_batch_size, check_index, check_out
+from .validate import as_rows, check_batch_size, check_index
 
 SLOTS = "T"  # stands for ``max_slots`` in a slot field's shape
 
@@ -76,16 +76,17 @@ class Family:
         """Zeroed maps (calloc'd: the kernel first-touches them only on several threads)."""
         return tuple(np.zeros(spec.map_shape(batch_size), spec.dtype) for _ in range(self.maps))
 
-    def check_batch_size(self, spec: MapSpec, batch_size) -> int:
+    def check_batch_size(self, spec: MapSpec, batch_size, *, maps: bool = True) -> int:
         """``batch_size``, checked, its new outputs (maps and slots) known to fit in memory."""
-        per_image = self.maps * math.prod(spec.map_shape(1)) * spec.dtype.itemsize
+        per_image = self.maps * math.prod(spec.map_shape(1)) * spec.dtype.itemsize if maps else 0
         per_image += sum(math.prod(shape) * np.dtype(dtype).itemsize
                          for shape, (_, dtype) in zip(self.slot_shapes(spec, 1), self.slots))
         context = f" and {self.slots_option}={spec.max_slots}" if self.slots_option else ""
         return check_batch_size(batch_size, per_image, context)
 
     def signature(self, *, encoder: bool = False) -> inspect.Signature:
-        """The public signature: ``(detections, *, batch_size, <options>, out, num_threads)``,
+        """The public signature: ``(detections, *, batch_size, <options>, out, sparse,
+        num_threads)``,
         or the encoder's ``(*, <options>, num_threads)``."""
         keyword = inspect.Parameter.KEYWORD_ONLY
         head = [] if encoder else [
@@ -93,22 +94,15 @@ class Family:
             inspect.Parameter("batch_size", keyword)]
         options = [inspect.Parameter(name, keyword, default=default)
                    for name, default in self.options.items()]
-        tail = [] if encoder else [inspect.Parameter("out", keyword, default=None)]
+        tail = [] if encoder else [inspect.Parameter("out", keyword, default=None),
+                                   inspect.Parameter("sparse", keyword, default=False)]
         tail.append(inspect.Parameter("num_threads", keyword, default=None))
         return inspect.Signature(head + options + tail, return_annotation=self.result)
 
 
-FAMILIES: dict[str, Family] = {}
-
-
-def register(family: Family) -> Family:
-    """Add ``family`` to ``FAMILIES``."""
-    FAMILIES[family.name] = family
-    return family
-
-
-def encode(family: Family, detections, batch_size, options: dict, out, num_threads):
-    """Every family's one-shot call: fresh outputs, or ``out=`` overwritten entirely.
+def encode(family: Family, detections, batch_size, options: dict, out, num_threads, sparse):
+    """Every family's one-shot call: fresh outputs, ``out=`` overwritten entirely, or (with
+    ``sparse=True``) ``SparseTargets``, the stamps and slot arrays without the dense maps.
 
     ``out`` is a result of the family's type or a tuple of arrays in its field order; on any
     error it is left untouched.
@@ -116,13 +110,16 @@ def encode(family: Family, detections, batch_size, options: dict, out, num_threa
     clock = stage_clock()
     spec = spec_for(family, options)
     threads = check_num_threads(num_threads)
+    if sparse is not False and sparse is not True:
+        raise TypeError(f"sparse must be True or False, got {sparse!r}")
+    if sparse and out is not None:
+        raise ValueError("out= and sparse=True exclude each other: render sparse targets with "
+                         "their to_dense(out=...)")
     if out is None:
-        batch_size = family.check_batch_size(spec, batch_size)
+        batch_size = family.check_batch_size(spec, batch_size, maps=not sparse)
     else:
         batch_size = check_index("batch_size", batch_size, minimum=1)
-        shapes = [spec.map_shape(batch_size)] * family.maps + family.slot_shapes(spec, batch_size)
-        dtypes = [spec.dtype] * family.maps + [dtype for _, dtype in family.slots]
-        out = check_out(out, shapes, dtypes)
+        out = sinks.check_out_of(family, spec, batch_size, out)
     rows = as_rows(detections)
     slots = family.new_slots(spec, batch_size) if out is None else out[family.maps:]
     if clock:
@@ -130,16 +127,11 @@ def encode(family: Family, detections, batch_size, options: dict, out, num_threa
     stamps = family.run_pass(spec, rows, batch_size, slots)
     if clock:
         clock("pass")
-    if out is None:
-        maps, clear = family.new_maps(spec, batch_size), TOUCH_PAGES
-    else:
-        maps, clear = out[:family.maps], CLEAR_ALL
-    stamp_maps(maps, stamps, spec.gaussian, threads, clear)
+    if sparse:
+        return SparseTargets(family.name, spec, stamps, slots)
+    result = sinks.dense(family, spec, stamps, slots, out, threads)
     if clock:
         clock("stamp")
-    result = family.result(*maps, *slots)
-    if clock:
-        clock("outputs")
     return result
 
 
@@ -161,26 +153,24 @@ class Encoder:
         self.spec = spec_for(self.family, options)
         self.num_threads = check_num_threads(num_threads)
         self._checked_batch_size = 0  # the largest batch known to fit in memory
-        self._forget_buffers()
-
-    def _forget_buffers(self) -> None:
-        """Start over without buffers, in this process (after a fork or unpickling): the
-        parent's buffers are shared copy-on-write, and a parent thread may hold the lock."""
-        self._maps = None
-        self._previous = None  # the Stamps the maps hold; None: unknown
-        self._lock = threading.Lock()
-        self._pid = os.getpid()
+        self._maps = sinks.ReusedMaps(self.family, self.spec)
 
     def __getstate__(self) -> dict:
         """Pickle the configuration only (e.g. to a spawned DataLoader worker), not the buffers."""
         state = self.__dict__.copy()
-        for runtime in ("_maps", "_previous", "_lock", "_pid"):
-            del state[runtime]
+        del state["_maps"]
         return state
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
-        self._forget_buffers()
+        self._maps = sinks.ReusedMaps(self.family, self.spec)
+
+    def _check_batch_size(self, batch_size) -> int:
+        batch_size = check_index("batch_size", batch_size, minimum=1)
+        if batch_size > self._checked_batch_size:  # before allocating anything for it
+            self.family.check_batch_size(self.spec, batch_size)
+            self._checked_batch_size = batch_size
+        return batch_size
 
     def __call__(self, detections, batch_size: int, *, copy: bool = False):
         """Encode one batch; see the family's one-shot function for the arguments.
@@ -188,14 +178,9 @@ class Encoder:
         Returns the family's result: the maps as read-only views of the reused buffers, valid
         until the next call (fresh arrays with ``copy=True``), and fresh slot arrays.
         """
-        if self._pid != os.getpid():
-            self._forget_buffers()
         clock = stage_clock()
         spec, family = self.spec, self.family
-        batch_size = check_index("batch_size", batch_size, minimum=1)
-        if batch_size > self._checked_batch_size:  # before allocating anything for it
-            family.check_batch_size(spec, batch_size)
-            self._checked_batch_size = batch_size
+        batch_size = self._check_batch_size(batch_size)
         rows = as_rows(detections)
         slots = family.new_slots(spec, batch_size)
         if clock:
@@ -203,34 +188,24 @@ class Encoder:
         stamps = family.run_pass(spec, rows, batch_size, slots)
         if clock:
             clock("pass")
-        if not self._lock.acquire(blocking=False):
-            raise RuntimeError(f"this {type(self).__name__} is already encoding in another "
-                               "thread: use one encoder per thread")
-        try:
-            maps = self._maps
-            if maps is None or maps[0].shape[0] < batch_size:
-                self._maps = maps = family.new_maps(spec, batch_size)
-                clear = TOUCH_PAGES
-            elif self._previous is None:  # a call failed: the buffers' contents are unknown
-                clear = CLEAR_ALL
-            else:
-                clear = CLEAR_PREVIOUS
-            previous, self._previous = self._previous, None
-            stamp_maps(maps, stamps, spec.gaussian, self.num_threads, clear, previous)
-            self._previous = stamps
-            if clock:
-                clock("stamp")
-            views = []
-            for buffer in maps:
-                view = buffer[:batch_size]
-                if copy:
-                    view = view.copy()
-                else:
-                    view.flags.writeable = False
-                views.append(view)
-        finally:
-            self._lock.release()
-        result = family.result(*views, *slots)
+        maps = self._maps.render(stamps, batch_size, self.num_threads, copy, type(self).__name__)
         if clock:
-            clock("outputs")
-        return result
+            clock("stamp")
+        return family.result(*maps, *slots)
+
+    def render(self, targets: SparseTargets, *, copy: bool = False):
+        """Render ``targets`` (``sparse=True`` output of this family, with this encoder's
+        options) into the reused buffers, as a call with their detections would.
+
+        Returns the family's result: the maps as read-only views valid until the next call
+        (fresh arrays with ``copy=True``), and ``targets``' own slot arrays.
+        """
+        if not isinstance(targets, SparseTargets):
+            raise TypeError(f"targets must be SparseTargets, got {type(targets).__name__}")
+        if targets.family != self.family.name or targets.spec != self.spec:
+            raise ValueError(f"targets were encoded by the {targets.family!r} family with other "
+                             f"options than this {type(self).__name__}'s")
+        batch_size = self._check_batch_size(targets.batch_size)
+        maps = self._maps.render(targets.stamps, batch_size, self.num_threads, copy,
+                                 type(self).__name__)
+        return self.family.result(*maps, *targets.slots)

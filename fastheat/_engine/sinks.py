@@ -1,0 +1,89 @@
+"""Where stamps are rendered: fresh maps, ``out=`` maps, or maps an encoder reuses.
+
+Every family gets all three: the one-shot functions and ``SparseTargets.to_dense`` render into
+fresh or ``out=`` maps (``dense``), encoders into ``ReusedMaps``, which clear only the cells
+their previous call stamped.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+
+from .stamping import CLEAR_ALL, CLEAR_PREVIOUS, TOUCH_PAGES, stamp_maps
+from .stamps import Stamps
+from .validate import check_out
+
+
+def check_out_of(family, spec, batch_size: int, out) -> tuple:
+    """``out`` checked against the family's result: shapes and dtypes, field by field."""
+    shapes = [spec.map_shape(batch_size)] * family.maps + family.slot_shapes(spec, batch_size)
+    dtypes = [spec.dtype] * family.maps + [dtype for _, dtype in family.slots]
+    return check_out(out, shapes, dtypes)
+
+
+def dense(family, spec, stamps: Stamps, slots: tuple, out, num_threads):
+    """The family's result with ``stamps`` rendered into fresh maps, or into ``out``'s maps
+    (``out`` already checked; its slot arrays must be ``slots`` or are overwritten by them)."""
+    if out is None:
+        maps, clear = family.new_maps(spec, stamps.images), TOUCH_PAGES
+    else:
+        maps, clear = out[:family.maps], CLEAR_ALL
+        for target, source in zip(out[family.maps:], slots):
+            if target is not source:
+                target[...] = source
+        slots = out[family.maps:]
+    stamp_maps(maps, stamps, spec.gaussian, num_threads, clear)
+    return family.result(*maps, *slots)
+
+
+class ReusedMaps:
+    """An encoder's maps: allocated once (grown for a larger batch), then after each call
+    cleared only where the previous call stamped.
+
+    A forked child notices the new process id and starts over with its own buffers (the
+    parent's are shared copy-on-write, and a parent thread may have held the lock).
+    """
+
+    def __init__(self, family, spec):
+        self.family, self.spec = family, spec
+        self._forget()
+
+    def _forget(self) -> None:
+        self.maps = None
+        self.previous = None  # the Stamps the maps hold; None: unknown
+        self.lock = threading.Lock()
+        self.pid = os.getpid()
+
+    def render(self, stamps: Stamps, batch_size: int, num_threads, copy: bool, owner: str):
+        """Clear, stamp and return the first ``batch_size`` images of every map: read-only
+        views (fresh arrays with ``copy``). One call at a time: another thread's concurrent
+        call is a ``RuntimeError`` naming ``owner``."""
+        if self.pid != os.getpid():
+            self._forget()
+        if not self.lock.acquire(blocking=False):
+            raise RuntimeError(f"this {owner} is already encoding in another thread: use one "
+                               "encoder per thread")
+        try:
+            maps = self.maps
+            if maps is None or maps[0].shape[0] < batch_size:
+                self.maps = maps = self.family.new_maps(self.spec, batch_size)
+                clear = TOUCH_PAGES
+            elif self.previous is None:  # a call failed: the buffers' contents are unknown
+                clear = CLEAR_ALL
+            else:
+                clear = CLEAR_PREVIOUS
+            previous, self.previous = self.previous, None
+            stamp_maps(maps, stamps, self.spec.gaussian, num_threads, clear, previous)
+            self.previous = stamps
+            views = []
+            for buffer in maps:
+                view = buffer[:batch_size]
+                if copy:
+                    view = view.copy()
+                else:
+                    view.flags.writeable = False
+                views.append(view)
+            return views
+        finally:
+            self.lock.release()

@@ -1,0 +1,99 @@
+"""``SparseTargets``: a batch's targets without the dense maps, to cross a process boundary.
+
+Every family's ``encode_*(..., sparse=True)`` returns one: the ``Stamps`` (per point its map,
+channel, grid cell and radius) and the slot arrays, tens of kilobytes where the dense maps are
+hundreds of megabytes. The process that trains renders them: ``to_dense`` (fresh or ``out=``
+maps), an encoder's ``render`` (reused maps, sparse reset) or ``fastheat.torch.to_dense``.
+``collate`` merges per-image (or per-chunk) sparse targets into one batch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import sinks
+from .registry import FAMILIES
+from .runtime import check_num_threads
+from .spec import MapSpec
+from .stamps import Stamps
+
+
+@dataclass(frozen=True, eq=False)
+class SparseTargets:
+    """The stamps and slot arrays of one batch of one family's targets (picklable).
+
+    Attributes
+    ----------
+    family : str
+        The family's name (``"corners"``, ``"cornernet"``, ``"centernet"``, ...).
+    spec : MapSpec
+        The options it was encoded with.
+    stamps : Stamps
+        What the dense maps hold: per point ``(map, channel, x, y, radius)``, grouped by image.
+    slots : tuple of numpy.ndarray
+        The result's fields after the maps (empty for ``encode_corners``), final as they are.
+    """
+
+    family: str
+    spec: MapSpec
+    stamps: Stamps
+    slots: tuple
+
+    @property
+    def batch_size(self) -> int:
+        return self.stamps.images
+
+    def to_dense(self, out=None, *, num_threads: int | None = None):
+        """The dense result, bit-identical to the dense call's (same named tuple and dtypes).
+
+        Parameters
+        ----------
+        out : result or tuple of arrays, optional
+            Arrays of the result's shapes and dtypes, overwritten entirely and returned.
+        num_threads : int, optional
+            As for the encode functions.
+        """
+        family = FAMILIES[self.family]
+        threads = check_num_threads(num_threads)
+        if out is None:
+            family.check_batch_size(self.spec, self.batch_size)
+            slots = tuple(slot.copy() for slot in self.slots)
+        else:
+            out = sinks.check_out_of(family, self.spec, self.batch_size, out)
+            slots = self.slots
+        return sinks.dense(family, self.spec, self.stamps, slots, out, threads)
+
+
+def collate(items) -> SparseTargets:
+    """Merge sparse targets of one family and options, in order, into one batch.
+
+    Image ``i`` of item ``k`` becomes image ``sum(batch sizes of items before k) + i``: the
+    result equals encoding all the items' detections as one batch. Use it as a DataLoader's
+    ``collate_fn`` when ``__getitem__`` returns ``encode_*(..., sparse=True)`` per image.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If ``items`` is empty or holds anything but ``SparseTargets`` of the first item's
+        family and options (naming the first offending item).
+    """
+    items = list(items)
+    if not items:
+        raise ValueError("collate needs at least one SparseTargets")
+    first = items[0]
+    for k, item in enumerate(items):
+        if not isinstance(item, SparseTargets):
+            raise TypeError(f"items[{k}] is {type(item).__name__}, not SparseTargets")
+        if item.family != first.family or item.spec != first.spec:
+            raise ValueError(f"items[{k}] was encoded by the {item.family!r} family or with other "
+                             f"options than items[0] ({first.family!r})")
+    counts = np.cumsum([0] + [len(item.stamps.points) for item in items])
+    starts = np.concatenate([item.stamps.starts[:-1] + offset
+                             for item, offset in zip(items, counts[:-1])] + [counts[-1:]])
+    stamps = Stamps(starts, np.concatenate([item.stamps.points for item in items]),
+                    max(item.stamps.max_radius for item in items),
+                    sum(item.stamps.cells for item in items))
+    slots = tuple(np.concatenate(fields) for fields in zip(*(item.slots for item in items)))
+    return SparseTargets(first.family, first.spec, stamps, slots)
