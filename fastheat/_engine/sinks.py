@@ -43,10 +43,11 @@ class ReusedMaps:
 
     A forked child notices the new process id and starts over with its own buffers (the
     parent's are shared copy-on-write, and a parent thread may have held the lock).
+    ``allocate(shape, dtype)``, if given, makes each zeroed map (e.g. in pinned memory).
     """
 
-    def __init__(self, family, spec):
-        self.family, self.spec = family, spec
+    def __init__(self, family, spec, allocate=None):
+        self.family, self.spec, self.allocate = family, spec, allocate
         self._forget()
 
     def _forget(self) -> None:
@@ -55,10 +56,17 @@ class ReusedMaps:
         self.lock = threading.Lock()
         self.pid = os.getpid()
 
-    def render(self, stamps: Stamps, batch_size: int, num_threads, copy: bool, owner: str):
-        """Clear, stamp and return the first ``batch_size`` images of every map: read-only
-        views (fresh arrays with ``copy``). One call at a time: another thread's concurrent
-        call is a ``RuntimeError`` naming ``owner``."""
+    def _new_maps(self, batch_size: int) -> tuple:
+        if self.allocate is None:
+            return self.family.new_maps(self.spec, batch_size)
+        shape = self.spec.map_shape(batch_size)
+        return tuple(self.allocate(shape, self.spec.dtype) for _ in range(self.family.maps))
+
+    def render(self, stamps: Stamps, batch_size: int, num_threads, copy: bool, owner: str,
+               readonly: bool = True):
+        """Clear, stamp and return the first ``batch_size`` images of every map: views,
+        read-only unless ``readonly`` is False (fresh arrays with ``copy``). One call at a
+        time: another thread's concurrent call is a ``RuntimeError`` naming ``owner``."""
         if self.pid != os.getpid():
             self._forget()
         if not self.lock.acquire(blocking=False):
@@ -67,7 +75,7 @@ class ReusedMaps:
         try:
             maps = self.maps
             if maps is None or maps[0].shape[0] < batch_size:
-                self.maps = maps = self.family.new_maps(self.spec, batch_size)
+                self.maps = maps = self._new_maps(batch_size)
                 clear = TOUCH_PAGES
             elif self.previous is None:  # a call failed: the buffers' contents are unknown
                 clear = CLEAR_ALL
@@ -81,7 +89,7 @@ class ReusedMaps:
                 view = buffer[:batch_size]
                 if copy:
                     view = view.copy()
-                else:
+                elif readonly:
                     view.flags.writeable = False
                 views.append(view)
             return views

@@ -130,6 +130,77 @@ stamp_images_serial = jit(_stamp_images)
 stamp_images_parallel = jit_parallel(_stamp_images)
 
 
+@jit
+def _visible_window(points, j, height, width):
+    """``(y0, y1, x0, x1)``: the cells of the map that point ``j`` covers."""
+    y0, y1 = window(points[j, Y], points[j, RADIUS], height)
+    x0, x1 = window(points[j, X], points[j, RADIUS], width)
+    return y0, max(y0, y1), x0, max(x0, x1)
+
+
+@jit
+def _count_cells(points, maps, height, width, covered):
+    """``map_starts``: map ``m``'s cells are ``[map_starts[m], map_starts[m + 1])``."""
+    map_starts = np.zeros(maps + 1, np.int64)
+    for j in range(points.shape[0]):
+        if points[j, RADIUS] <= covered:
+            y0, y1, x0, x1 = _visible_window(points, j, height, width)
+            map_starts[points[j, MAP] + 1] += (y1 - y0) * (x1 - x0)
+    for m in range(maps):
+        map_starts[m + 1] += map_starts[m]
+    return map_starts
+
+
+@jit
+def _fill_cells(starts, points, channels, height, width, table, covered, map_starts, cells,
+                values):
+    fill = map_starts[:-1].copy()
+    for b in range(starts.size - 1):
+        for j in range(starts[b], starts[b + 1]):
+            radius = points[j, RADIUS]
+            if radius > covered:
+                continue
+            y0, y1, x0, x1 = _visible_window(points, j, height, width)
+            m = points[j, MAP]
+            base = (b * channels + points[j, CHANNEL]) * height * width
+            first_value = table_offset(radius) + radius - points[j, X]
+            for yy in range(y0, y1):
+                row = first_value + abs(yy - points[j, Y]) * (2 * radius + 1)
+                for xx in range(x0, x1):
+                    cells[fill[m]] = base + yy * width + xx
+                    values[fill[m]] = table[row + xx]
+                    fill[m] += 1
+
+
+def expand_cells(stamps: Stamps, maps: int, shape, gaussian, dtype) -> list:
+    """``[(cells, values)]`` per map: the flat indices into a ``shape`` ``(B, C, H, W)`` map of
+    every cell that ``stamps`` stamp there, and the values stamped (``dtype``, from the same
+    tables). Scattered with ``max`` into zeros they give the maps ``stamp_maps`` gives; a cell
+    may repeat (overlapping Gaussians)."""
+    _, channels, height, width = shape
+    dtype = np.dtype(dtype)
+    table, covered = tables.table_for(*gaussian, dtype, stamps.max_radius, max(height, width))
+    map_starts = runtime.call(_count_cells, _count_cells, stamps.points, maps, height, width,
+                              covered)
+    cells, values = np.empty(map_starts[-1], np.int64), np.empty(map_starts[-1], dtype)
+    runtime.call(_fill_cells, _fill_cells, stamps.starts, stamps.points, channels, height, width,
+                 table, covered, map_starts, cells, values)
+    expanded = [([cells[map_starts[m]:map_starts[m + 1]]], [values[map_starts[m]:map_starts[m + 1]]])
+                for m in range(maps)]
+    for j in np.flatnonzero(stamps.points[:, RADIUS] > covered).tolist():  # beyond the table
+        b = int(np.searchsorted(stamps.starts, j, side="right")) - 1
+        m, c, x, y, r = stamps.points[j].tolist()
+        y0, y1 = max(y - r, 0), min(y + r + 1, height)
+        x0, x1 = max(x - r, 0), min(x + r + 1, width)
+        if y0 < y1 and x0 < x1:
+            window_values = tables.gaussian_values(np.arange(y0 - y, y1 - y), np.arange(x0 - x, x1 - x),
+                                                   r, *gaussian)
+            rows, columns = np.arange(y0, y1)[:, None], np.arange(x0, x1)[None, :]
+            expanded[m][0].append((((b * channels + c) * height + rows) * width + columns).ravel())
+            expanded[m][1].append(window_values.astype(dtype).ravel())
+    return [(np.concatenate(c), np.concatenate(v)) for c, v in expanded]
+
+
 def stamp_maps(maps, stamps: Stamps, gaussian, num_threads: int | None, clear: int,
                previous: Stamps | None = None) -> None:
     """Clear the ``(B, C, H, W)`` ``maps`` as ``clear`` says, then stamp ``stamps`` into them.

@@ -1,0 +1,183 @@
+"""Render sparse targets into torch tensors, on any device (needs torch: ``pip install torch``).
+
+    import fastheat.torch
+    targets = fastheat.torch.to_dense(sparse, device="cuda")   # kilobytes cross PCIe
+
+* ``to_dense(targets, device=None, out=None)``: the family's named tuple of tensors,
+  bit-identical to ``targets.to_dense()``. On the CPU the maps are rendered by the Numba
+  kernel straight into the tensors' memory; on any other device (or with ``method="scatter"``)
+  the stamps are expanded on the CPU into (flat index, value) cells from the same Gaussian
+  tables, sent to the device, and merged with one ``scatter_reduce_(..., "amax")`` per map:
+  max is order-free, so the result is deterministic and exact.
+* ``Renderer``: reused, pinned CPU buffers handed out in turn, so that the asynchronous copy
+  of batch i to the GPU overlaps the rendering of batch i + 1 (see its docstring).
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+try:
+    import torch
+except ImportError as error:  # torch is an optional extra
+    raise ImportError("fastheat.torch needs PyTorch: pip install torch (or fastheat[torch])") from error
+
+from ._engine import sinks, stamping
+from ._engine.registry import FAMILIES
+from ._engine.runtime import check_num_threads
+from ._engine.sparse import SparseTargets
+
+__all__ = ["Renderer", "to_dense"]
+
+METHODS = ("auto", "numba", "scatter")
+
+
+def _check_targets(targets) -> None:
+    if not isinstance(targets, SparseTargets):
+        raise TypeError(f"targets must be SparseTargets (encode_*(..., sparse=True)), "
+                        f"got {type(targets).__name__}")
+
+
+def _shapes_and_dtypes(family, spec, batch_size):
+    shapes = [spec.map_shape(batch_size)] * family.maps + family.slot_shapes(spec, batch_size)
+    dtypes = [spec.dtype] * family.maps + [np.dtype(dtype) for _, dtype in family.slots]
+    return shapes, dtypes
+
+
+def _torch_dtype(dtype: np.dtype) -> torch.dtype:
+    return torch.from_numpy(np.zeros(0, dtype)).dtype
+
+
+def to_dense(targets: SparseTargets, device=None, out=None, *, method: str = "auto",
+             pin_memory: bool = False, num_threads: int | None = None):
+    """The dense targets as torch tensors, bit-identical to ``targets.to_dense()``.
+
+    Parameters
+    ----------
+    targets : SparseTargets
+        From any ``encode_*(..., sparse=True)`` (or ``fastheat.collate``).
+    device : torch.device or str, optional
+        Where the tensors live; default the CPU (or ``out``'s device).
+    out : tuple of tensors, optional
+        Contiguous tensors of the result's shapes and dtypes, on one device, overwritten
+        entirely and returned (in the family's named tuple).
+    method : {"auto", "numba", "scatter"}, default "auto"
+        ``"numba"``: render on the CPU with the stamping kernel (CPU tensors only);
+        ``"scatter"``: expand into cells and ``scatter_reduce_`` on the tensors' device (any
+        device; this is the GPU path, testable on the CPU); ``"auto"``: numba on the CPU,
+        scatter elsewhere.
+    pin_memory : bool, default False
+        Allocate fresh CPU tensors in pinned memory (needs CUDA), for asynchronous copies.
+    num_threads : int, optional
+        As for the encode functions (the numba method).
+    """
+    _check_targets(targets)
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {list(METHODS)}, got {method!r}")
+    family, spec = FAMILIES[targets.family], targets.spec
+    threads = check_num_threads(num_threads)
+    shapes, dtypes = _shapes_and_dtypes(family, spec, targets.batch_size)
+    if out is None:
+        device = torch.device(device if device is not None else "cpu")
+        family.check_batch_size(spec, targets.batch_size)
+        out = tuple(torch.zeros(shape, dtype=_torch_dtype(dtype), device=device,
+                                pin_memory=pin_memory and device.type == "cpu")
+                    for shape, dtype in zip(shapes, dtypes))
+        fresh = True
+    else:
+        out = _check_out(out, shapes, dtypes, device)
+        device, fresh = out[0].device, False
+    if method == "auto":
+        method = "numba" if device.type == "cpu" else "scatter"
+    if method == "numba":
+        if device.type != "cpu":
+            raise ValueError(f"method='numba' renders into CPU tensors, not {device}")
+        arrays = tuple(tensor.numpy() for tensor in out)
+        sinks.dense(family, spec, targets.stamps, targets.slots, arrays, threads)
+        return family.result(*out)
+    maps, slots = out[:family.maps], out[family.maps:]
+    if not fresh:
+        for tensor in maps:
+            tensor.zero_()
+    expanded = stamping.expand_cells(targets.stamps, family.maps, shapes[0], spec.gaussian,
+                                     spec.dtype)
+    for tensor, (cells, values) in zip(maps, expanded):
+        tensor.view(-1).scatter_reduce_(0, torch.from_numpy(cells).to(device),
+                                        torch.from_numpy(values).to(device), "amax")
+    for tensor, slot in zip(slots, targets.slots):
+        tensor.copy_(torch.from_numpy(slot))
+    return family.result(*out)
+
+
+def _check_out(out, shapes, dtypes, device) -> tuple:
+    """``out``: contiguous tensors of these shapes and dtypes on one device (``device`` if given)."""
+    if not isinstance(out, (tuple, list)) or len(out) != len(shapes):
+        raise TypeError(f"out must be a tuple of {len(shapes)} tensors, got {type(out).__name__}")
+    for i, (tensor, shape, dtype) in enumerate(zip(out, shapes, dtypes)):
+        if not isinstance(tensor, torch.Tensor):
+            raise TypeError(f"out[{i}] must be a torch.Tensor, got {type(tensor).__name__}")
+        if tensor.dtype != _torch_dtype(dtype) or tuple(tensor.shape) != shape:
+            raise ValueError(f"out[{i}] is {tensor.dtype} {tuple(tensor.shape)}, expected "
+                             f"{_torch_dtype(dtype)} {shape}")
+        if not tensor.is_contiguous():
+            raise ValueError(f"out[{i}] must be contiguous")
+        if tensor.device != out[0].device or (device is not None and tensor.device != torch.device(device)):
+            raise ValueError(f"out[{i}] is on {tensor.device}, not on the device of the others "
+                             f"or the one asked for")
+    return tuple(out)
+
+
+class Renderer:
+    """Render sparse targets into ``buffers`` sets of reused (pinned) CPU tensors, in turn.
+
+    ``renderer(targets)`` returns the family's named tuple of CPU tensors: the maps are views of
+    buffer set ``i % buffers`` for the ``i``-th call (cleared where that set was last stamped,
+    then stamped: about 0.1 ms for a CornerNet batch), the slot arrays are ``targets``' own.
+    With ``pin_memory`` (default: when CUDA is available) the buffers are pinned, so
+    ``tensor.to("cuda", non_blocking=True)`` is asynchronous.
+
+    When a buffer may be reused: the tensors of call ``i`` are overwritten by call
+    ``i + buffers``. With the default 2 sets, render batch ``i + 1`` while batch ``i`` copies to
+    the GPU, and make sure that copy has finished (any later synchronising use of the copy on
+    its stream, e.g. the training step that reads it, or ``torch.cuda.current_stream()
+    .synchronize()``) before calling the renderer for batch ``i + 2``. The buffers of each
+    family and option set are allocated on first use (and grown for a larger batch).
+
+    Parameters
+    ----------
+    buffers : int, default 2
+        Sets of buffers handed out in turn (>= 1).
+    pin_memory : bool, optional
+        Pin the buffers; default ``torch.cuda.is_available()``.
+    num_threads : int, optional
+        As for the encode functions.
+    """
+
+    def __init__(self, buffers: int = 2, *, pin_memory: bool | None = None,
+                 num_threads: int | None = None):
+        if isinstance(buffers, bool) or not isinstance(buffers, int) or buffers < 1:
+            raise ValueError(f"buffers must be an integer >= 1, got {buffers!r}")
+        self.buffers = buffers
+        self.pin_memory = torch.cuda.is_available() if pin_memory is None else bool(pin_memory)
+        self.num_threads = check_num_threads(num_threads)
+        self._sets: dict = {}  # (family, spec) -> (cycle of ReusedMaps, tensors kept alive)
+
+    def _allocate(self, shape, dtype):
+        tensor = torch.zeros(shape, dtype=_torch_dtype(dtype), pin_memory=self.pin_memory)
+        return tensor.numpy()  # a view: it keeps the tensor (and its pinned memory) alive
+
+    def __call__(self, targets: SparseTargets):
+        _check_targets(targets)
+        family = FAMILIES[targets.family]
+        key = (targets.family, targets.spec)
+        if key not in self._sets:
+            self._sets[key] = itertools.cycle([
+                sinks.ReusedMaps(family, targets.spec, allocate=self._allocate)
+                for _ in range(self.buffers)])
+        family.check_batch_size(targets.spec, targets.batch_size)
+        maps = next(self._sets[key]).render(targets.stamps, targets.batch_size, self.num_threads,
+                                            False, type(self).__name__, readonly=False)
+        return family.result(*(torch.from_numpy(m) for m in maps),
+                             *(torch.from_numpy(s) for s in targets.slots))
