@@ -1,165 +1,183 @@
-"""Encode CornerNet batches in data-loader workers; print batches/s for 0, 1 and 2 workers.
+"""Targets delivered to a training loop through a DataLoader: dense vs sparse vs nothing.
 
-    python scripts/loader_demo.py [--batches 3000] [--mode encoder|fresh|spin|spin-gil|zeros]
+    python scripts/loader_demo.py                                  # CornerNet batches, all modes
+    python scripts/loader_demo.py --workload centernet --batches 100
+    python scripts/loader_demo.py --modes sparse none --workers 2 --batches 2000
 
 Uses a real ``torch.utils.data.DataLoader`` when torch is installed (``pip install
-torch==2.13.0``), else a ``multiprocessing`` pool of the same shape. Each item generates one
-CornerNet batch (49 images, ``fastheat.workloads``) and encodes it following the README recipe:
-the parent runs ``fastheat.warmup()``, the dataset owns a ``CornerEncoder`` (each worker gets its
-own buffers), fastheat keeps to one thread per worker. Items return a checksum (the sum of the
-first box's class map), which must agree for every worker count.
+torch==2.13.0``), else a ``multiprocessing`` pool of the same shape. Workloads:
 
-Per worker count it prints the time to the first batch (worker start, first allocation), the
-steady rate over the batches after the first 10%, and the median time of one item inside the
-worker. Modes: ``encoder`` (``CornerEncoder``, the recipe; the checksum is taken before the next
-call overwrites the views), ``fresh`` (``encode_corners``, new 2 x 245 MiB per batch). Two
-controls without fastheat show what the loader and the machine allow: ``spin`` runs a Numba loop
-of ``--spin-ms`` of CPU time per item (CPU only, without the GIL like fastheat's kernels;
-``spin-gil``: holding it), ``zeros`` allocates and first-touches the same 2 x 245 MiB as ``fresh``.
+* ``cornernet``: each item is one CornerNet batch (49 images, 80 classes, 511 -> 128,
+  ``fastheat.workloads.coco_like_detections``) encoded by ``encode_cornernet`` in the worker.
+* ``centernet``: each item is one image (512 -> 128, 80 classes), encoded by
+  ``encode_centernet`` in the worker; the loader batches 32 of them (``--batch-size``).
+
+Modes, what a worker returns and what the training loop then holds:
+
+* ``dense``: the dense targets (the full maps cross the process boundary);
+* ``sparse``: ``sparse=True`` targets (collated by ``fastheat.collate`` for per-image items);
+  the training loop renders them with a reused encoder (``encoder.render``);
+* ``none``: the detections only, nothing encoded: the loader's own ceiling.
+
+In every mode the loop reads a checksum off the dense targets it holds (tags or indices, one
+map cell per box), so no work is skipped; checksums must agree between modes and worker
+counts. Prints per mode and worker count the steady batches/s (after the first 10% of the
+batches), the time to the first batch, and the pickled bytes of one item (what crosses the
+process boundary; dense tensors travel through shared memory, but the same bytes are written).
 """
 
 from __future__ import annotations
 
 import argparse
 import multiprocessing
-import os
+import pickle
 import time
 
-import numba
 import numpy as np
 
 import fastheat
-from fastheat.workloads import CORNERNET, coco_like_detections
+from fastheat.workloads import coco_like_detections
 
-SIZES = {k: v for k, v in CORNERNET.items() if k != "batch_size"}
-SHAPE = (CORNERNET["batch_size"], CORNERNET["num_classes"], *CORNERNET["output_size"])
-
-
-def worker_init_fn(_worker_id: int = 0) -> None:
-    """Per-worker setup: one fastheat thread per worker (also the default in workers)."""
-    os.environ["FASTHEAT_NUM_THREADS"] = "1"
+CORNERNET = dict(num_classes=80, input_size=(511, 511), output_size=(128, 128))
+CENTERNET = dict(num_classes=80, input_size=(512, 512), output_size=(128, 128))
 
 
-@numba.njit(nogil=True)
-def spin(iterations: int) -> float:
-    """CPU-only work that releases the GIL, as fastheat's kernels do."""
-    total = 0.0
-    for i in range(iterations):
-        total += (i % 7) * 0.5
-    return total
+class Items:
+    """Item ``i`` of a workload in a mode (see the module docstring)."""
 
-
-spin_holding_gil = numba.njit(spin.py_func)  # the same loop, keeping the GIL
-
-
-def spin_iterations(milliseconds: float) -> int:
-    spin(10)
-    start = time.thread_time()
-    spin(10**7)
-    return int(10**7 * milliseconds / 1e3 / (time.thread_time() - start))
-
-
-class CornerNetBatches:
-    """Item ``i``: encode CornerNet batch ``i``; returns ``(checksum, seconds spent)``."""
-
-    def __init__(self, count: int, mode: str, spin_ms: float):
-        self.count, self.mode = count, mode
-        self.spin = spin_iterations(spin_ms) if mode.startswith("spin") else 0
-        self.encoder = fastheat.CornerEncoder(**SIZES)
+    def __init__(self, workload: str, mode: str, count: int):
+        self.workload, self.mode, self.count = workload, mode, count
 
     def __len__(self) -> int:
         return self.count
 
-    def __getitem__(self, index: int) -> tuple[float, float]:
-        start = time.perf_counter()
-        if self.mode.startswith("spin"):
-            (spin if self.mode == "spin" else spin_holding_gil)(self.spin)
-            return 0.0, time.perf_counter() - start
-        if self.mode == "zeros":
-            for _ in range(2):
-                np.zeros(SHAPE, np.float32).reshape(-1)[::1024] = 0  # one write per 4 KiB page
-            return 0.0, time.perf_counter() - start
-        detections = coco_like_detections(index)
-        if self.mode == "encoder":
-            maps = self.encoder(detections, CORNERNET["batch_size"])
-        else:
-            maps = fastheat.encode_corners(detections, **CORNERNET)
-        b, c = detections[0, :2].astype(int) if len(detections) else (0, 0)
-        checksum = float(maps.tl_heatmaps[b, c].sum() + maps.br_heatmaps[b, c].sum())
-        del maps  # freeing fresh outputs is part of the item's cost
-        return checksum, time.perf_counter() - start
+    def __getitem__(self, index: int):
+        if self.workload == "cornernet":
+            detections = coco_like_detections(index)
+            if self.mode == "none":
+                return detections
+            return fastheat.encode_cornernet(detections, batch_size=49, **CORNERNET,
+                                             sparse=self.mode == "sparse")
+        detections = coco_like_detections(index, batch_size=1, input_size=(512, 512))
+        if self.mode == "none":
+            return detections
+        targets = fastheat.encode_centernet(detections, batch_size=1, **CENTERNET,
+                                            sparse=self.mode == "sparse")
+        return targets if self.mode == "sparse" else tuple(field[0] for field in targets)
 
 
-def run_torch(dataset: CornerNetBatches, workers: int, start_method: str) -> tuple[list, list]:
+def collate(items):
+    """A batch of per-image items: ``fastheat.collate`` for sparse targets, stacking for
+    dense ones (as torch's ``default_collate`` would, without torch), a list for detections."""
+    if isinstance(items[0], fastheat.SparseTargets):
+        return fastheat.collate(items)
+    if isinstance(items[0], tuple):
+        return fastheat.CenterNetTargets(*(np.stack(field) for field in zip(*items)))
+    return items
+
+
+def torch_collate(items):
     import torch.utils.data as data
 
-    loader = data.DataLoader(dataset, batch_size=None, num_workers=workers,
-                             worker_init_fn=worker_init_fn if workers else None,
-                             multiprocessing_context=start_method if workers else None)
-    return _collect(loader)
+    if isinstance(items[0], tuple):
+        return fastheat.CenterNetTargets(*data.default_collate(items))
+    return collate(items)
 
 
-def run_pool(dataset: CornerNetBatches, workers: int, start_method: str) -> tuple[list, list]:
+class TrainingLoop:
+    """What the training process does with each batch: render sparse targets, then checksum."""
+
+    def __init__(self, workload: str):
+        self.encoder = (fastheat.CornerNetEncoder(**CORNERNET) if workload == "cornernet"
+                        else fastheat.CenterNetEncoder(**CENTERNET))
+
+    def __call__(self, batch) -> float:
+        if isinstance(batch, fastheat.SparseTargets):
+            batch = self.encoder.render(batch)
+        if isinstance(batch, (np.ndarray, list)):  # detections only
+            return 0.0
+        tags = np.asarray(batch[4] if len(batch) == 8 else batch[3])  # tl_tags or ind
+        return float(tags.sum()) + float(np.asarray(batch[0]).reshape(-1)[::1_000_003].sum())
+
+
+def run_torch(dataset: Items, workers: int, batch_size: int | None, loop: TrainingLoop):
+    import torch.utils.data as data
+
+    loader = data.DataLoader(dataset, batch_size=batch_size, num_workers=workers,
+                             collate_fn=torch_collate if batch_size else None,
+                             persistent_workers=False)
+    return _collect(loader, loop)
+
+
+def run_pool(dataset: Items, workers: int, batch_size: int | None, loop: TrainingLoop):
+    size = batch_size or 1
+    chunks = [range(i, min(i + size, len(dataset)), 1) for i in range(0, len(dataset), size)]
     if workers == 0:
-        return _collect(dataset[i] for i in range(len(dataset)))
-    context = multiprocessing.get_context(start_method)
-    with context.Pool(workers, initializer=_init_pool_worker, initargs=(dataset,)) as pool:
-        return _collect(pool.imap(_pool_item, range(len(dataset))))
+        return _collect((_make_batch(dataset, chunk, batch_size) for chunk in chunks), loop)
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        jobs = pool.imap(_pool_batch, [(dataset, chunk, batch_size) for chunk in chunks])
+        return _collect(jobs, loop)
 
 
-_pool_dataset: CornerNetBatches | None = None
+def _make_batch(dataset: Items, indices, batch_size):
+    items = [dataset[i] for i in indices]
+    return collate(items) if batch_size else items[0]
 
 
-def _init_pool_worker(dataset: CornerNetBatches) -> None:
-    """Each pool worker keeps one dataset (and so one encoder) for all its items."""
-    global _pool_dataset
-    worker_init_fn()
-    _pool_dataset = dataset
+def _pool_batch(job):
+    return _make_batch(*job)
 
 
-def _pool_item(index: int) -> tuple[float, float]:
-    return _pool_dataset[index]
-
-
-def _collect(items) -> tuple[list, list]:
-    """Arrival time (from the start) and result of every item."""
+def _collect(batches, loop: TrainingLoop):
+    """Arrival time (from the start) of every batch and the loop's checksum over them."""
     start = time.perf_counter()
-    arrivals, results = [], []
-    for result in items:
+    arrivals, checksum = [], 0.0
+    for batch in batches:
+        checksum += loop(batch)
         arrivals.append(time.perf_counter() - start)
-        results.append(result)
-    return arrivals, results
+    return arrivals, checksum
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--batches", type=int, default=3000)
-    parser.add_argument("--mode", choices=["encoder", "fresh", "spin", "spin-gil", "zeros"], default="encoder")
-    parser.add_argument("--spin-ms", type=float, default=0.44, help="item CPU time in --mode spin")
-    parser.add_argument("--start-method", default="fork", choices=["fork", "spawn", "forkserver"])
+    parser.add_argument("--workload", choices=["cornernet", "centernet"], default="cornernet")
+    parser.add_argument("--modes", nargs="+", choices=["dense", "sparse", "none"],
+                        default=["none", "sparse", "dense"])
+    parser.add_argument("--workers", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--batches", type=int, default=None,
+                        help="batches per run (default: 1000 for sparse/none, 30 for dense)")
+    parser.add_argument("--batch-size", type=int, default=32, help="images per centernet batch")
     args = parser.parse_args()
-    if args.batches < 3:
-        parser.error("--batches must be at least 3")
     try:
         import torch  # noqa: F401
         runner, name = run_torch, "torch DataLoader"
     except ImportError:
         runner, name = run_pool, "multiprocessing pool (torch not installed)"
-    print(f"warmup: {fastheat.warmup():.2f} s; loader: {name}; mode={args.mode} "
-          f"start={args.start_method} batches={args.batches}")
-    dataset = CornerNetBatches(args.batches, args.mode, args.spin_ms)
-    skip = max(1, args.batches // 10)
-    rates, checksums = {}, set()
-    for workers in (0, 1, 2):
-        arrivals, results = runner(dataset, workers, args.start_method)
-        rates[workers] = (len(arrivals) - 1 - skip) / (arrivals[-1] - arrivals[skip])
-        checksums.add(round(sum(checksum for checksum, _ in results), 3))
-        item_ms = 1e3 * float(np.median([seconds for _, seconds in results[skip:]]))
-        print(f"workers={workers}: first batch after {arrivals[0]:.2f} s, then "
-              f"{rates[workers]:8.1f} batches/s; {item_ms:.3f} ms per item in the worker", flush=True)
-    print(f"2 workers / 1 worker: {rates[2] / rates[1]:.2f}x")
-    if len(checksums) != 1:
-        raise SystemExit(f"checksums differ between worker counts: {sorted(checksums)}")
+    per_image = args.workload == "centernet"
+    print(f"warmup: {fastheat.warmup():.2f} s; loader: {name}; workload={args.workload}"
+          + (f" ({args.batch_size} images per batch)" if per_image else " (49 images per batch)"))
+    checksums = {}
+    for mode in args.modes:
+        batches = args.batches or (30 if mode == "dense" else 1000)
+        if batches < 3:
+            parser.error("--batches must be at least 3")
+        images = batches * args.batch_size if per_image else batches
+        dataset = Items(args.workload, mode, images)
+        item = dataset[0]
+        crossing = len(pickle.dumps(collate([dataset[i] for i in range(args.batch_size)])
+                                    if per_image else item, protocol=pickle.HIGHEST_PROTOCOL))
+        print(f"{mode}: {crossing / 1024:,.1f} KiB pickled per batch", flush=True)
+        for workers in args.workers:
+            loop = TrainingLoop(args.workload)
+            arrivals, checksum = runner(dataset, workers, args.batch_size if per_image else None, loop)
+            skip = max(1, len(arrivals) // 10)
+            rate = (len(arrivals) - 1 - skip) / (arrivals[-1] - arrivals[skip])
+            checksums.setdefault(mode, set()).add(round(checksum, 2))
+            print(f"  workers={workers}: first batch after {arrivals[0]:.2f} s, then "
+                  f"{rate:9.1f} batches/s", flush=True)
+    for mode, sums in checksums.items():
+        if len(sums) != 1:
+            raise SystemExit(f"{mode}: checksums differ between worker counts: {sorted(sums)}")
 
 
 if __name__ == "__main__":

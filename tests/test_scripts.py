@@ -17,13 +17,14 @@ def run(script, *args):
 
 
 @pytest.mark.timeout(320)
-@pytest.mark.parametrize("mode, start", [("encoder", "fork"), ("fresh", "fork"), ("encoder", "spawn")])
-def test_loader_demo(mode, start):
-    out = run("loader_demo.py", "--batches", "20", "--mode", mode, "--start-method", start)
+@pytest.mark.parametrize("workload", ["cornernet", "centernet"])
+def test_loader_demo(workload):
+    out = run("loader_demo.py", "--workload", workload, "--batches", "4", "--batch-size", "4",
+              "--workers", "0", "2")
     # (the script exits with an error if the checksums differ between worker counts)
-    for workers in (0, 1, 2):
-        assert f"workers={workers}:" in out
-    assert "2 workers / 1 worker:" in out
+    for mode in ("none", "sparse", "dense"):
+        assert f"{mode}: " in out and "KiB pickled per batch" in out
+    assert out.count("workers=2:") == 3 and "batches/s" in out
 
 
 @pytest.mark.timeout(320)
