@@ -1,0 +1,29 @@
+"""Every Python block of the README runs on its own, as a reader copies it."""
+
+import importlib.util
+import pathlib
+import re
+import subprocess
+import sys
+
+import pytest
+
+README = pathlib.Path(__file__).parent.parent / "README.md"
+BLOCKS = re.findall(r"```python\n(.*?)```", README.read_text(), re.S)
+
+
+def test_readme_has_python_blocks():
+    assert len(BLOCKS) >= 2
+
+
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("block", BLOCKS, ids=[f"block{i}" for i in range(len(BLOCKS))])
+def test_readme_block_runs(block, tmp_path):
+    if re.search(r"^\s*import torch|^\s*from torch|torch\.utils", block, re.M) and \
+            importlib.util.find_spec("torch") is None:
+        pytest.skip("the block needs torch")
+    script = tmp_path / "block.py"
+    script.write_text(block)
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=590, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
