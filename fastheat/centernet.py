@@ -47,7 +47,7 @@ def _center_pass(rows, batch_size, num_classes, width_ratio, height_ratio, min_o
     slot and stamps nothing."""
     if not check_rows(rows, batch_size, num_classes, width_ratio, height_ratio, info):
         return
-    first, order = group_rows(rows, batch_size)
+    first, order = group_rows(rows, batch_size, np.empty(0, np.bool_))
     if not slots_fit(first, max_slots, on_overflow, info):
         return
     wh[:] = 0.0
@@ -87,19 +87,20 @@ def _center_pass(rows, batch_size, num_classes, width_ratio, height_ratio, min_o
     info[COUNT] = n
 
 
-def _run_center_pass(spec, rows, batch_size, slots):
+def _run_center_pass(spec, rows, batch_size, slots, image_ids):
     starts, points, info = new_stamps(batch_size, len(rows))
     runtime.call(_center_pass, _center_pass, rows, batch_size, spec.num_classes, *spec.ratios,
                  spec.gaussian_iou, spec.min_radius, spec.radius_formula, 2.0, spec.max_slots,
                  spec.on_overflow, *spec.output_size, starts, points, info, *slots)
     return finish(rows, starts, points, info, batch_size=batch_size, num_classes=spec.num_classes,
-                  slots_name="max_objs", max_slots=spec.max_slots)
+                  slots_name="max_objs", max_slots=spec.max_slots, on_overflow=spec.on_overflow,
+                  image_ids=image_ids)
 
 
 CENTERNET = register(Family(
     name="centernet", result=CenterNetTargets, maps=1, run_pass=_run_center_pass,
     options=dict(num_classes=REQUIRED, input_size=REQUIRED, output_size=REQUIRED,
-                 gaussian_iou=0.7, radius_formula="centernet", max_objs=128, on_overflow="error",
+                 gaussian_iou=0.7, radius_formula="centernet", max_objs=128, on_overflow="warn",
                  delte=6, k=1.0, min_radius=0),
     slots=(((SLOTS, 2), np.float32), ((SLOTS, 2), np.float32), ((SLOTS,), np.int64),
            ((SLOTS,), np.uint8)),
@@ -107,7 +108,8 @@ CENTERNET = register(Family(
 ))
 
 
-def encode_centernet(detections, *, batch_size, out=None, sparse=False, num_threads=None, **options) -> CenterNetTargets:
+def encode_centernet(detections, *, batch_size, out=None, sparse=False, image_ids=None, num_threads=None,
+                **options) -> CenterNetTargets:
     """Encode boxes as CenterNet's ("Objects as Points") ctdet training targets.
 
     As CenterNet's ``ctdet`` dataset, with plain scaling in place of its affine warp. The box
@@ -179,7 +181,7 @@ sparse, num_threads
     same whether the division is carried out in float32 or in float64 (NumPy 1.x promotes
     ``float32 / 2`` to float64 for scalars); likewise ``reg = ct - ct_int`` is exact.
     """
-    return encode(CENTERNET, detections, batch_size, options, out, num_threads, sparse)
+    return encode(CENTERNET, detections, batch_size, options, out, num_threads, sparse, image_ids)
 
 
 class CenterNetEncoder(Encoder):

@@ -41,21 +41,43 @@ class CornerNetTargets(NamedTuple):
 
 
 @jit
+def _clip_boxes(rows, in_h, in_w):
+    """CornerNet's ``_clip_detections``: ``(clipped rows, keep)``, x clipped to
+    ``[0, in_w - 1]``, y to ``[0, in_h - 1]``, keep where both sides stay > 0."""
+    rows = rows.copy()
+    keep = np.empty(rows.shape[0], np.bool_)
+    for i in range(rows.shape[0]):
+        for column in (2, 4):
+            rows[i, column] = min(max(rows[i, column], 0.0), in_w - 1.0)
+        for column in (3, 5):
+            rows[i, column] = min(max(rows[i, column], 0.0), in_h - 1.0)
+        keep[i] = rows[i, 4] - rows[i, 2] > 0 and rows[i, 5] - rows[i, 3] > 0
+    return rows, keep
+
+
+@jit
 def _corner_pass(rows, batch_size, num_classes, width_ratio, height_ratio, min_overlap,
-                 fixed_radius, min_radius, formula, two, max_slots, on_overflow, out_h, out_w,
-                 starts, points, info, tl_regrs, br_regrs, tl_tags, br_tags, tag_masks, tag_lens):
-    """Check the rows, then stamp both corners of every box (of the first ``max_slots`` boxes
-    of each image, if ``max_slots > 0``) and fill the slot arrays, as CornerNet does.
+                 fixed_radius, min_radius, formula, two, max_slots, on_overflow, clip, in_h,
+                 in_w, out_h, out_w, starts, points, info, tl_regrs, br_regrs, tl_tags, br_tags,
+                 tag_masks, tag_lens):
+    """Check the rows, clip them if ``clip``, then stamp both corners of every box (of the
+    first ``max_slots`` boxes of each image, if ``max_slots > 0``) and fill the slot arrays,
+    as CornerNet does.
 
     For box ``i`` (float64, as the reference): ``xtl = int(x1 * width_ratio)`` (truncation),
     likewise ``ytl``, ``xbr``, ``ybr``; radius from ``ceil`` of the scaled box size (or
     ``fixed_radius >= 0``), floored at ``min_radius``. Slot ``t`` of image ``b`` is its
     ``t``-th box in input order: ``tl_regrs[b, t] = (x1 * width_ratio - xtl, ...)`` rounded to
-    float32, ``tl_tags[b, t] = ytl * out_w + xtl``, ``tag_masks[b, t] = 1``.
+    float32, ``tl_tags[b, t] = ytl * out_w + xtl``, ``tag_masks[b, t] = 1``; a box with a
+    corner off the map keeps a slot of zeros (``tag_masks`` 0): its tags would point outside
+    the map or at another cell.
     """
     if not check_rows(rows, batch_size, num_classes, width_ratio, height_ratio, info):
         return
-    first, order = group_rows(rows, batch_size)
+    keep = np.empty(0, np.bool_)
+    if clip:
+        rows, keep = _clip_boxes(rows, in_h, in_w)
+    first, order = group_rows(rows, batch_size, keep)
     if not slots_fit(first, max_slots, on_overflow, info):
         return
     slotted = max_slots > 0
@@ -87,7 +109,9 @@ def _corner_pass(rows, batch_size, num_classes, width_ratio, height_ratio, min_o
             category = int(rows[i, 1])
             n = add_stamp(points, n, info, out_h, out_w, 0, category, xtl, ytl, radius)
             n = add_stamp(points, n, info, out_h, out_w, 1, category, xbr, ybr, radius)
-            if slotted:
+            on_map = (0 <= xtl < out_w and 0 <= ytl < out_h and 0 <= xbr < out_w
+                      and 0 <= ybr < out_h)
+            if slotted and on_map:
                 tl_regrs[b, t, 0] = x1 * width_ratio - xtl
                 tl_regrs[b, t, 1] = y1 * height_ratio - ytl
                 br_regrs[b, t, 0] = x2 * width_ratio - xbr
@@ -104,18 +128,19 @@ _NO_SLOTS = (np.zeros((0, 0, 2), np.float32), np.zeros((0, 0, 2), np.float32),
              np.zeros(0, np.int32))
 
 
-def _run_corner_pass(spec, rows, batch_size, slots):
+def _run_corner_pass(spec, rows, batch_size, slots, image_ids):
     starts, points, info = new_stamps(batch_size, 2 * len(rows))
     runtime.call(_corner_pass, _corner_pass, rows, batch_size, spec.num_classes, *spec.ratios,
                  spec.gaussian_iou, spec.gaussian_rad, spec.min_radius, spec.radius_formula, 2.0,
-                 spec.max_slots, spec.on_overflow, *spec.output_size, starts, points, info,
-                 *(slots or _NO_SLOTS))
+                 spec.max_slots, spec.on_overflow, spec.clip, *spec.input_size, *spec.output_size,
+                 starts, points, info, *(slots or _NO_SLOTS))
     return finish(rows, starts, points, info, batch_size=batch_size, num_classes=spec.num_classes,
-                  slots_name="max_tag_len", max_slots=spec.max_slots)
+                  slots_name="max_tag_len", max_slots=spec.max_slots, on_overflow=spec.on_overflow,
+                  image_ids=image_ids)
 
 
 _OPTIONS = dict(num_classes=REQUIRED, input_size=REQUIRED, output_size=REQUIRED, gaussian_iou=0.3,
-                gaussian_rad=-1, delte=6, k=1.0)
+                gaussian_rad=-1, delte=6, k=1.0, clip=False)
 _RADIUS = dict(radius_formula="cornernet", min_radius=0)
 
 CORNERS = register(Family(
@@ -124,14 +149,15 @@ CORNERS = register(Family(
 ))
 CORNERNET = register(Family(
     name="cornernet", result=CornerNetTargets, maps=2, run_pass=_run_corner_pass,
-    options={**_OPTIONS, "max_tag_len": 128, "on_overflow": "error", **_RADIUS},
+    options={**_OPTIONS, "max_tag_len": 128, "on_overflow": "warn", **_RADIUS},
     slots=(((SLOTS, 2), np.float32), ((SLOTS, 2), np.float32), ((SLOTS,), np.int64),
            ((SLOTS,), np.int64), ((SLOTS,), np.uint8), ((), np.int32)),
     slots_option="max_tag_len",
 ))
 
 
-def encode_corners(detections, *, batch_size, out=None, sparse=False, num_threads=None, **options) -> CornerHeatmaps:
+def encode_corners(detections, *, batch_size, out=None, sparse=False, image_ids=None, num_threads=None,
+                **options) -> CornerHeatmaps:
     """Encode boxes as CornerNet top-left and bottom-right corner heatmaps.
 
     For every box, as in CornerNet: scale the corners by ``output / input`` size, truncate them
@@ -193,10 +219,11 @@ def encode_corners(detections, *, batch_size, out=None, sparse=False, num_thread
         first problem); ``out`` is then left untouched. Also a ``ValueError`` naming
         ``batch_size`` when the new outputs would exceed the machine's physical memory.
     """
-    return encode(CORNERS, detections, batch_size, options, out, num_threads, sparse)
+    return encode(CORNERS, detections, batch_size, options, out, num_threads, sparse, image_ids)
 
 
-def encode_cornernet(detections, *, batch_size, out=None, sparse=False, num_threads=None, **options) -> CornerNetTargets:
+def encode_cornernet(detections, *, batch_size, out=None, sparse=False, image_ids=None, num_threads=None,
+                **options) -> CornerNetTargets:
     """Encode boxes as CornerNet's full training targets: heatmaps, offsets, tags and masks.
 
     The heatmaps are those of ``encode_corners`` with the same options (float32). The box in
@@ -243,7 +270,7 @@ delte, k, radius_formula, min_radius, sparse, num_threads
     another row (or outside the map, for negative values or values ``>= out_h * out_w``);
     its ``tag_masks`` entry is still 1.
     """
-    return encode(CORNERNET, detections, batch_size, options, out, num_threads, sparse)
+    return encode(CORNERNET, detections, batch_size, options, out, num_threads, sparse, image_ids)
 
 
 class CornerEncoder(Encoder):

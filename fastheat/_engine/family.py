@@ -24,7 +24,7 @@ from .registry import FAMILIES, register  # noqa: F401 (families register throug
 from .runtime import check_num_threads, stage_clock
 from .sparse import SparseTargets
 from .spec import REQUIRED, MapSpec, spec_for
-from .validate import as_rows, check_batch_size, check_index
+from .validate import as_rows, check_batch_size, check_image_ids, check_index
 
 SLOTS = "T"  # stands for ``max_slots`` in a slot field's shape
 
@@ -44,9 +44,10 @@ class Family:
     options : dict
         Public option name -> default (``spec.REQUIRED`` for none), in signature order.
     run_pass : callable
-        ``run_pass(spec, rows, batch_size, slots) -> Stamps``: checks the float64 ``(N, 6)``
-        rows (a ``ValueError`` naming the lowest bad row), overwrites the slot arrays entirely
-        (only once the rows are known to be good) and returns the points to stamp.
+        ``run_pass(spec, rows, batch_size, slots, image_ids) -> Stamps``: checks the float64
+        ``(N, 6)`` rows (a ``ValueError`` naming the lowest bad row, or the overflowing image by
+        its ``image_ids`` entry), overwrites the slot arrays entirely (only once the rows are
+        known to be good) and returns the points to stamp.
     slots : tuple of ((int or "T", ...), dtype)
         Each slot array's shape after the batch axis (``SLOTS`` for ``max_slots``) and dtype.
     slots_option : str, optional
@@ -86,7 +87,7 @@ class Family:
 
     def signature(self, *, encoder: bool = False) -> inspect.Signature:
         """The public signature: ``(detections, *, batch_size, <options>, out, sparse,
-        num_threads)``,
+        image_ids, num_threads)``,
         or the encoder's ``(*, <options>, num_threads)``."""
         keyword = inspect.Parameter.KEYWORD_ONLY
         head = [] if encoder else [
@@ -95,17 +96,32 @@ class Family:
         options = [inspect.Parameter(name, keyword, default=default)
                    for name, default in self.options.items()]
         tail = [] if encoder else [inspect.Parameter("out", keyword, default=None),
-                                   inspect.Parameter("sparse", keyword, default=False)]
+                                   inspect.Parameter("sparse", keyword, default=False),
+                                   inspect.Parameter("image_ids", keyword, default=None)]
         tail.append(inspect.Parameter("num_threads", keyword, default=None))
         return inspect.Signature(head + options + tail, return_annotation=self.result)
 
 
-def encode(family: Family, detections, batch_size, options: dict, out, num_threads, sparse):
+def rows_of(detections, batch_size, image_ids):
+    """``(rows, batch_size, image_ids, single)``: the ``(N, 6)`` float64 rows of a batch, or,
+    with ``batch_size=None``, of one image given as ``(N, 5)`` rows without the batch index."""
+    single = batch_size is None
+    if single:
+        rows = as_rows(detections, columns=5)
+        rows, batch_size = np.hstack([np.zeros((len(rows), 1)), rows]), 1
+    else:
+        rows = as_rows(detections)
+    return rows, batch_size, check_image_ids(image_ids, batch_size, single), single
+
+
+def encode(family: Family, detections, batch_size, options: dict, out, num_threads, sparse,
+           image_ids=None):
     """Every family's one-shot call: fresh outputs, ``out=`` overwritten entirely, or (with
     ``sparse=True``) ``SparseTargets``, the stamps and slot arrays without the dense maps.
 
     ``out`` is a result of the family's type or a tuple of arrays in its field order; on any
-    error it is left untouched.
+    error it is left untouched. ``batch_size=None``: one image, ``(N, 5)`` detections and
+    fields without the batch axis (sparse targets keep theirs, to be collated).
     """
     clock = stage_clock()
     spec = spec_for(family, options)
@@ -115,21 +131,28 @@ def encode(family: Family, detections, batch_size, options: dict, out, num_threa
     if sparse and out is not None:
         raise ValueError("out= and sparse=True exclude each other: render sparse targets with "
                          "their to_dense(out=...)")
+    single = batch_size is None
     if out is None:
-        batch_size = family.check_batch_size(spec, batch_size, maps=not sparse)
+        batch_size = family.check_batch_size(spec, 1 if single else batch_size, maps=not sparse)
     else:
-        batch_size = check_index("batch_size", batch_size, minimum=1)
+        given = out
+        batch_size = 1 if single else check_index("batch_size", batch_size, minimum=1)
+        if single and isinstance(out, (tuple, list)):
+            out = tuple(o[np.newaxis] if isinstance(o, np.ndarray) else o for o in out)
         out = sinks.check_out_of(family, spec, batch_size, out)
-    rows = as_rows(detections)
+    rows, batch_size, image_ids, single = rows_of(detections, None if single else batch_size,
+                                                  image_ids)
     slots = family.new_slots(spec, batch_size) if out is None else out[family.maps:]
     if clock:
         clock("check")
-    stamps = family.run_pass(spec, rows, batch_size, slots)
+    stamps = family.run_pass(spec, rows, batch_size, slots, image_ids)
     if clock:
         clock("pass")
     if sparse:
         return SparseTargets(family.name, spec, stamps, slots)
     result = sinks.dense(family, spec, stamps, slots, out, threads)
+    if single:
+        result = family.result(*given) if out is not None else family.result(*(f[0] for f in result))
     if clock:
         clock("stamp")
     return result
@@ -172,26 +195,29 @@ class Encoder:
             self._checked_batch_size = batch_size
         return batch_size
 
-    def __call__(self, detections, batch_size: int, *, copy: bool = False):
-        """Encode one batch; see the family's one-shot function for the arguments.
+    def __call__(self, detections, batch_size: int | None, *, copy: bool = False, image_ids=None):
+        """Encode one batch; see the family's one-shot function for the arguments
+        (``batch_size=None``: one image, ``(N, 5)`` rows, fields without the batch axis).
 
         Returns the family's result: the maps as read-only views of the reused buffers, valid
         until the next call (fresh arrays with ``copy=True``), and fresh slot arrays.
         """
         clock = stage_clock()
         spec, family = self.spec, self.family
-        batch_size = self._check_batch_size(batch_size)
-        rows = as_rows(detections)
+        if batch_size is not None:
+            batch_size = self._check_batch_size(batch_size)
+        rows, batch_size, image_ids, single = rows_of(detections, batch_size, image_ids)
         slots = family.new_slots(spec, batch_size)
         if clock:
             clock("check")
-        stamps = family.run_pass(spec, rows, batch_size, slots)
+        stamps = family.run_pass(spec, rows, batch_size, slots, image_ids)
         if clock:
             clock("pass")
         maps = self._maps.render(stamps, batch_size, self.num_threads, copy, type(self).__name__)
         if clock:
             clock("stamp")
-        return family.result(*maps, *slots)
+        fields = (*maps, *slots)
+        return family.result(*(f[0] for f in fields) if single else fields)
 
     def render(self, targets: SparseTargets, *, copy: bool = False):
         """Render ``targets`` (``sparse=True`` output of this family, with this encoder's

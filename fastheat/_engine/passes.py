@@ -5,7 +5,8 @@ stamp bookkeeping (compiled), and the Python side that turns a pass's error code
 A pass reports through ``info`` (int64, ``INFO_SIZE``): ``info[CODE]`` is 0 or an error code,
 ``info[WHERE]`` the lowest bad row (or the overflowing image), ``info[COUNT]`` that image's
 box count; on success ``info[COUNT]`` is the number of stamps, ``info[MAX_RADIUS]`` and
-``info[CELLS]`` describe them (``Stamps``).
+``info[CELLS]`` describe them (``Stamps``), ``info[DROPPED]`` counts the boxes dropped for
+want of slots.
 """
 
 from __future__ import annotations
@@ -14,16 +15,17 @@ import numpy as np
 
 from .jit import jit
 from .stamps import CHANNEL, COLUMNS, MAP, RADIUS, X, Y, Stamps
+from .runtime import warn_once
 from .validate import MAX_GRID_COORD
 
-CODE, WHERE, COUNT, MAX_RADIUS, CELLS = range(5)
-INFO_SIZE = 5
+CODE, WHERE, COUNT, MAX_RADIUS, CELLS, DROPPED = range(6)
+INFO_SIZE = 6
 
 # Error codes, in the order a row's problems are reported.
 NOT_FINITE, BATCH_NOT_WHOLE, BATCH_OUTSIDE, CATEGORY_NOT_WHOLE, CATEGORY_OUTSIDE = 1, 2, 3, 4, 5
 X_ORDER, Y_ORDER, BEYOND, OVERFLOW = 6, 7, 8, 9
 
-ERROR, TRUNCATE = 0, 1  # on_overflow
+ERROR, TRUNCATE, WARN = 0, 1, 2  # on_overflow
 
 
 @jit
@@ -70,34 +72,41 @@ def check_rows(rows, batch_size, num_classes, width_ratio, height_ratio, info):
 
 
 @jit
-def group_rows(rows, batch_size):
+def group_rows(rows, batch_size, keep):
     """``(first, order)``: the rows of image ``b`` are ``order[first[b]:first[b + 1]]``, in
-    input order (a counting sort on the batch index)."""
+    input order (a counting sort on the batch index), leaving out rows ``i`` with
+    ``keep[i] == False`` (``keep`` of size 0 keeps every row)."""
     first = np.zeros(batch_size + 1, np.int64)
     for i in range(rows.shape[0]):
-        first[int(rows[i, 0]) + 1] += 1
+        if keep.size == 0 or keep[i]:
+            first[int(rows[i, 0]) + 1] += 1
     for b in range(batch_size):
         first[b + 1] += first[b]
     fill = first[:-1].copy()
-    order = np.empty(rows.shape[0], np.int64)
+    order = np.empty(first[batch_size], np.int64)
     for i in range(rows.shape[0]):
-        b = int(rows[i, 0])
-        order[fill[b]] = i
-        fill[b] += 1
+        if keep.size == 0 or keep[i]:
+            b = int(rows[i, 0])
+            order[fill[b]] = i
+            fill[b] += 1
     return first, order
 
 
 @jit
 def slots_fit(first, max_slots, on_overflow, info):
     """False (the image and its count in ``info``) if ``on_overflow`` is ERROR and an image
-    has more rows than ``max_slots`` (0: no slots, no limit)."""
-    if max_slots > 0 and on_overflow == ERROR:
+    has more rows than ``max_slots`` (0: no slots, no limit); else True, with the rows beyond
+    the slots (dropped: each image keeps its first ``max_slots``) counted in ``info``."""
+    if max_slots > 0:
         for b in range(first.size - 1):
-            if first[b + 1] - first[b] > max_slots:
-                info[CODE] = OVERFLOW
-                info[WHERE] = b
-                info[COUNT] = first[b + 1] - first[b]
-                return False
+            count = first[b + 1] - first[b]
+            if count > max_slots:
+                if on_overflow == ERROR:
+                    info[CODE] = OVERFLOW
+                    info[WHERE] = b
+                    info[COUNT] = count
+                    return False
+                info[DROPPED] += count - max_slots
     return True
 
 
@@ -134,14 +143,27 @@ _ROW_PROBLEMS = {
 }
 
 
+def image_name(b: int, image_ids) -> str:
+    """How messages name image ``b`` of a batch: by its ``image_ids`` entry when given."""
+    return f"image {b}" if image_ids is None else f"image {image_ids[b]!r} (batch index {b})"
+
+
 def finish(rows, starts, points, info, *, batch_size: int, num_classes: int,
-           slots_name: str = "", max_slots: int = 0) -> Stamps:
-    """The pass's ``Stamps``, or the named ``ValueError`` its error code stands for."""
+           slots_name: str = "", max_slots: int = 0, on_overflow: int = ERROR,
+           image_ids=None) -> Stamps:
+    """The pass's ``Stamps``, or the named ``ValueError`` its error code stands for; with
+    ``on_overflow`` WARN, a ``RuntimeWarning`` (once per process) counting dropped boxes."""
     code, where = int(info[CODE]), int(info[WHERE])
     if code == OVERFLOW:
-        raise ValueError(f"image {where} has {int(info[COUNT])} boxes, more than {slots_name}="
-                         f"{max_slots} (on_overflow='truncate' keeps its first {max_slots})")
+        raise ValueError(f"{image_name(where, image_ids)} has {int(info[COUNT])} boxes, more than "
+                         f"{slots_name}={max_slots} (on_overflow='warn' or 'truncate' keeps its "
+                         f"first {max_slots})")
     if code:
         problem = _ROW_PROBLEMS[code].format(batch_size=batch_size, num_classes=num_classes)
         raise ValueError(f"detections row {where} {problem}: {rows[where].tolist()}")
+    if info[DROPPED] and on_overflow == WARN:
+        warn_once(f"overflow {slots_name}", f"fastheat: {int(info[DROPPED])} boxes did not fit "
+                  f"in {slots_name}={max_slots} and were dropped (each image keeps its first "
+                  f"{max_slots}, as CenterNet does; on_overflow='error' raises, 'truncate' drops "
+                  "silently). Said once per process.")
     return Stamps(starts, points[:info[COUNT]], int(info[MAX_RADIUS]), int(info[CELLS]))

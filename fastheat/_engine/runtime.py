@@ -267,6 +267,16 @@ def stage_clock() -> StageClock | None:
     return None if _stage_times is None else StageClock(_stage_times)
 
 
+_warned_once: set = set()
+
+
+def warn_once(key: Hashable, message: str) -> None:
+    """``warnings.warn(message, RuntimeWarning)`` the first time this process sees ``key``."""
+    if key not in _warned_once:
+        _warned_once.add(key)
+        warnings.warn(message, RuntimeWarning, stacklevel=4)
+
+
 def process_lock(name: str) -> threading.Lock:
     """The process-wide lock called ``name``: a fresh one in a forked child."""
     lock = _locks.get(name)
@@ -387,6 +397,7 @@ def _after_fork_in_child() -> None:
     _first_use_lock = threading.Lock()  # another thread may have held any lock at the fork
     _parallel_lock = threading.Lock()
     _locks.clear()
+    _warned_once.clear()
     _warned = _gave_up = False  # the child is a new process: it waits and warns for itself
     _forked, _fork_safe = True, None
 

@@ -20,12 +20,12 @@ from .validate import (
     check_index,
     check_min_overlap,
     check_positive,
-    check_size,
+    check_map_size,
     radius_formula_code,
 )
 
 REQUIRED = inspect.Parameter.empty
-ON_OVERFLOW = {"error": passes.ERROR, "truncate": passes.TRUNCATE}
+ON_OVERFLOW = {"warn": passes.WARN, "error": passes.ERROR, "truncate": passes.TRUNCATE}
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,8 @@ class MapSpec:
     """Validated options; see ``encode_corners`` for their meaning.
 
     ``max_slots`` is the per-image slot count of families with slot arrays (0: none) and
-    ``on_overflow`` its policy (``passes.ERROR`` or ``passes.TRUNCATE``).
+    ``on_overflow`` its policy (``passes.WARN``, ``passes.ERROR`` or ``passes.TRUNCATE``);
+    ``clip`` clips boxes to the input image first (CornerNet's ``_clip_detections``).
     """
 
     num_classes: int
@@ -48,6 +49,7 @@ class MapSpec:
     min_radius: int
     max_slots: int = 0
     on_overflow: int = passes.ERROR
+    clip: bool = False
 
     @property
     def ratios(self) -> tuple[float, float]:
@@ -64,10 +66,17 @@ class MapSpec:
 
 
 def check_on_overflow(on_overflow) -> int:
-    """``"error"`` or ``"truncate"``, as the passes' code."""
+    """``"warn"``, ``"error"`` or ``"truncate"``, as the passes' code."""
     if not isinstance(on_overflow, str) or on_overflow not in ON_OVERFLOW:
         raise ValueError(f"on_overflow must be one of {list(ON_OVERFLOW)}, got {on_overflow!r}")
     return ON_OVERFLOW[on_overflow]
+
+
+def check_flag(name, value) -> bool:
+    """``True`` or ``False`` (NumPy's too), nothing else."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return bool(value)
 
 
 def check_options(options: dict, defaults: dict, slots_option: str | None) -> MapSpec:
@@ -82,8 +91,8 @@ def check_options(options: dict, defaults: dict, slots_option: str | None) -> Ma
     dtype = check_dtype(values.get("dtype", np.float32))
     return MapSpec(
         num_classes=check_index("num_classes", values["num_classes"], minimum=1),
-        input_size=check_size("input_size", values["input_size"]),
-        output_size=check_size("output_size", values["output_size"]),
+        input_size=check_map_size("input_size", values["input_size"]),
+        output_size=check_map_size("output_size", values["output_size"]),
         dtype=dtype,
         gaussian_iou=check_min_overlap("gaussian_iou", values["gaussian_iou"]),
         gaussian_rad=check_index("gaussian_rad", values.get("gaussian_rad", -1), minimum=-1,
@@ -94,6 +103,7 @@ def check_options(options: dict, defaults: dict, slots_option: str | None) -> Ma
         min_radius=check_index("min_radius", values["min_radius"], minimum=0, maximum=MAX_GRID_COORD),
         max_slots=check_index(slots_option, values[slots_option], minimum=1) if slots_option else 0,
         on_overflow=check_on_overflow(values["on_overflow"]) if slots_option else passes.ERROR,
+        clip=check_flag("clip", values.get("clip", False)),
     )
 
 

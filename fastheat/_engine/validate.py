@@ -82,6 +82,13 @@ def radius_formula_code(formula) -> int:
     return RADIUS_FORMULAS[formula]
 
 
+def check_map_size(name, value) -> tuple[int, int]:
+    """``check_size``, or one integer for a square."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)):
+        value = (value, value)
+    return check_size(name, value)
+
+
 def check_size(name, value) -> tuple[int, int]:
     """A ``(height, width)`` pair of integers in ``[1, MAX_GRID_COORD)``: a tuple, a list or a
     1-D array of length 2 (so that ``H * W`` and every flat index ``y * W + x`` fit in int64)."""
@@ -167,8 +174,23 @@ def check_out(out, shapes, dtypes) -> tuple[np.ndarray, ...]:
     return tuple(out)
 
 
-def as_rows(detections) -> np.ndarray:
-    """An ``(N, 6)`` detections array-like as C-contiguous float64 rows (no copy if it is one).
+def check_image_ids(image_ids, batch_size: int, single: bool):
+    """``None``, or a list of ``batch_size`` names of the images (dataset indices, file
+    names) for messages; one image (``single``) may be named by a lone value."""
+    if image_ids is None:
+        return None
+    if single and (isinstance(image_ids, (str, bytes)) or not hasattr(image_ids, "__len__")):
+        return [image_ids]
+    if isinstance(image_ids, (str, bytes)) or not hasattr(image_ids, "__len__") \
+            or len(image_ids) != batch_size:
+        raise ValueError(f"image_ids must be a sequence of batch_size={batch_size} names, "
+                         f"got {image_ids!r}")
+    return list(image_ids)
+
+
+def as_rows(detections, columns: int = 6) -> np.ndarray:
+    """An ``(N, columns)`` detections array-like as C-contiguous float64 rows (no copy if it is
+    one): 6 columns ``(batch_index, category, x1, y1, x2, y2)``, or 5 without the batch index.
 
     Anything with a ``detach`` method (a torch tensor, even one that requires grad) is
     detached and moved to the CPU first; ``[]`` or any empty array means no rows. The rows'
@@ -185,10 +207,9 @@ def as_rows(detections) -> np.ndarray:
     if array.dtype.kind not in "iuf":
         raise TypeError(f"detections must hold real numbers, got dtype {array.dtype}")
     if array.ndim == 1 and array.size == 0:
-        array = array.reshape(0, 6)
-    if array.ndim != 2 or array.shape[1] != 6:
-        raise ValueError(
-            "detections must be 2-D with 6 columns (batch_index, category, x1, y1, x2, y2), "
-            f"got shape {array.shape}"
-        )
+        array = array.reshape(0, columns)
+    if array.ndim != 2 or array.shape[1] != columns:
+        names = "batch_index, category, x1, y1, x2, y2" if columns == 6 else "category, x1, y1, x2, y2"
+        raise ValueError(f"detections must be 2-D with {columns} columns ({names}), "
+                         f"got shape {array.shape}")
     return np.ascontiguousarray(array, dtype=np.float64)
