@@ -30,10 +30,10 @@ def edge_case_boxes(rng, n, batch_size, num_classes, input_size):
                             x1, y1, x1 + w, y1 + h])
 
 
-def mixed_batch(rng, batch_size, num_classes, input_size):
-    """One batch, shuffled: no boxes at all, COCO-like boxes (0 to 20 per image), or
-    ``edge_case_boxes`` (about 8 per image)."""
-    kind = rng.integers(0, 4)
+def mixed_batch(rng, batch_size, num_classes, input_size, kind=None):
+    """One batch, shuffled, of a ``kind`` (random if None): 0, no boxes at all; 1,
+    ``edge_case_boxes`` (about 8 per image); 2 or 3, COCO-like boxes (0, 3 or 20 per image)."""
+    kind = rng.integers(0, 4) if kind is None else kind
     if kind == 0:
         return np.zeros((0, 6))
     if kind == 1:
