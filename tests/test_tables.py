@@ -298,3 +298,17 @@ def test_issue_case_is_exact(rng, dtype):
     few = [0, 300, 723]  # and the seed's own full Gaussians for a few
     seed = oracle(points[few], radii[few], (64, 64), dtype)
     np.testing.assert_array_equal(stamp_points(points[few], radii[few], (64, 64), dtype)[0], seed[0])
+
+
+@pytest.mark.xfail(strict=True, reason="clear_window: a window left of the map (x + radius + 1 < 0) "
+                   "slices flat[row:row + x1] with a negative stop, which wraps around: it zeroes "
+                   "most of the buffer (a parallel encoder then loses other images' stamps)")
+def test_clear_window_clears_its_window_only():
+    flat = np.ones(2 * 4 * 5)  # two 4 x 5 maps
+    want = np.ones((2, 4, 5))
+    want[1, 2:4, 0:2] = 0.0
+    stamping.clear_window(flat, 20, 4, 5, 0, 3, 1)  # second map: rows 2-3, columns 0-1
+    np.testing.assert_array_equal(flat.reshape(2, 4, 5), want)
+    for x, y in [(7, 1), (2, -5), (2, 9), (-3, 2), (-3, 0)]:  # invisible windows, on every side
+        stamping.clear_window(flat, 0, 4, 5, x, y, 1)
+        np.testing.assert_array_equal(flat.reshape(2, 4, 5), want, err_msg=f"x={x}, y={y}")
