@@ -8,11 +8,11 @@ ones. The encoders (``CornerEncoder``, ``CornerNetEncoder``, ``CenterNetEncoder`
 transcription: they must equal the one-shot functions.
 
 **CornerNet** (``gaussian_radius``, ``gaussian2D``, ``draw_gaussian``, ``encode_corners``): the
-CornerNet reference (docs/references.md), kept as close to its text as possible. Deviations,
-all from the CornerNet reference's notes (docs/references.md) or the issue: ``draw_gaussian``
-is called as ``draw_gaussian(heatmap, [x, y], radius)`` (the reference's intended call); box
-values are float64 (as the reference computed them under NumPy 1.x); a Gaussian whose visible
-window is empty is skipped (the reference would raise a broadcast error or wrap around there).
+CornerNet reference (docs/references.md), kept as close to its text as possible. Deviations
+from that text: ``draw_gaussian`` is called as ``draw_gaussian(heatmap, [x, y], radius)`` (the
+reference's intended call); box values are float64 (as the reference computed them under
+NumPy 1.x); a Gaussian whose visible window is empty is skipped (the reference would raise a
+broadcast error or wrap around there).
 
 **Full targets** (``encode_cornernet``, ``encode_centernet``): ``encode_cornernet`` is the
 reference's per-detection loop (``encode_corners``) plus CornerNet's offset/tag bookkeeping;
