@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 import fastheat
-import reference
+import naive
 from fastheat.workloads import CORNERNET, coco_like_detections
 
 SHAPE = (49, 80, 128, 128)
@@ -38,7 +38,7 @@ def rotating():
 
 
 def reference_stamping(detections, maps):
-    """The reference's loop body over already-zeroed maps (reference.encode_corners after np.zeros)."""
+    """The reference's loop body over already-zeroed maps (naive.encode_corners after np.zeros)."""
     tl, br = maps
     width_ratio = height_ratio = 128 / 511
     for row in detections:
@@ -46,14 +46,14 @@ def reference_stamping(detections, maps):
         xtl, ytl, xbr, ybr = row[2:]
         width = np.ceil((xbr - xtl) * width_ratio)
         height = np.ceil((ybr - ytl) * height_ratio)
-        radius = max(0, int(reference.gaussian_radius((int(height), int(width)), 0.3)))
-        reference.draw_gaussian(tl[b, c], [int(xtl * width_ratio), int(ytl * height_ratio)], radius)
-        reference.draw_gaussian(br[b, c], [int(xbr * width_ratio), int(ybr * height_ratio)], radius)
+        radius = max(0, int(naive.gaussian_radius((int(height), int(width)), 0.3)))
+        naive.draw_gaussian(tl[b, c], [int(xtl * width_ratio), int(ytl * height_ratio)], radius)
+        naive.draw_gaussian(br[b, c], [int(xbr * width_ratio), int(ybr * height_ratio)], radius)
 
 
 @pytest.mark.benchmark(group="end-to-end")
 def test_reference_fresh(benchmark, detections):
-    benchmark.pedantic(reference.encode_corners, args=(detections, 49, 80, (511, 511), (128, 128)),
+    benchmark.pedantic(naive.encode_corners, args=(detections, 49, 80, (511, 511), (128, 128)),
                        rounds=3, warmup_rounds=0)
 
 
@@ -92,7 +92,7 @@ def test_fastheat_stamping(benchmark, detections, rotating, batches):
     turn = itertools.cycle(rotating if batches == "new-batch" else [detections])
     benchmark(lambda: encoder(next(turn), 49))
     last = rotating[-1] if batches == "new-batch" else detections
-    want = reference.encode_corners(last, 49, 80, (511, 511), (128, 128))
+    want = naive.encode_corners(last, 49, 80, (511, 511), (128, 128))
     assert all(np.array_equal(a, b) for a, b in zip(encoder(last, 49), want))
 
 

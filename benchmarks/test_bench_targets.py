@@ -13,7 +13,7 @@ import time
 import pytest
 
 import fastheat
-import reference_targets
+import naive
 from fastheat import encode_cornernet
 from fastheat.workloads import CORNERNET, coco_like_detections
 
@@ -25,7 +25,7 @@ def detections():
 
 @pytest.mark.benchmark(group="cornernet-targets")
 def test_transcription_full_targets(benchmark, detections):
-    benchmark.pedantic(reference_targets.encode_cornernet,
+    benchmark.pedantic(naive.encode_cornernet,
                        args=(detections, 49, 80, (511, 511), (128, 128)), rounds=3, warmup_rounds=0)
 
 

@@ -18,7 +18,7 @@ import fastheat
 from fastheat.workloads import CORNERNET, coco_like_detections
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), os.pardir, "tests"))
-import reference  # noqa: E402  (the seed transcription kept with the tests)
+import naive  # noqa: E402  (the reference's transcription kept with the tests)
 
 
 def best_of(repeat, function):
@@ -46,7 +46,7 @@ def main() -> None:
     encoder = fastheat.CornerEncoder(**{k: v for k, v in CORNERNET.items() if k != "batch_size"})
     encoder(detections, 49)
     reused, _ = best_of(args.repeat, lambda: encoder(detections, 49))
-    ref, expected = best_of(1, lambda: reference.encode_corners(detections, 49, 80, (511, 511), (128, 128)))
+    ref, expected = best_of(1, lambda: naive.encode_corners(detections, 49, 80, (511, 511), (128, 128)))
     same = all(np.array_equal(a, b) for a, b in zip(result, expected))
     print(f"NumPy reference:                 {ref * 1e3:9.2f} ms")
     print(f"fastheat encode_corners (fresh): {fast * 1e3:9.2f} ms  ({ref / fast:7.1f}x)")

@@ -1,4 +1,4 @@
-"""encode_corners against the seed transcription (tests/reference.py), bit for bit."""
+"""encode_corners against the CornerNet reference's transcription (tests/naive.py), bit for bit."""
 
 import numpy as np
 import pytest
@@ -6,16 +6,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import fastheat
-import reference
+import naive
+from cases import SIZES, batches, edge_case_boxes
 from fastheat.workloads import coco_like_detections
-
-SIZES = [  # (input_size, output_size) as (height, width)
-    ((511, 511), (128, 128)),
-    ((512, 384), (128, 96)),
-    ((300, 500), (75, 125)),
-    ((383, 767), (96, 192)),
-    ((64, 48), (100, 70)),  # upsampling
-]
 
 
 def assert_same_as_reference(detections, batch_size, num_classes, input_size, output_size,
@@ -24,29 +17,13 @@ def assert_same_as_reference(detections, batch_size, num_classes, input_size, ou
         detections, batch_size=batch_size, num_classes=num_classes, input_size=input_size,
         output_size=output_size, dtype=dtype, num_threads=num_threads, **options,
     )
-    want = reference.encode_corners(detections, batch_size, num_classes, input_size, output_size,
-                                    dtype=dtype, **options)
+    want = naive.encode_corners(detections, batch_size, num_classes, input_size, output_size,
+                                dtype=dtype, **options)
     for g, w in zip(got, want):
         assert g.dtype == w.dtype and g.shape == w.shape
         mismatches = np.argwhere(g != w)
         assert mismatches.size == 0, f"{len(mismatches)} cells differ, first at {mismatches[0]}"
     return got
-
-
-def edge_case_boxes(rng, n, batch_size, num_classes, input_size):
-    """Tiny, zero-size, image-sized, border-hugging, off-image and huge boxes."""
-    in_h, in_w = input_size
-    kind = rng.integers(0, 6, n)
-    x1 = rng.uniform(0, in_w, n)
-    y1 = rng.uniform(0, in_h, n)
-    w = np.choose(kind, [rng.uniform(0, 3, n), np.zeros(n), np.full(n, in_w),
-                         rng.uniform(0, in_w, n), rng.uniform(0, 4 * in_w, n), rng.uniform(0, 2, n)])
-    h = np.choose(kind, [rng.uniform(0, 3, n), np.zeros(n), np.full(n, in_h),
-                         rng.uniform(0, in_h, n), rng.uniform(0, 4 * in_h, n), rng.uniform(0, 2, n)])
-    x1 = np.choose(kind, [x1, x1, np.zeros(n), np.zeros(n), x1 - 2 * in_w, np.full(n, in_w - 1.0)])
-    y1 = np.choose(kind, [y1, y1, np.zeros(n), in_h - h, y1 - 2 * in_h, np.full(n, in_h - 1.0)])
-    return np.column_stack([rng.integers(0, batch_size, n), rng.integers(0, num_classes, n),
-                            x1, y1, x1 + w, y1 + h])
 
 
 @pytest.mark.parametrize("input_size, output_size", SIZES)
@@ -116,7 +93,7 @@ def test_out_is_overwritten_entirely(rng):
     got = fastheat.encode_corners(detections, batch_size=3, num_classes=4, input_size=(511, 511),
                                   output_size=(128, 128), out=out)
     assert got.tl_heatmaps is out[0] and got.br_heatmaps is out[1]
-    want = reference.encode_corners(detections, 3, 4, (511, 511), (128, 128))
+    want = naive.encode_corners(detections, 3, 4, (511, 511), (128, 128))
     np.testing.assert_array_equal(out[0], want[0])
     np.testing.assert_array_equal(out[1], want[1])
 
@@ -125,20 +102,6 @@ def test_out_is_overwritten_entirely(rng):
 def test_thread_counts_agree(num_threads):
     detections = coco_like_detections(5, batch_size=9, num_classes=6)
     assert_same_as_reference(detections, 9, 6, (511, 511), (128, 128), num_threads=num_threads)
-
-
-@st.composite
-def batches(draw):
-    batch_size = draw(st.integers(1, 4))
-    num_classes = draw(st.integers(1, 3))
-    in_h, in_w = draw(st.integers(1, 700)), draw(st.integers(1, 700))
-    out_h, out_w = draw(st.integers(1, 160)), draw(st.integers(1, 160))
-    coord = st.floats(-1.5 * max(in_h, in_w), 2.5 * max(in_h, in_w), allow_nan=False, width=64)
-    rows = draw(st.lists(st.tuples(st.integers(0, batch_size - 1), st.integers(0, num_classes - 1),
-                                   coord, coord, coord, coord), max_size=40))
-    detections = np.array([(b, c, min(a, x), min(d, y), max(a, x), max(d, y))
-                           for b, c, a, d, x, y in rows], np.float64).reshape(-1, 6)
-    return detections, batch_size, num_classes, (in_h, in_w), (out_h, out_w)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

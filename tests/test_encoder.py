@@ -6,16 +6,16 @@ import numpy as np
 import pytest
 
 import fastheat
-import reference
+import naive
+from cases import edge_case_boxes
 from fastheat.workloads import coco_like_detections
-from test_corners import edge_case_boxes
 
 OPTIONS = dict(num_classes=5, input_size=(300, 400), output_size=(75, 100))
 
 
 def expected(detections, batch_size, dtype=np.float32, **options):
-    return reference.encode_corners(detections, batch_size, 5, (300, 400), (75, 100), dtype=dtype,
-                                    **options)
+    return naive.encode_corners(detections, batch_size, 5, (300, 400), (75, 100), dtype=dtype,
+                                **options)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

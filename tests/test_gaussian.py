@@ -1,4 +1,4 @@
-"""gaussian_radius, gaussian2d and draw_gaussian against the seed transcription."""
+"""gaussian_radius, gaussian2d and draw_gaussian against their transcriptions (tests/naive.py)."""
 
 import itertools
 
@@ -8,23 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import fastheat
-import reference
-
-
-def centernet_radius(det_size, min_overlap):
-    """CenterNet's shipped variant: the seed's coefficients, r = (b + sq) / 2 for all roots."""
-    height, width = det_size
-    b1 = height + width
-    c1 = width * height * (1 - min_overlap) / (1 + min_overlap)
-    r1 = (b1 + np.sqrt(b1**2 - 4 * c1)) / 2
-    b2 = 2 * (height + width)
-    c2 = (1 - min_overlap) * width * height
-    r2 = (b2 + np.sqrt(b2**2 - 4 * 4 * c2)) / 2
-    a3 = 4 * min_overlap
-    b3 = -2 * min_overlap * (height + width)
-    c3 = (min_overlap - 1) * width * height
-    r3 = (b3 + np.sqrt(b3**2 - 4 * a3 * c3)) / 2
-    return min(r1, r2, r3)
+import naive
 
 
 def test_seed_example():
@@ -33,8 +17,8 @@ def test_seed_example():
 
 
 @pytest.mark.parametrize("min_overlap", [0.3, 0.7, 0.1, 0.5])
-@pytest.mark.parametrize("formula, oracle", [("cornernet", reference.gaussian_radius),
-                                             ("centernet", centernet_radius)])
+@pytest.mark.parametrize("formula, oracle", [("cornernet", naive.gaussian_radius),
+                                             ("centernet", naive.centernet_radius)])
 def test_radius_all_small_boxes_exact(min_overlap, formula, oracle):
     sizes = np.arange(0, 300)
     got = fastheat.gaussian_radius(sizes[:, None], sizes[None, :], min_overlap,
@@ -48,26 +32,26 @@ def test_radius_all_small_boxes_exact(min_overlap, formula, oracle):
 @given(st.integers(0, 2**31), st.integers(0, 2**31), st.floats(0.01, 0.99),
        st.sampled_from(["cornernet", "centernet"]))
 def test_radius_property(h, w, min_overlap, formula):
-    oracle = reference.gaussian_radius if formula == "cornernet" else centernet_radius
+    oracle = naive.gaussian_radius if formula == "cornernet" else naive.centernet_radius
     assert fastheat.gaussian_radius(h, w, min_overlap, radius_formula=formula) == \
         oracle((h, w), min_overlap)
 
 
 def test_radius_float_sizes():
     for h, w in [(116.5, 62.25), (0.1, 7.3), (3e6 + 0.5, 1.5)]:
-        assert fastheat.gaussian_radius(h, w) == reference.gaussian_radius((h, w), 0.3)
+        assert fastheat.gaussian_radius(h, w) == naive.gaussian_radius((h, w), 0.3)
 
 
 @pytest.mark.parametrize("shape, sigma", [((1, 1), 1 / 6), ((7, 7), 7 / 6), ((5, 9), 2.0),
                                           ((35, 35), 35 / 6), ((11, 11), 0.3)])
 def test_gaussian2d(shape, sigma):
-    np.testing.assert_array_equal(fastheat.gaussian2d(shape, sigma), reference.gaussian2D(shape, sigma))
+    np.testing.assert_array_equal(fastheat.gaussian2d(shape, sigma), naive.gaussian2d(shape, sigma))
 
 
 def test_gaussian2d_extreme_sigmas_are_finite():
     for sigma in (1e-150, 1e150):
         assert np.isfinite(fastheat.gaussian2d((3, 4), sigma)).all()
-    np.testing.assert_array_equal(fastheat.gaussian2d([5, 9], 2), reference.gaussian2D((5, 9), 2.0))
+    np.testing.assert_array_equal(fastheat.gaussian2d([5, 9], 2), naive.gaussian2d((5, 9), 2.0))
 
 
 @pytest.mark.parametrize("shape, sigma, error, match", [
@@ -93,7 +77,7 @@ def test_draw_gaussian_matches_seed_on_the_map(dtype, k, delte):
     for radius, x, y in itertools.product([0, 1, 4, 13], [0, 3, 19, 20], [0, 1, 16, 17]):
         heatmap = rng.uniform(0, 1, (18, 21)).astype(dtype)
         want = heatmap.copy()
-        reference.draw_gaussian(want, [x, y], radius, k=k, delte=delte)
+        naive.draw_gaussian(want, [x, y], radius, k=k, delte=delte)
         got = fastheat.draw_gaussian(heatmap, (x, y), radius, k=k, delte=delte)
         assert got is heatmap
         np.testing.assert_array_equal(got, want)
@@ -101,7 +85,7 @@ def test_draw_gaussian_matches_seed_on_the_map(dtype, k, delte):
 
 def brute_force(shape, center, radius, k, delte, dtype):
     """Cell by cell: the full Gaussian from the seed, clipped to the map."""
-    gaussian = reference.gaussian2D((2 * radius + 1,) * 2, sigma=(2 * radius + 1) / delte) * k
+    gaussian = naive.gaussian2d((2 * radius + 1,) * 2, sigma=(2 * radius + 1) / delte) * k
     heatmap = np.zeros(shape, dtype)
     x, y = center
     for yy, xx in itertools.product(range(shape[0]), range(shape[1])):
@@ -119,7 +103,7 @@ def test_draw_gaussian_any_center(x, y, radius, dtype):
     fastheat.draw_gaussian(heatmap, (x, y), radius)
     np.testing.assert_array_equal(heatmap, brute_force((9, 14), (x, y), radius, 1.0, 6, dtype))
     seed = np.zeros((9, 14), dtype)
-    reference.draw_gaussian(seed, [x, y], radius)  # where the seed works, it agrees
+    naive.draw_gaussian(seed, [x, y], radius)  # where the seed works, it agrees
     if 0 <= x < 14 and 0 <= y < 9:
         np.testing.assert_array_equal(heatmap, seed)
 
@@ -129,7 +113,7 @@ def test_draw_gaussian_strided_view_and_huge_radius():
     view = big[::2, 1::3]
     fastheat.draw_gaussian(view, (5, 6), 3)
     want = np.zeros((20, 20))
-    reference.draw_gaussian(want, [5, 6], 3)
+    naive.draw_gaussian(want, [5, 6], 3)
     np.testing.assert_array_equal(view, want)
     assert big[1::2].sum() == 0
     heatmap = np.zeros((5, 5), np.float32)

@@ -1,4 +1,4 @@
-"""encode_cornernet and encode_centernet against the NumPy transcriptions, bit for bit."""
+"""encode_cornernet and encode_centernet against the NumPy transcriptions (tests/naive.py), bit for bit."""
 
 import numpy as np
 import pytest
@@ -6,13 +6,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import fastheat
-import reference_targets
+import naive
+from cases import SIZES, batches, edge_case_boxes
 from fastheat import encode_centernet, encode_cornernet
 from fastheat.workloads import CORNERNET, coco_like_detections
-from test_corners import SIZES, batches, edge_case_boxes
 
-ENCODERS = {"cornernet": (encode_cornernet, reference_targets.encode_cornernet, "max_tag_len"),
-            "centernet": (encode_centernet, reference_targets.encode_centernet, "max_objs")}
+ENCODERS = {"cornernet": (encode_cornernet, naive.encode_cornernet, "max_tag_len"),
+            "centernet": (encode_centernet, naive.encode_centernet, "max_objs")}
 
 
 def assert_same(mode, detections, batch_size, num_classes, input_size, output_size,

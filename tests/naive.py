@@ -1,0 +1,243 @@
+"""Slow, obvious NumPy/Python transcriptions of fastheat's public functions: the oracle.
+
+Every function here has the name of its public counterpart in ``fastheat`` (``gaussian_radius``,
+``gaussian2d``, ``draw_gaussian``, ``encode_corners``, ``encode_cornernet``,
+``encode_centernet``) and is what the tests compare it with, bit for bit. Their signatures are
+the transcribed code's own (positional sizes, the reference's argument order), not the public
+ones. The encoders (``CornerEncoder``, ``CornerNetEncoder``, ``CenterNetEncoder``) have no
+transcription: they must equal the one-shot functions.
+
+**CornerNet** (``gaussian_radius``, ``gaussian2D``, ``draw_gaussian``, ``encode_corners``): the
+CornerNet reference (docs/references.md), kept as close to its text as possible. Deviations
+from that text: ``draw_gaussian`` is called as ``draw_gaussian(heatmap, [x, y], radius)`` (the
+reference's intended call); box values are float64 (as the reference computed them under
+NumPy 1.x); a Gaussian whose visible window is empty is skipped (the reference would raise a
+broadcast error or wrap around there).
+
+**Full targets** (``encode_cornernet``, ``encode_centernet``): ``encode_cornernet`` is the
+reference's per-detection loop (``encode_corners``) plus CornerNet's offset/tag bookkeeping;
+``encode_centernet`` is CenterNet's ctdet loop with plain scaling in place of its affine warp,
+and ``centernet_radius`` the radius formula CenterNet shipped. Float32 arithmetic is spelled
+out with NumPy float32 scalars, so it means the same under NumPy 1.x and 2.x. Images with more
+than ``max_slots`` boxes keep their first ``max_slots`` (the front end's
+``on_overflow="truncate"``).
+"""
+
+import math
+
+import numpy as np
+
+# --- CornerNet: the reference's Gaussian helpers and corner heatmaps ---------------------------
+
+
+def gaussian_radius(det_size, min_overlap):
+    """The reference's ``gaussian_radius``: ``fastheat.gaussian_radius(h, w, min_overlap)``
+    with ``radius_formula="cornernet"``; ``det_size`` is ``(height, width)``."""
+    height, width = det_size
+    a1 = 1
+    b1 = height + width
+    c1 = width * height * (1 - min_overlap) / (1 + min_overlap)
+    sq1 = np.sqrt(b1**2 - 4 * a1 * c1)
+    r1 = (b1 - sq1) / (2 * a1)
+
+    a2 = 4
+    b2 = 2 * (height + width)
+    c2 = (1 - min_overlap) * width * height
+    sq2 = np.sqrt(b2**2 - 4 * a2 * c2)
+    r2 = (b2 - sq2) / (2 * a2)
+
+    a3 = 4 * min_overlap
+    b3 = -2 * min_overlap * (height + width)
+    c3 = (min_overlap - 1) * width * height
+    sq3 = np.sqrt(b3**2 - 4 * a3 * c3)
+    r3 = (b3 + sq3) / (2 * a3)
+    return min(r1, r2, r3)
+
+
+def centernet_radius(det_size, min_overlap):
+    """CenterNet's shipped ``gaussian_radius``: ``fastheat.gaussian_radius(h, w, min_overlap)``
+    with ``radius_formula="centernet"``: the reference's coefficients, ``r = (b + sq) / 2`` for
+    all three roots."""
+    height, width = det_size
+    b1 = height + width
+    c1 = width * height * (1 - min_overlap) / (1 + min_overlap)
+    r1 = (b1 + np.sqrt(b1**2 - 4 * c1)) / 2
+    b2 = 2 * (height + width)
+    c2 = (1 - min_overlap) * width * height
+    r2 = (b2 + np.sqrt(b2**2 - 4 * 4 * c2)) / 2
+    a3 = 4 * min_overlap
+    b3 = -2 * min_overlap * (height + width)
+    c3 = (min_overlap - 1) * width * height
+    r3 = (b3 + np.sqrt(b3**2 - 4 * a3 * c3)) / 2
+    return min(r1, r2, r3)
+
+
+#: ``radius_formula`` -> its transcription.
+RADIUS = {"cornernet": gaussian_radius, "centernet": centernet_radius}
+
+
+def gaussian2D(shape, sigma=1):
+    """The reference's ``gaussian2D``: ``fastheat.gaussian2d(shape, sigma)`` (float64)."""
+    m, n = [(ss - 1.0) / 2.0 for ss in shape]
+    y, x = np.ogrid[-m : m + 1, -n : n + 1]
+
+    h = np.exp(-(x * x + y * y) / (2 * sigma * sigma))
+    h[h < np.finfo(h.dtype).eps * h.max()] = 0
+    return h
+
+
+gaussian2d = gaussian2D  # the public name; the reference's text calls it gaussian2D
+
+
+def draw_gaussian(heatmap, center, radius, k=1, delte=6):
+    """The reference's ``draw_gaussian``: ``fastheat.draw_gaussian(heatmap, center, radius, k,
+    delte)`` in place, for centres whose Gaussian is at least partly visible (see above)."""
+    diameter = 2 * radius + 1
+    gaussian = gaussian2D((diameter, diameter), sigma=diameter / delte)
+
+    x, y = center
+    height, width = heatmap.shape[0:2]
+    if x + radius < 0 or x - radius >= width or y + radius < 0 or y - radius >= height:
+        return  # nothing visible (the reference's slices go wrong here)
+
+    left, right = min(x, radius), min(width - x, radius + 1)
+    top, bottom = min(y, radius), min(height - y, radius + 1)
+
+    masked_heatmap = heatmap[y - top : y + bottom, x - left : x + right]
+    masked_gaussian = gaussian[radius - top : radius + bottom, radius - left : radius + right]
+    np.maximum(masked_heatmap, masked_gaussian * k, out=masked_heatmap)
+
+
+def encode_corners(detections, batch_size, num_classes, input_size, output_size,
+                   gaussian_iou=0.3, gaussian_rad=-1, dtype=np.float32, delte=6, k=1):
+    """The reference's per-detection loop over ``(batch_index, category, x1, y1, x2, y2)`` rows:
+    ``fastheat.encode_corners`` with default ``radius_formula`` and ``min_radius``.
+
+    Returns ``(tl_heatmaps, br_heatmaps)``.
+    """
+    out_h, out_w = output_size
+    width_ratio = output_size[1] / input_size[1]
+    height_ratio = output_size[0] / input_size[0]
+    tl_heatmaps = np.zeros((batch_size, num_classes, out_h, out_w), dtype=dtype)
+    br_heatmaps = np.zeros((batch_size, num_classes, out_h, out_w), dtype=dtype)
+    for row in np.asarray(detections, dtype=np.float64).reshape(-1, 6):
+        b_ind, category = int(row[0]), int(row[1])
+        detection = row[2:]
+        xtl, ytl = detection[0], detection[1]
+        xbr, ybr = detection[2], detection[3]
+
+        fxtl = xtl * width_ratio
+        fytl = ytl * height_ratio
+        fxbr = xbr * width_ratio
+        fybr = ybr * height_ratio
+
+        xtl = int(fxtl)
+        ytl = int(fytl)
+        xbr = int(fxbr)
+        ybr = int(fybr)
+
+        width = detection[2] - detection[0]
+        height = detection[3] - detection[1]
+        width = math.ceil(width * width_ratio)
+        height = math.ceil(height * height_ratio)
+
+        if gaussian_rad == -1:
+            radius = gaussian_radius((height, width), gaussian_iou)
+            radius = max(0, int(radius))
+        else:
+            radius = gaussian_rad
+
+        draw_gaussian(tl_heatmaps[b_ind, category], [xtl, ytl], radius, k=k, delte=delte)
+        draw_gaussian(br_heatmaps[b_ind, category], [xbr, ybr], radius, k=k, delte=delte)
+    return tl_heatmaps, br_heatmaps
+
+
+# --- Full targets: CornerNet's and CenterNet's training loops ---------------------------------
+
+
+def kept_rows(detections, batch_size, max_slots):
+    """``(slot, row)`` of every row that gets a slot, in input order."""
+    counts = [0] * batch_size
+    for row in np.asarray(detections, dtype=np.float64).reshape(-1, 6):
+        b = int(row[0])
+        if counts[b] < max_slots:
+            yield counts[b], row
+        counts[b] += 1
+
+
+def encode_cornernet(detections, batch_size, num_classes, input_size, output_size,
+                     gaussian_iou=0.3, gaussian_rad=-1, max_tag_len=128, delte=6, k=1):
+    """CornerNet's target loop: ``fastheat.encode_cornernet`` with default ``radius_formula``
+    and ``min_radius`` and ``on_overflow="truncate"``.
+
+    Returns the 8 arrays of ``CornerNetTargets``, in field order.
+    """
+    kept = list(kept_rows(detections, batch_size, max_tag_len))
+    rows = np.array([row for _, row in kept]).reshape(-1, 6)
+    tl_heatmaps, br_heatmaps = encode_corners(
+        rows, batch_size, num_classes, input_size, output_size, gaussian_iou, gaussian_rad,
+        delte=delte, k=k)
+    width_ratio = output_size[1] / input_size[1]
+    height_ratio = output_size[0] / input_size[0]
+    tl_regrs = np.zeros((batch_size, max_tag_len, 2), dtype=np.float32)
+    br_regrs = np.zeros((batch_size, max_tag_len, 2), dtype=np.float32)
+    tl_tags = np.zeros((batch_size, max_tag_len), dtype=np.int64)
+    br_tags = np.zeros((batch_size, max_tag_len), dtype=np.int64)
+    tag_masks = np.zeros((batch_size, max_tag_len), dtype=np.uint8)
+    tag_lens = np.zeros((batch_size,), dtype=np.int32)
+    for tag_ind, row in kept:
+        b_ind = int(row[0])
+        xtl, ytl, xbr, ybr = row[2:]
+        fxtl = xtl * width_ratio
+        fytl = ytl * height_ratio
+        fxbr = xbr * width_ratio
+        fybr = ybr * height_ratio
+        xtl, ytl, xbr, ybr = int(fxtl), int(fytl), int(fxbr), int(fybr)
+        tl_regrs[b_ind, tag_ind, :] = [fxtl - xtl, fytl - ytl]
+        br_regrs[b_ind, tag_ind, :] = [fxbr - xbr, fybr - ybr]
+        tl_tags[b_ind, tag_ind] = ytl * output_size[1] + xtl
+        br_tags[b_ind, tag_ind] = ybr * output_size[1] + xbr
+        tag_lens[b_ind] += 1
+    for b_ind in range(batch_size):
+        tag_masks[b_ind, :tag_lens[b_ind]] = 1
+    return (tl_heatmaps, br_heatmaps, tl_regrs, br_regrs, tl_tags, br_tags, tag_masks, tag_lens)
+
+
+def encode_centernet(detections, batch_size, num_classes, input_size, output_size,
+                     gaussian_iou=0.7, radius_formula="centernet", max_objs=128, delte=6, k=1,
+                     min_radius=0):
+    """CenterNet's ctdet target loop, plain scaling for its affine warp:
+    ``fastheat.encode_centernet`` with ``on_overflow="truncate"``.
+
+    Returns the 5 arrays of ``CenterNetTargets``, in field order.
+    """
+    output_h, output_w = output_size
+    width_ratio = output_w / input_size[1]
+    height_ratio = output_h / input_size[0]
+    hm = np.zeros((batch_size, num_classes, output_h, output_w), dtype=np.float32)
+    wh = np.zeros((batch_size, max_objs, 2), dtype=np.float32)
+    reg = np.zeros((batch_size, max_objs, 2), dtype=np.float32)
+    ind = np.zeros((batch_size, max_objs), dtype=np.int64)
+    reg_mask = np.zeros((batch_size, max_objs), dtype=np.uint8)
+    for slot, row in kept_rows(detections, batch_size, max_objs):
+        b, cls_id = int(row[0]), int(row[1])
+        x1, y1, x2, y2 = row[2:]
+        bbox = np.array([x1 * width_ratio, y1 * height_ratio, x2 * width_ratio, y2 * height_ratio],
+                        dtype=np.float32)
+        bbox[[0, 2]] = np.clip(bbox[[0, 2]], np.float32(0), np.float32(output_w - 1))
+        bbox[[1, 3]] = np.clip(bbox[[1, 3]], np.float32(0), np.float32(output_h - 1))
+        h, w = bbox[3] - bbox[1], bbox[2] - bbox[0]
+        assert h.dtype == w.dtype == np.float32
+        if h > 0 and w > 0:
+            radius = RADIUS[radius_formula]((math.ceil(h), math.ceil(w)), gaussian_iou)
+            radius = max(0, int(radius))
+            radius = max(min_radius, radius)
+            ct = np.array([(bbox[0] + bbox[2]) / np.float32(2), (bbox[1] + bbox[3]) / np.float32(2)],
+                          dtype=np.float32)
+            ct_int = ct.astype(np.int32)
+            draw_gaussian(hm[b, cls_id], ct_int.tolist(), radius, k=k, delte=delte)
+            wh[b, slot] = 1.0 * w, 1.0 * h
+            ind[b, slot] = int(ct_int[1]) * output_w + int(ct_int[0])
+            reg[b, slot] = ct - ct_int
+            reg_mask[b, slot] = 1
+    return hm, wh, reg, ind, reg_mask
