@@ -108,13 +108,27 @@ def draw_gaussian(heatmap, center, radius, k=1, delte=6):
     np.maximum(masked_heatmap, masked_gaussian * k, out=masked_heatmap)
 
 
+def clip_detections(detections, input_size):
+    """CornerNet's ``_clip_detections``, on ``(batch_index, category, x1, y1, x2, y2)`` rows: x
+    clipped into ``[0, in_w - 1]``, y into ``[0, in_h - 1]``; boxes left with no width or no
+    height are dropped."""
+    rows = np.asarray(detections, dtype=np.float64).reshape(-1, 6).copy()
+    height, width = input_size
+    rows[:, 2:6:2] = np.clip(rows[:, 2:6:2], 0, width - 1)
+    rows[:, 3:6:2] = np.clip(rows[:, 3:6:2], 0, height - 1)
+    keep = ((rows[:, 4] - rows[:, 2]) > 0) & ((rows[:, 5] - rows[:, 3]) > 0)
+    return rows[keep]
+
+
 def encode_corners(detections, batch_size, num_classes, input_size, output_size,
-                   gaussian_iou=0.3, gaussian_rad=-1, dtype=np.float32, delte=6, k=1):
+                   gaussian_iou=0.3, gaussian_rad=-1, dtype=np.float32, delte=6, k=1, clip=False):
     """The reference's per-detection loop over ``(batch_index, category, x1, y1, x2, y2)`` rows:
     ``fastheat.encode_corners`` with default ``radius_formula`` and ``min_radius``.
 
     Returns ``(tl_heatmaps, br_heatmaps)``.
     """
+    if clip:
+        detections = clip_detections(detections, input_size)
     out_h, out_w = output_size
     width_ratio = output_size[1] / input_size[1]
     height_ratio = output_size[0] / input_size[0]
@@ -166,12 +180,18 @@ def kept_rows(detections, batch_size, max_slots):
 
 
 def encode_cornernet(detections, batch_size, num_classes, input_size, output_size,
-                     gaussian_iou=0.3, gaussian_rad=-1, max_tag_len=128, delte=6, k=1):
+                     gaussian_iou=0.3, gaussian_rad=-1, max_tag_len=128, delte=6, k=1, clip=False):
     """CornerNet's target loop: ``fastheat.encode_cornernet`` with default ``radius_formula``
     and ``min_radius`` and ``on_overflow="truncate"``.
 
+    One deliberate deviation from CornerNet, fastheat's documented rule: a box with a corner
+    off the map (possible without ``clip``) keeps its slot but leaves it 0, ``tag_masks``
+    included, where CornerNet writes tags that point outside the map or at another cell.
+
     Returns the 8 arrays of ``CornerNetTargets``, in field order.
     """
+    if clip:
+        detections = clip_detections(detections, input_size)
     kept = list(kept_rows(detections, batch_size, max_tag_len))
     rows = np.array([row for _, row in kept]).reshape(-1, 6)
     tl_heatmaps, br_heatmaps = encode_corners(
@@ -193,13 +213,15 @@ def encode_cornernet(detections, batch_size, num_classes, input_size, output_siz
         fxbr = xbr * width_ratio
         fybr = ybr * height_ratio
         xtl, ytl, xbr, ybr = int(fxtl), int(fytl), int(fxbr), int(fybr)
+        tag_lens[b_ind] += 1
+        if not all(0 <= x < output_size[1] for x in (xtl, xbr)) or \
+                not all(0 <= y < output_size[0] for y in (ytl, ybr)):
+            continue  # a corner off the map: the slot stays 0 (fastheat's rule)
         tl_regrs[b_ind, tag_ind, :] = [fxtl - xtl, fytl - ytl]
         br_regrs[b_ind, tag_ind, :] = [fxbr - xbr, fybr - ybr]
         tl_tags[b_ind, tag_ind] = ytl * output_size[1] + xtl
         br_tags[b_ind, tag_ind] = ybr * output_size[1] + xbr
-        tag_lens[b_ind] += 1
-    for b_ind in range(batch_size):
-        tag_masks[b_ind, :tag_lens[b_ind]] = 1
+        tag_masks[b_ind, tag_ind] = 1
     return (tl_heatmaps, br_heatmaps, tl_regrs, br_regrs, tl_tags, br_tags, tag_masks, tag_lens)
 
 

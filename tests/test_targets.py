@@ -1,5 +1,7 @@
 """encode_cornernet and encode_centernet against the NumPy transcriptions (tests/naive.py), bit for bit."""
 
+import warnings
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -81,7 +83,10 @@ def test_overflow_error_names_the_image(mode):
     detections = np.array([[0, 0, 1, 1, 9, 9]] * 2 + [[2, 1, 1, 1, 9, 9]] * 4 + [[1, 0, 1, 1, 5, 5]] * 5)
     with pytest.raises(ValueError, match=rf"image 1 has 5 boxes, more than {slots}=3"):
         encode(detections, batch_size=3, num_classes=2, input_size=(32, 32), output_size=(8, 8),
-               **{slots: 3})
+               on_overflow="error", **{slots: 3})
+    with pytest.raises(ValueError, match=rf"image 'b.jpg' \(batch index 1\) has 5 boxes"):
+        encode(detections, batch_size=3, num_classes=2, input_size=(32, 32), output_size=(8, 8),
+               on_overflow="error", image_ids=["a.jpg", "b.jpg", "c.jpg"], **{slots: 3})
 
 
 @pytest.mark.parametrize("mode", ENCODERS)
@@ -93,7 +98,7 @@ def test_overflow_truncate_keeps_first_boxes(rng, mode):
                       **{slots: 17})
     first = np.concatenate([np.flatnonzero(detections[:, 0] == b)[:17] for b in (0, 1)])
     full = encode(detections[np.sort(first)], batch_size=3, num_classes=4, input_size=(96, 128),
-                  output_size=(24, 32), **{slots: 17})
+                  output_size=(24, 32), on_overflow="error", **{slots: 17})
     for g, f in zip(got, full):
         np.testing.assert_array_equal(g, f)
 
@@ -109,14 +114,51 @@ def test_cornernet_heatmaps_are_encode_corners(rng):
         np.testing.assert_array_equal(got.br_heatmaps, want.br_heatmaps)
 
 
-def test_cornernet_off_map_tags_follow_the_formula():
-    detections = np.array([[0, 0, -40.0, -8.0, 10.0, 12.0], [0, 0, 50.0, 20.0, 90.0, 50.0]])
+def test_cornernet_off_map_corners_mask_their_slot():
+    """CornerNet's formula would give tags -42 (outside the map) and 204 (the wrong cell, as
+    x = 22 wraps into the next row): those slots stay 0, masked; their heatmaps are stamped."""
+    detections = np.array([[0, 0, -40.0, -8.0, 10.0, 12.0], [0, 0, 50.0, 20.0, 90.0, 50.0],
+                           [0, 0, 4.0, 8.0, 20.0, 24.0]])
     got = encode_cornernet(detections, batch_size=1, num_classes=1, input_size=(64, 64),
-                           output_size=(16, 16), max_tag_len=2)
-    assert got.tl_tags[0].tolist() == [-2 * 16 - 10, 5 * 16 + 12]
-    assert got.br_tags[0].tolist() == [3 * 16 + 2, 12 * 16 + 22]
-    assert got.tag_masks[0].tolist() == [1, 1] and got.tag_lens.tolist() == [2]
-    np.testing.assert_array_equal(got.tl_regrs[0], [[0.0, 0.0], [0.5, 0.0]])
+                           output_size=(16, 16), max_tag_len=3)
+    assert got.tl_tags[0].tolist() == [0, 0, 2 * 16 + 1]
+    assert got.br_tags[0].tolist() == [0, 0, 6 * 16 + 5]
+    assert got.tag_masks[0].tolist() == [0, 0, 1] and got.tag_lens.tolist() == [3]
+    assert not got.tl_regrs[0, :2].any() and not got.br_regrs[0, :2].any()
+    assert got.tl_heatmaps[0, 0, 5, 12] == 1.0  # a masked box still stamps its visible corners
+
+
+def test_cornernet_clip_is_cornernets_clip_detections(rng):
+    """Random crops leave boxes partly or wholly off the image: clip=True clips them in input
+    pixels and drops the empty ones (they take no slot), as CornerNet does."""
+    sizes = dict(batch_size=4, num_classes=3, input_size=(96, 128), output_size=(24, 32))
+    detections = edge_case_boxes(rng, 120, 4, 3, (96, 128))
+    got = encode_cornernet(detections, **sizes, clip=True)
+    want = naive.encode_cornernet(detections, 4, 3, (96, 128), (24, 32), clip=True)
+    for g, w in zip(got, want):
+        np.testing.assert_array_equal(g, w)
+    assert got.tag_lens.sum() == len(naive.clip_detections(detections, (96, 128))) < len(detections)
+    assert got.tag_masks.sum() == got.tag_lens.sum()  # every clipped corner is on the map
+    heatmaps = fastheat.encode_corners(detections, **sizes, clip=True)
+    for g, w in zip(heatmaps, naive.encode_corners(detections, 4, 3, (96, 128), (24, 32), clip=True)):
+        np.testing.assert_array_equal(g, w)
+
+
+@pytest.mark.parametrize("mode", ENCODERS)
+def test_overflow_default_keeps_first_boxes_and_warns_once(rng, mode, monkeypatch):
+    from fastheat._engine import runtime
+    monkeypatch.setattr(runtime, "_warned_once", set())
+    encode, _, slots = ENCODERS[mode]
+    detections = np.array([[0, 0, 1, 1, 9, 9]] * 5 + [[1, 0, 1, 1, 5, 5]] * 2)
+    sizes = dict(batch_size=2, num_classes=1, input_size=(32, 32), output_size=(8, 8))
+    with pytest.warns(RuntimeWarning, match=rf"2 boxes did not fit in {slots}=3"):
+        got = encode(detections, **sizes, **{slots: 3})
+    want = encode(detections, **sizes, on_overflow="truncate", **{slots: 3})
+    for g, w in zip(got, want):
+        np.testing.assert_array_equal(g, w)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        encode(detections, **sizes, **{slots: 3})  # once per process
 
 
 def test_centernet_worked_example():

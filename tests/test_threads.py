@@ -231,11 +231,10 @@ def test_default_call_does_not_stall_under_load(tmp_path):
 @pytest.mark.slow
 @pytest.mark.timeout(TIMEOUT)
 def test_independent_processes_do_not_oversubscribe(tmp_path):
-    """Two processes not started by multiprocessing (as torchrun ranks), default threads each."""
-    defaults = timings(tmp_path, threads=(None,), processes=2)
-    ones = timings(tmp_path, threads=(1,), processes=2)
-    for default, one in zip(defaults, ones):
-        for case, (median, p90) in default["None"].items():
-            one_median, one_p90 = one["1"][case]
-            assert median <= 2 * one_median + 1e-3, (case, defaults, ones)
-            assert p90 <= 2 * one_p90 + 2e-3, (case, defaults, ones)
+    """Two processes not started by multiprocessing (as torchrun ranks), running at once, each
+    timing its default calls and its one-thread calls side by side."""
+    for result in timings(tmp_path, threads=(None, 1), processes=2):
+        for case, (median, p90) in result["None"].items():
+            one_median, one_p90 = result["1"][case]
+            assert median <= 2 * one_median + 1e-3, (case, result)
+            assert p90 <= 2 * one_p90 + 2e-3, (case, result)

@@ -100,7 +100,7 @@ def test_zero_size_and_off_image_boxes_are_valid():
     ("batch_size", 0, ValueError), ("batch_size", 2.0, TypeError), ("batch_size", "2", TypeError),
     ("batch_size", True, TypeError), ("num_classes", -3, ValueError), ("num_classes", 3.5, TypeError),
     ("input_size", (0, 64), ValueError), ("input_size", (64.0, 64), TypeError),
-    ("input_size", 64, TypeError), ("input_size", (64, 64, 3), TypeError),
+    ("input_size", 64.0, TypeError), ("input_size", True, TypeError), ("input_size", (64, 64, 3), TypeError),
     ("input_size", {64, 80}, TypeError), ("input_size", np.array(64), TypeError),
     ("input_size", np.array([[64, 80]]), TypeError), ("input_size", (4, 2**31), ValueError),
     ("output_size", (16, -1), ValueError), ("output_size", "ab", TypeError),

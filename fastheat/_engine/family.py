@@ -149,12 +149,15 @@ def encode(family: Family, detections, batch_size, options: dict, out, num_threa
     if clock:
         clock("pass")
     if sparse:
-        return SparseTargets(family.name, spec, stamps, slots)
-    result = sinks.dense(family, spec, stamps, slots, out, threads)
-    if single:
-        result = family.result(*given) if out is not None else family.result(*(f[0] for f in result))
+        result = SparseTargets(family.name, spec, stamps, slots)
+    else:
+        result = sinks.dense(family, spec, stamps, slots, out, threads)
+        if clock:
+            clock("stamp")
+        if single:
+            result = family.result(*(given if out is not None else (f[0] for f in result)))
     if clock:
-        clock("stamp")
+        clock("outputs")
     return result
 
 
@@ -217,7 +220,10 @@ class Encoder:
         if clock:
             clock("stamp")
         fields = (*maps, *slots)
-        return family.result(*(f[0] for f in fields) if single else fields)
+        result = family.result(*(f[0] for f in fields) if single else fields)
+        if clock:
+            clock("outputs")
+        return result
 
     def render(self, targets: SparseTargets, *, copy: bool = False):
         """Render ``targets`` (``sparse=True`` output of this family, with this encoder's

@@ -36,6 +36,7 @@ import math
 import multiprocessing
 import os
 import stat
+import sys
 import threading
 import time
 import types
@@ -271,10 +272,15 @@ _warned_once: set = set()
 
 
 def warn_once(key: Hashable, message: str) -> None:
-    """``warnings.warn(message, RuntimeWarning)`` the first time this process sees ``key``."""
+    """``warnings.warn(message, RuntimeWarning)`` the first time this process sees ``key``,
+    attributed to the first caller outside fastheat."""
     if key not in _warned_once:
         _warned_once.add(key)
-        warnings.warn(message, RuntimeWarning, stacklevel=4)
+        package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        frame, level = sys._getframe(1), 2
+        while frame is not None and frame.f_code.co_filename.startswith(package):
+            frame, level = frame.f_back, level + 1
+        warnings.warn(message, RuntimeWarning, stacklevel=level)
 
 
 def process_lock(name: str) -> threading.Lock:

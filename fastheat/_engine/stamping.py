@@ -64,9 +64,10 @@ def clear_window(flat, base, height, width, x, y, radius):
     """Zero the cells that ``stamp`` with the same arguments may have written."""
     y0, y1 = window(y, radius, height)
     x0, x1 = window(x, radius, width)
-    for yy in range(y0, y1):
-        row = base + yy * width
-        flat[row + x0:row + x1] = 0.0
+    if x0 < x1:  # else x1 may be negative: a slice would wrap around into other images
+        for yy in range(y0, y1):
+            row = base + yy * width
+            flat[row + x0:row + x1] = 0.0
 
 
 @jit
