@@ -94,7 +94,8 @@ def to_dense(targets: SparseTargets, device=None, out=None, *, method: str = "au
     if method == "numba":
         if device.type != "cpu":
             raise ValueError(f"method='numba' renders into CPU tensors, not {device}")
-        arrays = tuple(tensor.numpy() for tensor in out)
+        arrays = sinks.check_out_of(family, spec, targets.batch_size,
+                                    tuple(tensor.numpy() for tensor in out))  # e.g. overlaps
         sinks.dense(family, spec, targets.stamps, targets.slots, arrays, threads)
         return family.result(*out)
     maps, slots = out[:family.maps], out[family.maps:]
@@ -123,10 +124,18 @@ def _check_out(out, shapes, dtypes, device) -> tuple:
                              f"{_torch_dtype(dtype)} {shape}")
         if not tensor.is_contiguous():
             raise ValueError(f"out[{i}] must be contiguous")
-        if tensor.device != out[0].device or (device is not None and tensor.device != torch.device(device)):
+        if tensor.device != out[0].device or not _on(tensor.device, device):
             raise ValueError(f"out[{i}] is on {tensor.device}, not on the device of the others "
                              f"or the one asked for")
     return tuple(out)
+
+
+def _on(actual: torch.device, wanted) -> bool:
+    """Whether ``actual`` is the device ``wanted`` names (None: any; "cuda" matches "cuda:0")."""
+    if wanted is None:
+        return True
+    wanted = torch.device(wanted)
+    return actual.type == wanted.type and wanted.index in (None, actual.index)
 
 
 class Renderer:
