@@ -11,7 +11,7 @@ SCRIPTS = pathlib.Path(__file__).parent.parent / "scripts"
 
 def run(script, *args):
     done = subprocess.run([sys.executable, str(SCRIPTS / script), *args], capture_output=True,
-                          text=True, timeout=300)
+                          text=True, timeout=880)
     assert done.returncode == 0, done.stderr
     return done.stdout
 
@@ -31,3 +31,13 @@ def test_loader_demo(workload):
 def test_profile_encode():
     out = run("profile_encode.py", "--mode", "encoder", "--batches", "3")
     assert "end-to-end (public call)" in out and "batches/s" in out
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_readme_figures_quick():
+    out = run("readme_figures.py", "--quick")
+    assert out.startswith("Machine: ") and "bit-identical to the reference: True" in out
+    for title in ("test_bench_calls", "test_bench_corners", "test_bench_handoff",
+                  "CornerNet batches", "CenterNet per-image items", "Thread policy"):
+        assert title in out
