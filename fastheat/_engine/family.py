@@ -102,16 +102,15 @@ class Family:
         return inspect.Signature(head + options + tail, return_annotation=self.result)
 
 
-def rows_of(detections, batch_size, image_ids):
-    """``(rows, batch_size, image_ids, single)``: the ``(N, 6)`` float64 rows of a batch, or,
-    with ``batch_size=None``, of one image given as ``(N, 5)`` rows without the batch index."""
-    single = batch_size is None
+def rows_of(detections, single: bool, batch_size: int, image_ids):
+    """``(rows, image_ids)``: the ``(N, 6)`` float64 rows of a batch, or, if ``single``, of
+    one image given as ``(N, 5)`` rows without the batch index; the checked ``image_ids``."""
     if single:
         rows = as_rows(detections, columns=5)
-        rows, batch_size = np.hstack([np.zeros((len(rows), 1)), rows]), 1
+        rows = np.hstack([np.zeros((len(rows), 1)), rows])
     else:
         rows = as_rows(detections)
-    return rows, batch_size, check_image_ids(image_ids, batch_size, single), single
+    return rows, check_image_ids(image_ids, batch_size, single)
 
 
 def encode(family: Family, detections, batch_size, options: dict, out, num_threads, sparse,
@@ -132,16 +131,17 @@ def encode(family: Family, detections, batch_size, options: dict, out, num_threa
         raise ValueError("out= and sparse=True exclude each other: render sparse targets with "
                          "their to_dense(out=...)")
     single = batch_size is None
+    if single:
+        batch_size = 1
+    fields = out  # what an ``out=`` call returns, as given
     if out is None:
-        batch_size = family.check_batch_size(spec, 1 if single else batch_size, maps=not sparse)
+        batch_size = family.check_batch_size(spec, batch_size, maps=not sparse)
     else:
-        given = out
-        batch_size = 1 if single else check_index("batch_size", batch_size, minimum=1)
-        if single and isinstance(out, (tuple, list)):
+        batch_size = check_index("batch_size", batch_size, minimum=1)
+        if single and isinstance(out, (tuple, list)):  # the fields gain the batch axis
             out = tuple(o[np.newaxis] if isinstance(o, np.ndarray) else o for o in out)
         out = sinks.check_out_of(family, spec, batch_size, out)
-    rows, batch_size, image_ids, single = rows_of(detections, None if single else batch_size,
-                                                  image_ids)
+    rows, image_ids = rows_of(detections, single, batch_size, image_ids)
     slots = family.new_slots(spec, batch_size) if out is None else out[family.maps:]
     if clock:
         clock("check")
@@ -154,8 +154,10 @@ def encode(family: Family, detections, batch_size, options: dict, out, num_threa
         result = sinks.dense(family, spec, stamps, slots, out, threads)
         if clock:
             clock("stamp")
-        if single:
-            result = family.result(*(given if out is not None else (f[0] for f in result)))
+        if fields is not None:
+            result = family.result(*fields)
+        elif single:
+            result = family.result(*(field[0] for field in result))
     if clock:
         clock("outputs")
     return result
@@ -207,9 +209,9 @@ class Encoder:
         """
         clock = stage_clock()
         spec, family = self.spec, self.family
-        if batch_size is not None:
-            batch_size = self._check_batch_size(batch_size)
-        rows, batch_size, image_ids, single = rows_of(detections, batch_size, image_ids)
+        single = batch_size is None
+        batch_size = self._check_batch_size(1 if single else batch_size)
+        rows, image_ids = rows_of(detections, single, batch_size, image_ids)
         slots = family.new_slots(spec, batch_size)
         if clock:
             clock("check")

@@ -1,0 +1,78 @@
+"""What per-image pipelines need: the single-image form, square sizes as one int, image_ids."""
+
+import numpy as np
+import pytest
+
+import fastheat
+from fastheat._engine.registry import FAMILIES
+from fastheat.workloads import coco_like_detections
+
+SIZES = dict(num_classes=5, input_size=(120, 96), output_size=(30, 24))
+ONE_SHOT = {"corners": fastheat.encode_corners, "cornernet": fastheat.encode_cornernet,
+            "centernet": fastheat.encode_centernet}
+ENCODERS = {"corners": fastheat.CornerEncoder, "cornernet": fastheat.CornerNetEncoder,
+            "centernet": fastheat.CenterNetEncoder}
+
+
+def one_image(seed):
+    rows = coco_like_detections(seed, batch_size=1, num_classes=5, input_size=(120, 96),
+                                boxes_per_image=8)
+    return np.vstack([rows, [[0, 1, -30.0, 50.0, 20.0, 70.0]]])  # and one box partly off
+
+
+@pytest.mark.parametrize("family", sorted(ONE_SHOT))
+def test_single_image_form_is_the_batch_of_one_without_its_axis(family):
+    encode, encoder = ONE_SHOT[family], ENCODERS[family](**SIZES)
+    for seed in range(3):
+        rows = one_image(seed)
+        batched = encode(rows, batch_size=1, **SIZES)
+        single = encode(rows[:, 1:], batch_size=None, **SIZES)
+        reused = encoder(rows[:, 1:], None, copy=True)
+        for got in (single, reused):
+            assert type(got) is type(batched)
+            for g, b in zip(got, batched):
+                assert g.shape == b.shape[1:] and g.dtype == b.dtype
+                np.testing.assert_array_equal(g, b[0])
+        out = tuple(np.full_like(field, 7) for field in single)
+        again = encode(rows[:, 1:], batch_size=None, **SIZES, out=out)
+        assert all(a is o for a, o in zip(again, out))
+        for a, s in zip(again, single):
+            np.testing.assert_array_equal(a, s)
+        sparse = encode(rows[:, 1:], batch_size=None, **SIZES, sparse=True)
+        assert sparse.batch_size == 1  # kept, to be collated
+        for s, b in zip(sparse.to_dense(), batched):
+            np.testing.assert_array_equal(s, b)
+
+
+def test_single_image_rows_have_five_columns():
+    with pytest.raises(ValueError, match=r"5 columns \(category, x1, y1, x2, y2\)"):
+        fastheat.encode_corners(np.zeros((2, 6)), batch_size=None, **SIZES)
+    empty = fastheat.encode_centernet([], batch_size=None, **SIZES)
+    assert empty.hm.shape == (5, 30, 24) and not empty.hm.any() and not empty.reg_mask.any()
+
+
+def test_one_int_is_a_square():
+    rows = coco_like_detections(3, batch_size=2, num_classes=5, input_size=(512, 512))
+    square = fastheat.encode_centernet(rows, batch_size=2, num_classes=5, input_size=512,
+                                       output_size=128)
+    pairs = fastheat.encode_centernet(rows, batch_size=2, num_classes=5, input_size=(512, 512),
+                                      output_size=(128, 128))
+    for a, b in zip(square, pairs):
+        np.testing.assert_array_equal(a, b)
+    for bad in (512.0, True, "512"):
+        with pytest.raises(TypeError, match="input_size"):
+            fastheat.encode_centernet(rows, batch_size=2, num_classes=5, input_size=bad,
+                                      output_size=128)
+
+
+@pytest.mark.parametrize("family", ["cornernet", "centernet"])
+def test_image_ids_name_the_crowded_image(family):
+    slots = FAMILIES[family].slots_option
+    crowded = np.array([[0, 0, 1.0, 1.0, 9.0, 9.0]] * 3)
+    options = {**SIZES, slots: 2, "on_overflow": "error"}
+    with pytest.raises(ValueError, match=r"image 1234 \(batch index 0\) has 3 boxes"):
+        ONE_SHOT[family](crowded[:, 1:], batch_size=None, **options, image_ids=1234)
+    with pytest.raises(ValueError, match=r"image 'x.jpg' \(batch index 0\) has 3 boxes"):
+        ENCODERS[family](**options)(crowded, 1, image_ids=["x.jpg"])
+    with pytest.raises(ValueError, match="image_ids must be a sequence of batch_size=1"):
+        ONE_SHOT[family](crowded, batch_size=1, **options, image_ids=[1, 2])
