@@ -4,7 +4,7 @@
     python scripts/thread_policy.py --busy 1 --repeats 50
 
 Each case is timed with ``num_threads=None`` (the default policy), 1 and 2, side by side in one
-process. Between calls the script spins for ``--gap`` ms, as the rest of a training step
+process: the default and one thread interleaved call by call, then two threads. Before each call the script spins for ``--gap`` ms, as the rest of a training step
 would: that is when a thread pool's idle threads fall asleep, and waking them on a busy
 machine is what stalls a parallel launch. Busy processes are plain Python loops, started and
 stopped by the script. Prints min, median and p90 per call in ms, and default / 1 thread.
@@ -23,6 +23,7 @@ import fastheat
 from fastheat.workloads import CORNERNET, coco_like_detections
 
 CLASSES = {key: value for key, value in CORNERNET.items() if key != "batch_size"}
+THREADS = (None, 1, 2)
 
 
 def cases():
@@ -56,15 +57,21 @@ def spin(seconds: float) -> None:
         pass
 
 
-def measure(call, threads, repeats, gap):
-    call(threads)
-    times = []
-    for _ in range(repeats):
-        spin(gap)
-        start = time.perf_counter()
-        call(threads)
-        times.append(time.perf_counter() - start)
-    return np.array(times) * 1e3
+def measure(call, repeats, gap):
+    """``{threads: ms per call}``: the default and 1 thread interleaved (default, 1, default,
+    ...) so that both meet the same conditions, then 2 threads. (After a parallel call, GNU
+    OpenMP's idle thread spins for milliseconds: interleaved, it would slow the next call.)"""
+    times = {threads: [] for threads in THREADS}
+    for group in ((None, 1), (2,)):
+        for threads in group:
+            call(threads)
+        for _ in range(repeats):
+            for threads in group:
+                spin(gap)
+                start = time.perf_counter()
+                call(threads)
+                times[threads].append(time.perf_counter() - start)
+    return {threads: np.array(values) * 1e3 for threads, values in times.items()}
 
 
 def main() -> None:
@@ -83,9 +90,7 @@ def main() -> None:
             print(f"\n{busy} busy background process(es); ms per call: min / median / p90")
             for name, (call, divisor) in all_cases.items():
                 repeats = max(5, args.repeats // divisor)
-                row = {}
-                for threads in (None, 1, 2):  # interleaved per case: same conditions
-                    row[threads] = measure(call, threads, repeats, args.gap / 1e3)
+                row = measure(call, repeats, args.gap / 1e3)
                 text = "  ".join(
                     f"{'default' if t is None else f'{t} thr'} {v.min():7.3f} / {np.median(v):7.3f} / "
                     f"{np.percentile(v, 90):7.3f}" for t, v in row.items())
