@@ -43,8 +43,26 @@ def test_sparse_is_tiny_next_to_the_dense_cornernet_batch():
     sparse = fastheat.encode_cornernet(batch, batch_size=49, **CORNERNET, sparse=True)
     size = len(pickle.dumps(sparse))
     assert size < 0.01 * sum(array.nbytes for array in dense)
-    assert size < 300_000  # points (~31 KB) and the slot arrays (~206 KB)
+    assert size < 60_000  # points in int32 (~16 KB), used slots only (~26 KB)
     assert_same(pickle.loads(pickle.dumps(sparse)).to_dense(), dense)
+
+
+def test_pickling_restores_every_bit():
+    sparse = fastheat.encode_cornernet(detections(2), batch_size=5, **SMALL, sparse=True)
+    sparse.slots[2][4, 9] = -0.0  # a nonzero bit pattern in a late slot is kept
+    back = pickle.loads(pickle.dumps(sparse))
+    assert back.stamps.points.dtype == np.int64 and back.spec == sparse.spec
+    np.testing.assert_array_equal(back.stamps.points, sparse.stamps.points)
+    for restored, slot in zip(back.slots, sparse.slots):
+        assert restored.shape == slot.shape and restored.dtype == slot.dtype
+        assert restored.tobytes() == slot.tobytes()
+    edge = 2**31 - 2
+    huge = fastheat.encode_corners([[0, 0, -edge, -edge, edge, edge]], batch_size=1, num_classes=1,
+                                   input_size=8, output_size=8, radius_formula="centernet",
+                                   sparse=True)
+    assert huge.stamps.points.max() >= 2**31  # a radius beyond int32: pickled as int64
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(huge)).stamps.points,
+                                  huge.stamps.points)
 
 
 @pytest.mark.parametrize("family", sorted(ONE_SHOT))

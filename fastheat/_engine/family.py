@@ -23,10 +23,9 @@ from . import sinks
 from .registry import FAMILIES, register  # noqa: F401 (families register through here)
 from .runtime import check_num_threads, stage_clock
 from .sparse import SparseTargets
-from .spec import REQUIRED, MapSpec, spec_for
+from .spec import REQUIRED, SLOTS, MapSpec, spec_for  # noqa: F401 (SLOTS: for the families)
 from .validate import as_rows, check_batch_size, check_image_ids, check_index
 
-SLOTS = "T"  # stands for ``max_slots`` in a slot field's shape
 
 
 @dataclass(frozen=True)

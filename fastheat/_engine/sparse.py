@@ -16,7 +16,7 @@ import numpy as np
 from . import sinks
 from .registry import FAMILIES
 from .runtime import check_num_threads
-from .spec import MapSpec
+from .spec import SLOTS, MapSpec
 from .stamps import Stamps
 
 
@@ -45,6 +45,26 @@ class SparseTargets:
     def batch_size(self) -> int:
         return self.stamps.images
 
+    def __reduce__(self):
+        """Pickle compactly (what crosses a DataLoader's pipe): the slot arrays without their
+        trailing all-zero slots, the points in int32 when they fit; restored exactly."""
+        family = FAMILIES[self.family]
+        slotted = [bool(dims) and dims[0] == SLOTS for dims, _ in family.slots]
+        used = 0
+        for slot, has_slots in zip(self.slots, slotted):
+            if has_slots and slot.size:  # slots holding a nonzero byte in any image
+                bytes_per_image = slot.reshape(slot.shape[0], -1).view(np.uint8)
+                per_slot = bytes_per_image.max(axis=0).reshape(slot.shape[1], -1).max(axis=1)
+                nonzero = np.flatnonzero(per_slot)
+                used = max(used, int(nonzero[-1]) + 1 if nonzero.size else 0)
+        slots = tuple(slot[:, :used] if has_slots else slot
+                      for slot, has_slots in zip(self.slots, slotted))
+        points = self.stamps.points
+        if points.size and np.abs(points).max() < 2**31:
+            points = points.astype(np.int32)
+        stamps = (self.stamps.starts, points, self.stamps.max_radius, self.stamps.cells)
+        return _restore, (self.family, self.spec, stamps, slots, slotted)
+
     def to_dense(self, out=None, *, num_threads: int | None = None):
         """The dense result, bit-identical to the dense call's (same named tuple and dtypes).
 
@@ -64,6 +84,20 @@ class SparseTargets:
             out = sinks.check_out_of(family, self.spec, self.batch_size, out)
             slots = self.slots
         return sinks.dense(family, self.spec, self.stamps, slots, out, threads)
+
+
+def _restore(family, spec, stamps, slots, slotted) -> SparseTargets:
+    """Undo ``SparseTargets.__reduce__``: int64 points, slot arrays padded back with zeros."""
+    starts, points, max_radius, cells = stamps
+    full = []
+    for slot, has_slots in zip(slots, slotted):
+        if has_slots and slot.shape[1] != spec.max_slots:
+            padded = np.zeros((slot.shape[0], spec.max_slots, *slot.shape[2:]), slot.dtype)
+            padded[:, :slot.shape[1]] = slot
+            slot = padded
+        full.append(slot)
+    return SparseTargets(family, spec, Stamps(starts, points.astype(np.int64), max_radius, cells),
+                         tuple(full))
 
 
 def collate(items) -> SparseTargets:

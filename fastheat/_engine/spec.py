@@ -25,6 +25,7 @@ from .validate import (
 )
 
 REQUIRED = inspect.Parameter.empty
+SLOTS = "T"  # stands for ``max_slots`` in a slot field's shape (``family.Family.slots``)
 ON_OVERFLOW = {"warn": passes.WARN, "error": passes.ERROR, "truncate": passes.TRUNCATE}
 
 
