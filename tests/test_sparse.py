@@ -58,7 +58,7 @@ def test_pickling_restores_every_bit():
         assert restored.tobytes() == slot.tobytes()
     edge = 2**31 - 2
     huge = fastheat.encode_corners([[0, 0, -edge, -edge, edge, edge]], batch_size=1, num_classes=1,
-                                   input_size=8, output_size=8, radius_formula="centernet",
+                                   input_size=8, output_size=8, radius_formula="centernet", gaussian_iou=0.1,
                                    sparse=True)
     assert huge.stamps.points.max() >= 2**31  # a radius beyond int32: pickled as int64
     np.testing.assert_array_equal(pickle.loads(pickle.dumps(huge)).stamps.points,
