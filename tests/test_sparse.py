@@ -56,13 +56,14 @@ def test_pickling_restores_every_bit():
     for restored, slot in zip(back.slots, sparse.slots):
         assert restored.shape == slot.shape and restored.dtype == slot.dtype
         assert restored.tobytes() == slot.tobytes()
-    edge = 2**31 - 2
-    huge = fastheat.encode_corners([[0, 0, -edge, -edge, edge, edge]], batch_size=1, num_classes=1,
-                                   input_size=8, output_size=8, radius_formula="centernet", gaussian_iou=0.1,
-                                   sparse=True)
-    assert huge.stamps.points.max() >= 2**31  # a radius beyond int32: pickled as int64
-    np.testing.assert_array_equal(pickle.loads(pickle.dumps(huge)).stamps.points,
-                                  huge.stamps.points)
+    edge = 2**31 - 2  # the largest coordinates and radii validation lets through fit in int32
+    for formula in ("cornernet", "centernet"):
+        huge = fastheat.encode_corners([[0, 0, -edge, -edge, edge, edge]], batch_size=1,
+                                       num_classes=1, input_size=8, output_size=8,
+                                       radius_formula=formula, gaussian_iou=1e-9, sparse=True)
+        assert np.abs(huge.stamps.points).max() < 2**31
+        np.testing.assert_array_equal(pickle.loads(pickle.dumps(huge)).stamps.points,
+                                      huge.stamps.points)
 
 
 @pytest.mark.parametrize("family", sorted(ONE_SHOT))

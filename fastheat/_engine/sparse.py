@@ -47,7 +47,7 @@ class SparseTargets:
 
     def __reduce__(self):
         """Pickle compactly (what crosses a DataLoader's pipe): the slot arrays without their
-        trailing all-zero slots, the points in int32 when they fit; restored exactly."""
+        trailing all-zero slots, the points in int32; restored exactly."""
         family = FAMILIES[self.family]
         slotted = [bool(dims) and dims[0] == SLOTS for dims, _ in family.slots]
         used = 0
@@ -59,9 +59,7 @@ class SparseTargets:
                 used = max(used, int(nonzero[-1]) + 1 if nonzero.size else 0)
         slots = tuple(slot[:, :used] if has_slots else slot
                       for slot, has_slots in zip(self.slots, slotted))
-        points = self.stamps.points
-        if points.size and np.abs(points).max() < 2**31:
-            points = points.astype(np.int32)
+        points = self.stamps.points.astype(np.int32)  # they fit: see Stamps
         stamps = (self.stamps.starts, points, self.stamps.max_radius, self.stamps.cells)
         return _restore, (self.family, self.spec, stamps, slots, slotted)
 
