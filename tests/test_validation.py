@@ -99,6 +99,7 @@ def test_zero_size_and_off_image_boxes_are_valid():
 @pytest.mark.parametrize("name, value, error", [
     ("batch_size", 0, ValueError), ("batch_size", 2.0, TypeError), ("batch_size", "2", TypeError),
     ("batch_size", True, TypeError), ("num_classes", -3, ValueError), ("num_classes", 3.5, TypeError),
+    ("num_classes", 2**31, ValueError),
     ("input_size", (0, 64), ValueError), ("input_size", (64.0, 64), TypeError),
     ("input_size", 64.0, TypeError), ("input_size", True, TypeError), ("input_size", (64, 64, 3), TypeError),
     ("input_size", {64, 80}, TypeError), ("input_size", np.array(64), TypeError),

@@ -91,7 +91,8 @@ def check_options(options: dict, defaults: dict, slots_option: str | None) -> Ma
         raise TypeError(f"missing required option {missing[0]!r}")
     dtype = check_dtype(values.get("dtype", np.float32))
     return MapSpec(
-        num_classes=check_index("num_classes", values["num_classes"], minimum=1),
+        num_classes=check_index("num_classes", values["num_classes"], minimum=1,
+                                maximum=MAX_GRID_COORD),
         input_size=check_map_size("input_size", values["input_size"]),
         output_size=check_map_size("output_size", values["output_size"]),
         dtype=dtype,

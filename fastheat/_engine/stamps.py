@@ -28,9 +28,9 @@ class Stamps:
     points : int64 (n, 5)
         ``(map, channel, x, y, radius)`` per point (``MAP``, ``CHANNEL``, ``X``, ``Y``,
         ``RADIUS``); any grid cell, on the map or not. Every value is below 2**31 in
-        magnitude (validation bounds scaled coordinates by 2**31 and box sizes by 2**32
-        cells, and no radius formula exceeds half the box's smaller side then), so they fit
-        in int32 when pickled.
+        magnitude (validation bounds channels and scaled coordinates by 2**31 and box sizes
+        by 2**32 cells, and no radius formula then reaches 2**31), so they fit in int32 when
+        pickled.
     max_radius : int
         The largest radius, -1 without points.
     cells : int
