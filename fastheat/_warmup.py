@@ -10,6 +10,7 @@ from numpy.typing import DTypeLike
 
 from ._engine.family import FAMILIES, encode
 from ._engine.runtime import check_num_threads, default_num_threads
+from ._engine.stamping import expand_cells
 
 
 def warmup(dtypes: DTypeLike | Iterable[DTypeLike] = (np.float32,), *,
@@ -44,4 +45,8 @@ def warmup(dtypes: DTypeLike | Iterable[DTypeLike] = (np.float32,), *,
             for dtype in dtypes if "dtype" in family.options else (np.float32,):
                 options = {**sizes, "dtype": dtype} if "dtype" in family.options else sizes
                 encode(family, detections, 1, options, None, threads, False)
+                if threads == 1:  # and the cell expansion of fastheat.torch's scatter path
+                    sparse = encode(family, detections, 1, options, None, 1, True)
+                    expand_cells(sparse.stamps, family.maps, sparse.spec.map_shape(1),
+                                 sparse.spec.gaussian, sparse.spec.dtype)
     return time.perf_counter() - start

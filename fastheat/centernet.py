@@ -87,14 +87,14 @@ def _center_pass(rows, batch_size, num_classes, width_ratio, height_ratio, min_o
     info[COUNT] = n
 
 
-def _run_center_pass(spec, rows, batch_size, slots, image_ids):
+def _run_center_pass(spec, rows, batch_size, slots, labels):
     starts, points, info = new_stamps(batch_size, len(rows))
     runtime.call(_center_pass, _center_pass, rows, batch_size, spec.num_classes, *spec.ratios,
                  spec.gaussian_iou, spec.min_radius, spec.radius_formula, 2.0, spec.max_slots,
                  spec.on_overflow, *spec.output_size, starts, points, info, *slots)
     return finish(rows, starts, points, info, batch_size=batch_size, num_classes=spec.num_classes,
                   slots_name="max_objs", max_slots=spec.max_slots, on_overflow=spec.on_overflow,
-                  image_ids=image_ids)
+                  labels=labels)
 
 
 CENTERNET = register(Family(
@@ -132,7 +132,7 @@ def encode_centernet(detections, *, batch_size, out=None, sparse=False, image_id
     Parameters
     ----------
     detections, batch_size, num_classes, input_size, output_size, delte, k, min_radius, \
-sparse, num_threads
+image_ids, sparse, num_threads
         As for ``encode_corners``.
     gaussian_iou : float, default 0.7
         ``min_overlap`` of the radius formula (CenterNet's default), in (0, 1).
@@ -140,9 +140,10 @@ sparse, num_threads
         ``R``: the formula CenterNet shipped (default) or CornerNet's; see Notes.
     max_objs : int, default 128
         Slots per image ``M``, ``>= 1``.
-    on_overflow : {"error", "truncate"}, default "error"
-        An image with more than ``max_objs`` boxes raises a ``ValueError`` naming it, or, with
-        ``"truncate"``, keeps only its first ``max_objs`` boxes (CenterNet's behaviour).
+    on_overflow : {"warn", "error", "truncate"}, default "warn"
+        An image with more than ``max_objs`` boxes keeps only its first ``max_objs`` boxes
+        (CenterNet's behaviour); ``"warn"`` also says so, once per process, with the count of
+        dropped boxes; ``"error"`` raises a ``ValueError`` naming the image instead.
     out : CenterNetTargets or tuple of 5 arrays, optional
         Arrays of the result's shapes and dtypes, overwritten entirely and returned.
 

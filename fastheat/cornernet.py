@@ -128,7 +128,7 @@ _NO_SLOTS = (np.zeros((0, 0, 2), np.float32), np.zeros((0, 0, 2), np.float32),
              np.zeros(0, np.int32))
 
 
-def _run_corner_pass(spec, rows, batch_size, slots, image_ids):
+def _run_corner_pass(spec, rows, batch_size, slots, labels):
     starts, points, info = new_stamps(batch_size, 2 * len(rows))
     runtime.call(_corner_pass, _corner_pass, rows, batch_size, spec.num_classes, *spec.ratios,
                  spec.gaussian_iou, spec.gaussian_rad, spec.min_radius, spec.radius_formula, 2.0,
@@ -136,7 +136,7 @@ def _run_corner_pass(spec, rows, batch_size, slots, image_ids):
                  starts, points, info, *(slots or _NO_SLOTS))
     return finish(rows, starts, points, info, batch_size=batch_size, num_classes=spec.num_classes,
                   slots_name="max_tag_len", max_slots=spec.max_slots, on_overflow=spec.on_overflow,
-                  image_ids=image_ids)
+                  labels=labels)
 
 
 _OPTIONS = dict(num_classes=REQUIRED, input_size=REQUIRED, output_size=REQUIRED, gaussian_iou=0.3,
@@ -167,19 +167,21 @@ def encode_corners(detections, *, batch_size, out=None, sparse=False, image_ids=
 
     Parameters
     ----------
-    detections : array_like, shape (N, 6)
+    detections : array_like, shape (N, 6), or (N, 5) with ``batch_size=None``
         Rows ``(batch_index, category, x1, y1, x2, y2)`` in input pixels, any order, any real
         dtype (all box arithmetic is float64); a torch tensor is detached and moved to the CPU.
         ``batch_index`` and ``category`` are whole numbers; ``x2 >= x1`` and ``y2 >= y1``
         (zero-size boxes are valid). Boxes may lie partly or wholly outside the image: the
         visible part of each Gaussian is stamped. An empty array (or ``[]``) means no boxes.
-    batch_size : int
-        Number of images ``B``, ``>= 1``.
+    batch_size : int or None
+        Number of images ``B``, ``>= 1``. ``None``: one image, rows ``(category, x1, y1, x2,
+        y2)``, and every field of the result without the batch axis (the batch of one's
+        ``[0]``).
     num_classes : int
         Number of categories ``C``, ``>= 1``.
-    input_size, output_size : (int, int)
-        ``(height, width)`` of the network input and of the heatmaps, each side in
-        ``[1, 2**31)``. The ratios are ``out_w / in_w`` and ``out_h / in_h``.
+    input_size, output_size : (int, int) or int
+        ``(height, width)`` of the network input and of the heatmaps (one int: a square), each
+        side in ``[1, 2**31)``. The ratios are ``out_w / in_w`` and ``out_h / in_h``.
     gaussian_iou : float, default 0.3
         ``min_overlap`` of the radius formula, in (0, 1).
     gaussian_rad : int, default -1
@@ -188,6 +190,10 @@ def encode_corners(detections, *, batch_size, out=None, sparse=False, image_ids=
         ``sigma = (2 * radius + 1) / delte``, in ``(0, 1e150]``.
     k : float, default 1.0
         Peak value of each Gaussian.
+    clip : bool, default False
+        First clip every box into the input image (x to ``[0, in_w - 1]``, y to
+        ``[0, in_h - 1]``) and drop the boxes left with no width or height: CornerNet's
+        ``_clip_detections``, which CornerNet and CornerNet-Lite apply before their loop.
     dtype : float32 or float64, default float32
         Heatmap dtype.
     radius_formula : {"cornernet", "centernet"}, default "cornernet"
@@ -197,6 +203,9 @@ def encode_corners(detections, *, batch_size, out=None, sparse=False, image_ids=
     out : (ndarray, ndarray), optional
         ``(tl, br)`` C-contiguous writeable arrays of shape ``(B, C, out_h, out_w)`` and dtype
         ``dtype``, overwritten entirely and returned.
+    image_ids : sequence, optional
+        One name per image (dataset indices, file names; one value with ``batch_size=None``),
+        used by error messages.
     sparse : bool, default False
         Return ``SparseTargets`` instead: the points to stamp and the slot arrays, without the
         dense maps (tens of KB instead of hundreds of MB), for a DataLoader worker to return
@@ -232,21 +241,23 @@ def encode_cornernet(detections, *, batch_size, out=None, sparse=False, image_id
 
     * ``tl_regrs[b, t] = (fxtl - xtl, fytl - ytl)``, ``br_regrs[b, t]`` likewise (float32);
     * ``tl_tags[b, t] = ytl * out_w + xtl``, ``br_tags[b, t] = ybr * out_w + xbr``;
-    * ``tag_masks[b, t] = 1`` for ``t < tag_lens[b]``, the number of boxes of image ``b``.
+    * ``tag_masks[b, t] = 1``; ``tag_lens[b]`` is the number of boxes of image ``b``.
 
-    Slots past an image's boxes are 0.
+    Slots past an image's boxes are 0, and so is the slot of a box with a corner off the map
+    (``tag_masks`` 0 included); see Notes.
 
     Parameters
     ----------
     detections, batch_size, num_classes, input_size, output_size, gaussian_iou, gaussian_rad, \
-delte, k, radius_formula, min_radius, sparse, num_threads
+delte, k, clip, radius_formula, min_radius, image_ids, sparse, num_threads
         As for ``encode_corners``.
     max_tag_len : int, default 128
         Slots per image ``T``, ``>= 1``.
-    on_overflow : {"error", "truncate"}, default "error"
-        An image with more than ``max_tag_len`` boxes raises a ``ValueError`` naming it
-        (CornerNet itself fails there with an ``IndexError``), or, with ``"truncate"``, keeps
-        only its first ``max_tag_len`` boxes: in the slots *and* in the heatmaps.
+    on_overflow : {"warn", "error", "truncate"}, default "warn"
+        An image with more than ``max_tag_len`` boxes keeps only its first ``max_tag_len``
+        boxes, in the slots *and* in the heatmaps; ``"warn"`` also says so, once per process,
+        with the count of dropped boxes; ``"error"`` raises a ``ValueError`` naming the image
+        instead (CornerNet itself fails there with an ``IndexError``).
     out : CornerNetTargets or tuple of 8 arrays, optional
         Arrays of the result's shapes and dtypes, overwritten entirely and returned.
 
@@ -265,10 +276,11 @@ delte, k, radius_formula, min_radius, sparse, num_threads
 
     Notes
     -----
-    Tags follow the formula even for corners off the map, as CornerNet's do: a corner left
-    of the map (``xtl < 0``) or right of it (``xtl >= out_w``) gives a tag that points into
-    another row (or outside the map, for negative values or values ``>= out_h * out_w``);
-    its ``tag_masks`` entry is still 1.
+    Off-map corners (without ``clip``, e.g. after a random crop): CornerNet's formula would
+    give a tag that points into another row (a corner left or right of the map) or outside
+    the map (a failing gather), with its mask 1. fastheat leaves such a box's slot 0 and
+    masked, and still stamps the visible part of its Gaussians. ``clip=True`` reproduces
+    CornerNet's own pipeline, where no corner is off the map.
     """
     return encode(CORNERNET, detections, batch_size, options, out, num_threads, sparse, image_ids)
 

@@ -42,7 +42,8 @@ def gaussian_radius(height, width, min_overlap=0.3, *, radius_formula="cornernet
     height, width : float or array_like
         Box size in output-map pixels (CornerNet passes ``math.ceil`` of the scaled size), in
         ``[0, 1e150]`` so that the arithmetic cannot overflow. Arrays broadcast against each
-        other.
+        other. Not the reference's ``det_size=(height, width)`` pair: a tuple or list
+        ``height`` with a scalar ``width`` is a ``TypeError`` (pass NumPy arrays for arrays).
     min_overlap : float, default 0.3
         The IoU ``t`` in (0, 1) that a box from corners within the radius must keep.
     radius_formula : {"cornernet", "centernet"}, default "cornernet"
@@ -60,6 +61,9 @@ def gaussian_radius(height, width, min_overlap=0.3, *, radius_formula="cornernet
     -----
     Bit-identical to CornerNet's Python code, including its use of C ``pow()`` for ``b3 ** 2``.
     """
+    if isinstance(height, (tuple, list)) and np.ndim(width) == 0:
+        raise TypeError("gaussian_radius takes height and width, not the reference's det_size "
+                        f"pair: gaussian_radius(h, w, min_overlap), got height={height!r}")
     check_min_overlap("min_overlap", min_overlap)
     code = radius_formula_code(radius_formula)
     h = np.asarray(height)

@@ -127,7 +127,19 @@ def _check_out(out, shapes, dtypes, device) -> tuple:
         if tensor.device != out[0].device or not _on(tensor.device, device):
             raise ValueError(f"out[{i}] is on {tensor.device}, not on the device of the others "
                              f"or the one asked for")
+        if tensor.requires_grad:
+            raise ValueError(f"out[{i}] requires grad: targets are written in place")
+        for j in range(i):
+            if _share_memory(tensor, out[j]):
+                raise ValueError(f"out[{j}] and out[{i}] share memory")
     return tuple(out)
+
+
+def _share_memory(a: torch.Tensor, b: torch.Tensor) -> bool:
+    """Whether two contiguous tensors on one device overlap."""
+    a0, b0 = a.data_ptr(), b.data_ptr()
+    a1, b1 = a0 + a.numel() * a.element_size(), b0 + b.numel() * b.element_size()
+    return a.numel() > 0 and b.numel() > 0 and a0 < b1 and b0 < a1
 
 
 def _on(actual: torch.device, wanted) -> bool:

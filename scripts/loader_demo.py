@@ -19,9 +19,9 @@ Modes, what a worker returns and what the training loop then holds:
   the training loop renders them with a reused encoder (``encoder.render``);
 * ``none``: the detections only, nothing encoded: the loader's own ceiling.
 
-In every mode the loop reads a checksum off the dense targets it holds (tags or indices, one
-map cell per box), so no work is skipped; checksums must agree between modes and worker
-counts. Prints per mode and worker count the steady batches/s (after the first 10% of the
+In every mode the loop reads a checksum off the dense targets it holds (tags or indices and a
+few map cells), so no work is skipped; checksums must agree between worker counts (within a
+mode: modes run different numbers of batches). Prints per mode and worker count the steady batches/s (after the first 10% of the
 batches), the time to the first batch, and the pickled bytes of one item (what crosses the
 process boundary; dense tensors travel through shared memory, but the same bytes are written).
 """

@@ -248,7 +248,7 @@ def test_signatures_list_the_family_options(name):
         assert {name: defaults[name] for name in family.options} == family.options
         assert defaults["num_threads"] is None and defaults.get("out") is None
         assert defaults.get("sparse", False) is False and defaults.get("image_ids") is None
-        assert signature.return_annotation is family.result
+    assert function.return_annotation is family.result
 
 
 DOCUMENTED = {  # README's API table: every option's default (REQUIRED: none)

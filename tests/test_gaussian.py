@@ -119,3 +119,11 @@ def test_draw_gaussian_strided_view_and_huge_radius():
     heatmap = np.zeros((5, 5), np.float32)
     fastheat.draw_gaussian(heatmap, (-2000, 2), 2001)
     np.testing.assert_array_equal(heatmap, brute_force((5, 5), (-2000, 2), 2001, 1.0, 6, np.float32))
+
+
+def test_gaussian_radius_refuses_the_references_det_size_pair():
+    with pytest.raises(TypeError, match="det_size"):
+        fastheat.gaussian_radius((16, 16), 0.7)
+    assert fastheat.gaussian_radius(16, 16, 0.7) == pytest.approx(1.3067, abs=1e-4)
+    np.testing.assert_array_equal(fastheat.gaussian_radius(np.array([16, 16]), 20),
+                                  fastheat.gaussian_radius(16, 20))

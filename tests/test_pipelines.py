@@ -47,6 +47,10 @@ def test_single_image_form_is_the_batch_of_one_without_its_axis(family):
 def test_single_image_rows_have_five_columns():
     with pytest.raises(ValueError, match=r"5 columns \(category, x1, y1, x2, y2\)"):
         fastheat.encode_corners(np.zeros((2, 6)), batch_size=None, **SIZES)
+    bad = [[0, 1.0, 1.0, 5.0, 5.0], [1, 50.5, np.nan, 90.0, 75.0]]
+    with pytest.raises(ValueError, match=r"row 1 \(image 7 \(batch index 0\)\) is not finite: "
+                                         r"\[1.0, 50.5, nan, 90.0, 75.0\]$"):
+        fastheat.encode_corners(bad, batch_size=None, **SIZES, image_ids=7)
     empty = fastheat.encode_centernet([], batch_size=None, **SIZES)
     assert empty.hm.shape == (5, 30, 24) and not empty.hm.any() and not empty.reg_mask.any()
 

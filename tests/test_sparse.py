@@ -86,8 +86,14 @@ def test_render_checks_family_and_options():
     sparse = fastheat.encode_cornernet(detections(1), batch_size=5, **SMALL, sparse=True)
     with pytest.raises(ValueError, match="cornernet"):
         fastheat.CornerEncoder(**SMALL).render(sparse)
-    with pytest.raises(ValueError, match="other options"):
-        fastheat.CornerNetEncoder(**SMALL, max_tag_len=64).render(sparse)
+    with pytest.raises(ValueError, match="other num_classes, k than"):
+        fastheat.CornerNetEncoder(**{**SMALL, "num_classes": 9}, k=0.5).render(sparse)
+    want = sparse.to_dense()  # options that only shaped the stamps do not matter
+    relaxed = fastheat.CornerNetEncoder(**SMALL, max_tag_len=64, gaussian_iou=0.5).render(sparse)
+    for got, field in zip(relaxed, want):
+        np.testing.assert_array_equal(got, field)
+    assert repr(sparse) == "SparseTargets(family='cornernet', batch_size=5, points=%d, slots=6)" % (
+        len(sparse.stamps.points))
     with pytest.raises(TypeError, match="SparseTargets"):
         fastheat.CornerNetEncoder(**SMALL).render(detections(1))
 
@@ -118,7 +124,7 @@ def test_collate_per_image_equals_the_whole_batch(family):
 def test_collate_rejects_mixed_items():
     a = fastheat.encode_corners(detections(1), batch_size=5, **SMALL, sparse=True)
     b = fastheat.encode_corners(detections(1), batch_size=5, **SMALL, k=0.5, sparse=True)
-    with pytest.raises(ValueError, match=r"items\[1\]"):
+    with pytest.raises(ValueError, match=r"items\[1\] was encoded with other k than items\[0\]"):
         fastheat.collate([a, b])
     with pytest.raises(TypeError, match=r"items\[1\]"):
         fastheat.collate([a, "x"])
@@ -146,6 +152,26 @@ def test_torch_to_dense_is_bit_identical(family, method):
     again = fastheat_torch.to_dense(sparse, out=out, method=method)
     assert all(a is o for a, o in zip(again, out))
     assert_same(type(want)(*(tensor.numpy() for tensor in again)), want)
+
+
+@pytest.mark.parametrize("method", ["numba", "scatter"])
+def test_torch_out_is_checked(method):
+    torch = pytest.importorskip("torch")
+    import fastheat.torch as fastheat_torch
+
+    sparse = fastheat.encode_cornernet(detections(3), batch_size=5, **SMALL, sparse=True)
+    fresh = fastheat_torch.to_dense(sparse)
+    shared = list(tensor.clone() for tensor in fresh)
+    shared[5] = shared[4]  # tl_tags and br_tags: one tensor
+    with pytest.raises(ValueError, match=r"out\[4\] and out\[5\] share memory"):
+        fastheat_torch.to_dense(sparse, out=tuple(shared), method=method)
+    maps = torch.zeros((2, *fresh[0].shape))
+    overlapping = (maps[0], maps[0], *(tensor.clone() for tensor in fresh[2:]))
+    with pytest.raises(ValueError, match=r"out\[0\] and out\[1\] share memory"):
+        fastheat_torch.to_dense(sparse, out=overlapping, method=method)
+    grad = (fresh[0].clone().requires_grad_(), *(tensor.clone() for tensor in fresh[1:]))
+    with pytest.raises(ValueError, match=r"out\[0\] requires grad"):
+        fastheat_torch.to_dense(sparse, out=grad, method=method)
 
 
 def test_torch_renderer_hands_out_buffers_in_turn():

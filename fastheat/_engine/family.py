@@ -20,10 +20,11 @@ from typing import Callable
 import numpy as np
 
 from . import sinks
+from .passes import Labels
 from .registry import FAMILIES, register  # noqa: F401 (families register through here)
 from .runtime import check_num_threads, stage_clock
 from .sparse import SparseTargets
-from .spec import REQUIRED, SLOTS, MapSpec, spec_for  # noqa: F401 (SLOTS: for the families)
+from .spec import RENDERING, REQUIRED, SLOTS, MapSpec, spec_for  # noqa: F401 (SLOTS: for the families)
 from .validate import as_rows, check_batch_size, check_image_ids, check_index
 
 
@@ -43,9 +44,9 @@ class Family:
     options : dict
         Public option name -> default (``spec.REQUIRED`` for none), in signature order.
     run_pass : callable
-        ``run_pass(spec, rows, batch_size, slots, image_ids) -> Stamps``: checks the float64
-        ``(N, 6)`` rows (a ``ValueError`` naming the lowest bad row, or the overflowing image by
-        its ``image_ids`` entry), overwrites the slot arrays entirely (only once the rows are
+        ``run_pass(spec, rows, batch_size, slots, labels) -> Stamps``: checks the float64
+        ``(N, 6)`` rows (a ``ValueError`` naming the lowest bad row, or the overflowing image,
+        as ``labels`` (``passes.Labels``) name them), overwrites the slot arrays entirely (only once the rows are
         known to be good) and returns the points to stamp.
     slots : tuple of ((int or "T", ...), dtype)
         Each slot array's shape after the batch axis (``SLOTS`` for ``max_slots``) and dtype.
@@ -98,18 +99,19 @@ class Family:
                                    inspect.Parameter("sparse", keyword, default=False),
                                    inspect.Parameter("image_ids", keyword, default=None)]
         tail.append(inspect.Parameter("num_threads", keyword, default=None))
-        return inspect.Signature(head + options + tail, return_annotation=self.result)
+        returns = inspect.Signature.empty if encoder else self.result
+        return inspect.Signature(head + options + tail, return_annotation=returns)
 
 
 def rows_of(detections, single: bool, batch_size: int, image_ids):
-    """``(rows, image_ids)``: the ``(N, 6)`` float64 rows of a batch, or, if ``single``, of
-    one image given as ``(N, 5)`` rows without the batch index; the checked ``image_ids``."""
+    """``(rows, labels)``: the ``(N, 6)`` float64 rows of a batch, or, if ``single``, of one
+    image given as ``(N, 5)`` rows without the batch index; how messages name them."""
     if single:
         rows = as_rows(detections, columns=5)
         rows = np.hstack([np.zeros((len(rows), 1)), rows])
     else:
         rows = as_rows(detections)
-    return rows, check_image_ids(image_ids, batch_size, single)
+    return rows, Labels(check_image_ids(image_ids, batch_size, single), single)
 
 
 def encode(family: Family, detections, batch_size, options: dict, out, num_threads, sparse,
@@ -140,11 +142,11 @@ def encode(family: Family, detections, batch_size, options: dict, out, num_threa
         if single and isinstance(out, (tuple, list)):  # the fields gain the batch axis
             out = tuple(o[np.newaxis] if isinstance(o, np.ndarray) else o for o in out)
         out = sinks.check_out_of(family, spec, batch_size, out)
-    rows, image_ids = rows_of(detections, single, batch_size, image_ids)
+    rows, labels = rows_of(detections, single, batch_size, image_ids)
     slots = family.new_slots(spec, batch_size) if out is None else out[family.maps:]
     if clock:
         clock("check")
-    stamps = family.run_pass(spec, rows, batch_size, slots, image_ids)
+    stamps = family.run_pass(spec, rows, batch_size, slots, labels)
     if clock:
         clock("pass")
     if sparse:
@@ -210,11 +212,11 @@ class Encoder:
         spec, family = self.spec, self.family
         single = batch_size is None
         batch_size = self._check_batch_size(1 if single else batch_size)
-        rows, image_ids = rows_of(detections, single, batch_size, image_ids)
+        rows, labels = rows_of(detections, single, batch_size, image_ids)
         slots = family.new_slots(spec, batch_size)
         if clock:
             clock("check")
-        stamps = family.run_pass(spec, rows, batch_size, slots, image_ids)
+        stamps = family.run_pass(spec, rows, batch_size, slots, labels)
         if clock:
             clock("pass")
         maps = self._maps.render(stamps, batch_size, self.num_threads, copy, type(self).__name__)
@@ -227,17 +229,23 @@ class Encoder:
         return result
 
     def render(self, targets: SparseTargets, *, copy: bool = False):
-        """Render ``targets`` (``sparse=True`` output of this family, with this encoder's
-        options) into the reused buffers, as a call with their detections would.
+        """Render ``targets`` (``sparse=True`` output of this family, encoded with this
+        encoder's ``num_classes``, ``output_size``, ``dtype``, ``delte`` and ``k``: the other
+        options shaped the stamps) into the reused buffers, as a call with their detections
+        would.
 
         Returns the family's result: the maps as read-only views valid until the next call
         (fresh arrays with ``copy=True``), and ``targets``' own slot arrays.
         """
         if not isinstance(targets, SparseTargets):
             raise TypeError(f"targets must be SparseTargets, got {type(targets).__name__}")
-        if targets.family != self.family.name or targets.spec != self.spec:
-            raise ValueError(f"targets were encoded by the {targets.family!r} family with other "
-                             f"options than this {type(self).__name__}'s")
+        if targets.family != self.family.name:
+            raise ValueError(f"targets are of the {targets.family!r} family, not "
+                             f"{self.family.name!r} ({type(self).__name__})")
+        different = self.spec.differences(targets.spec, RENDERING)
+        if different:
+            raise ValueError(f"targets were encoded with other {', '.join(different)} than this "
+                             f"{type(self).__name__}'s")
         batch_size = self._check_batch_size(targets.batch_size)
         maps = self._maps.render(targets.stamps, batch_size, self.num_threads, copy,
                                  type(self).__name__)

@@ -11,6 +11,8 @@ want of slots.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from .jit import jit
@@ -143,24 +145,39 @@ _ROW_PROBLEMS = {
 }
 
 
-def image_name(b: int, image_ids) -> str:
-    """How messages name image ``b`` of a batch: by its ``image_ids`` entry when given."""
-    return f"image {b}" if image_ids is None else f"image {image_ids[b]!r} (batch index {b})"
+@dataclass(frozen=True)
+class Labels:
+    """How messages name what the caller passed: images by their ``image_ids`` entries (when
+    given), rows as the caller wrote them (without the batch index of the single-image form)."""
+
+    image_ids: list | None = None
+    single: bool = False
+
+    def image(self, b: int) -> str:
+        return f"image {b}" if self.image_ids is None else f"image {self.image_ids[b]!r} (batch index {b})"
+
+    def row(self, rows, i: int) -> tuple[str, list]:
+        values = rows[i, 1:] if self.single else rows[i]
+        image = "" if self.image_ids is None else f" ({self.image(int(rows[i, 0]))})"
+        return f"detections row {i}{image}", values.tolist()
 
 
 def finish(rows, starts, points, info, *, batch_size: int, num_classes: int,
            slots_name: str = "", max_slots: int = 0, on_overflow: int = ERROR,
-           image_ids=None) -> Stamps:
+           labels: Labels = Labels()) -> Stamps:
     """The pass's ``Stamps``, or the named ``ValueError`` its error code stands for; with
     ``on_overflow`` WARN, a ``RuntimeWarning`` (once per process) counting dropped boxes."""
     code, where = int(info[CODE]), int(info[WHERE])
     if code == OVERFLOW:
-        raise ValueError(f"{image_name(where, image_ids)} has {int(info[COUNT])} boxes, more than "
+        raise ValueError(f"{labels.image(where)} has {int(info[COUNT])} boxes, more than "
                          f"{slots_name}={max_slots} (on_overflow='warn' or 'truncate' keeps its "
                          f"first {max_slots})")
     if code:
         problem = _ROW_PROBLEMS[code].format(batch_size=batch_size, num_classes=num_classes)
-        raise ValueError(f"detections row {where} {problem}: {rows[where].tolist()}")
+        if code in (BATCH_NOT_WHOLE, BATCH_OUTSIDE):  # no image to name
+            labels = Labels(single=labels.single)
+        name, values = labels.row(rows, where)
+        raise ValueError(f"{name} {problem}: {values}")
     if info[DROPPED] and on_overflow == WARN:
         warn_once(f"overflow {slots_name}", f"fastheat: {int(info[DROPPED])} boxes did not fit "
                   f"in {slots_name}={max_slots} and were dropped (each image keeps its first "

@@ -12,9 +12,9 @@ inter-process file lock in a private per-user directory (``lock_path``), waiting
 * Default: the call runs serially unless parallel work measurably pays *now*: the process may
   use more than one thread (``default_num_threads() > 1``), the call spans at least two images
   and at least ``PARALLEL_MIN_WORK`` of work (bytes of maps to clear, plus stamped cells
-  weighted by ``CELL_WORK``), and a core is idle at this instant (``/proc/loadavg``'s count of
-  running tasks, this thread included, is below the usable cores). It then uses one thread
-  per idle core, up to ``default_num_threads()`` and the image count. On a loaded machine a
+  weighted by ``CELL_WORK``), and a core is idle, both at this instant and over the last
+  minute (``_idle_cores``). It then uses one thread per idle core, up to
+  ``default_num_threads()`` and the image count. On a loaded machine a
   parallel launch waits for the scheduler to run its second thread (3-10 ms per call, measured
   with one busy process on 2 cores), far more than a CornerNet batch costs on one thread.
 * Always serial (the same results; the serial kernel never touches Numba's threading layer):
@@ -331,20 +331,29 @@ def check_num_threads(num_threads) -> int | None:
 
 
 def _idle_cores() -> int:
-    """Usable cores with nothing running on them at this instant (0 if unknown)."""
+    """Usable cores with nothing running on them now *and* over the last minute (0 if unknown).
+
+    Now: ``/proc/loadavg``'s count of running tasks, this thread included. Over the last
+    minute: its 1-minute load average, which counts this thread too (a core is taken once
+    others add more than a quarter of one). Both must leave a core free: a machine whose load
+    comes and goes (other jobs, tests, data-loader workers) stalls parallel calls as surely
+    as a loaded one.
+    """
     try:
         usable = len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
         usable = os.cpu_count() or 1
     try:
         with open("/proc/loadavg", "rb") as handle:
-            running = int(handle.read().split()[3].split(b"/")[0])  # includes this thread
+            fields = handle.read().split()
+        minute, running = float(fields[0]), int(fields[3].split(b"/")[0])
     except (OSError, ValueError, IndexError):
         try:
-            running = 1 + int(os.getloadavg()[0] + 0.5)
+            minute = os.getloadavg()[0]
         except OSError:
             return 0
-    return max(0, usable - running)
+        running = 1
+    return max(0, usable - max(running, math.ceil(minute - 0.25)))
 
 
 def threads_for(num_threads: int | None, images: int, work: int) -> int:

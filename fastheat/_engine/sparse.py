@@ -20,7 +20,7 @@ from .spec import SLOTS, MapSpec
 from .stamps import Stamps
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class SparseTargets:
     """The stamps and slot arrays of one batch of one family's targets (picklable).
 
@@ -44,6 +44,10 @@ class SparseTargets:
     @property
     def batch_size(self) -> int:
         return self.stamps.images
+
+    def __repr__(self) -> str:
+        return (f"SparseTargets(family={self.family!r}, batch_size={self.batch_size}, "
+                f"points={len(self.stamps.points)}, slots={len(self.slots)})")
 
     def __reduce__(self):
         """Pickle compactly (what crosses a DataLoader's pipe): the slot arrays without their
@@ -118,9 +122,13 @@ def collate(items) -> SparseTargets:
     for k, item in enumerate(items):
         if not isinstance(item, SparseTargets):
             raise TypeError(f"items[{k}] is {type(item).__name__}, not SparseTargets")
-        if item.family != first.family or item.spec != first.spec:
-            raise ValueError(f"items[{k}] was encoded by the {item.family!r} family or with other "
-                             f"options than items[0] ({first.family!r})")
+        if item.family != first.family:
+            raise ValueError(f"items[{k}] is of the {item.family!r} family, items[0] of "
+                             f"{first.family!r}")
+        different = first.spec.differences(item.spec)
+        if different:
+            raise ValueError(f"items[{k}] was encoded with other {', '.join(different)} than "
+                             "items[0]")
     counts = np.cumsum([0] + [len(item.stamps.points) for item in items])
     starts = np.concatenate([item.stamps.starts[:-1] + offset
                              for item, offset in zip(items, counts[:-1])] + [counts[-1:]])

@@ -65,6 +65,15 @@ class MapSpec:
     def map_shape(self, batch_size: int) -> tuple[int, int, int, int]:
         return (batch_size, self.num_classes, *self.output_size)
 
+    def differences(self, other: "MapSpec", fields=None) -> list[str]:
+        """The names of the ``fields`` (default all) in which ``other`` differs."""
+        return [name for name in fields or self.__dataclass_fields__
+                if getattr(self, name) != getattr(other, name)]
+
+
+#: What rendering stamps into maps depends on (the other options shaped the stamps).
+RENDERING = ("num_classes", "output_size", "dtype", "delte", "k")
+
 
 def check_on_overflow(on_overflow) -> int:
     """``"warn"``, ``"error"`` or ``"truncate"``, as the passes' code."""
