@@ -170,34 +170,37 @@ TIMING_SCRIPT = textwrap.dedent("""
     classes = {{k: v for k, v in CORNERNET.items() if k != "batch_size"}}
     batch, one = coco_like_detections(0), coco_like_detections(1, batch_size=1)
     small = coco_like_detections(2, batch_size=8)
+    threads = {threads}
+    encoders = {{t: fastheat.CornerEncoder(**classes, num_threads=t) for t in threads}}
+    cases = {{
+        "encoder batch": (lambda t: encoders[t](batch, 49), {repeats}),
+        "single image": (lambda t: fastheat.encode_corners(
+            one, batch_size=1, **classes, num_threads=t), {repeats}),
+        "fresh batch of 8": (lambda t: fastheat.encode_corners(
+            small, batch_size=8, **classes, num_threads=t), {repeats} // 4),
+    }}
 
     def spin(seconds):  # the rest of a training step: the pool's threads fall asleep meanwhile
         end = time.perf_counter() + seconds
         while time.perf_counter() < end:
             pass
 
-    def times(call, repeats):
-        call()
-        out = []
+    result = {{str(t): {{}} for t in threads}}
+    for case, (call, repeats) in cases.items():
+        out = {{t: [] for t in threads}}
+        for t in threads:
+            call(t)
         for _ in range(repeats):
-            spin(0.003)
-            start = time.perf_counter()
-            call()
-            out.append(time.perf_counter() - start)
-        return [float(np.median(out)), float(np.percentile(out, 90))]
-
-    result = {{}}
-    for threads in {threads}:
-        encoder = fastheat.CornerEncoder(**classes, num_threads=threads)
-        result[str(threads)] = {{
-            "encoder batch": times(lambda: encoder(batch, 49), {repeats}),
-            "single image": times(lambda: fastheat.encode_corners(
-                one, batch_size=1, **classes, num_threads=threads), {repeats}),
-            "fresh batch of 8": times(lambda: fastheat.encode_corners(
-                small, batch_size=8, **classes, num_threads=threads), {repeats} // 4),
-        }}
+            for t in threads:  # interleaved: every thread count meets the same load
+                spin(0.003)
+                start = time.perf_counter()
+                call(t)
+                out[t].append(time.perf_counter() - start)
+        for t in threads:
+            result[str(t)][case] = [float(np.median(out[t])), float(np.percentile(out[t], 90))]
     print(json.dumps(result))
 """)
+
 
 
 def timings(tmp_path, threads=(None, 1), repeats=120, processes=1):
