@@ -1,7 +1,8 @@
-"""fastheat: Gaussian keypoint heatmap training targets (CornerNet, CenterNet), fast.
+"""fastheat: Gaussian keypoint heatmap training targets (CornerNet, CenterNet, human pose), fast.
 
 Layout: ``fastheat/_engine/`` is the engine every family plugs into (spec, stamps, the one
-stamping kernel, sinks, process state); ``cornernet.py`` and ``centernet.py`` are the families;
+stamping kernel, sinks, process state); ``cornernet.py``, ``centernet.py`` and ``keypoints.py``
+are the families;
 ``gaussian.py`` holds the reference's Gaussian helpers.
 """
 
@@ -13,6 +14,7 @@ from .centernet import CenterNetEncoder, CenterNetTargets, encode_centernet
 from .cornernet import (CornerEncoder, CornerHeatmaps, CornerNetEncoder, CornerNetTargets,
                         encode_corners, encode_cornernet)
 from .gaussian import draw_gaussian, gaussian2d, gaussian_radius
+from .keypoints import KeypointEncoder, KeypointTargets, encode_keypoints
 
 __all__ = [
     "CenterNetEncoder",
@@ -21,6 +23,8 @@ __all__ = [
     "CornerHeatmaps",
     "CornerNetEncoder",
     "CornerNetTargets",
+    "KeypointEncoder",
+    "KeypointTargets",
     "SparseTargets",
     "collate",
     "default_num_threads",
@@ -28,6 +32,7 @@ __all__ = [
     "encode_centernet",
     "encode_corners",
     "encode_cornernet",
+    "encode_keypoints",
     "gaussian2d",
     "gaussian_radius",
     "profile_stages",

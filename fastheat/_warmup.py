@@ -42,6 +42,9 @@ def warmup(dtypes: DTypeLike | Iterable[DTypeLike] = (np.float32,), *,
     sizes = dict(num_classes=1, input_size=(4, 4), output_size=(4, 4))
     for threads in sorted({1, check_num_threads(num_threads) or default_num_threads()}):
         for family in FAMILIES.values():
+            if family.warmup is not None:  # a family with its own input
+                family.warmup(threads)
+                continue
             for dtype in dtypes if "dtype" in family.options else (np.float32,):
                 options = {**sizes, "dtype": dtype} if "dtype" in family.options else sizes
                 encode(family, detections, 1, options, None, threads, False)

@@ -21,6 +21,14 @@ and ``centernet_radius`` the radius formula CenterNet shipped. Float32 arithmeti
 out with NumPy float32 scalars, so it means the same under NumPy 1.x and 2.x. Images with more
 than ``max_slots`` boxes keep their first ``max_slots`` (the front end's
 ``on_overflow="truncate"``).
+
+**Keypoint heatmaps** (``encode_keypoints``): mmpose's three generators of top-down heatmap
+targets (docs/references.md, mmpose), one image at a time (``msra_heatmaps``,
+``udp_heatmaps``, ``dark_heatmaps``, named after the codecs), and the codecs' division of the
+keypoints by their scale factor around them. Written as NumPy operations on the same dtypes in
+the same order as mmpose's (they decide the bits: float32 grids, Python-float ``sigma``, the
+UDP centre a NumPy float64 scalar), so the results follow NumPy's promotion rules as mmpose's
+do. No deviation.
 """
 
 import math
@@ -263,3 +271,122 @@ def encode_centernet(detections, batch_size, num_classes, input_size, output_siz
             reg[b, slot] = ct - ct_int
             reg_mask[b, slot] = 1
     return hm, wh, reg, ind, reg_mask
+
+
+# --- mmpose: human-pose keypoint heatmaps (MSRA, UDP, DarkPose) --------------------------------
+
+
+def _window(corner, far, length):
+    """``(map_slice, grid_slice)``: the part of a grid placed with its first cell at ``corner``
+    and its last before ``far`` that lies on a ``length``-long axis of the map."""
+    return slice(max(0, corner), min(length, far)), slice(max(0, -corner), min(length, far) - corner)
+
+
+def msra_heatmaps(heatmap_size, keypoints, visible, sigma):
+    """MSRAHeatmap(unbiased=False)'s generator for one image: ``keypoints`` (N, K, 2) already
+    in heatmap cells, ``visible`` (N, K), ``heatmap_size`` ``[W, H]``. Returns ``(heatmaps
+    (K, H, W) float32, weights (N, K))``."""
+    width, height = heatmap_size
+    heatmaps = np.zeros((keypoints.shape[1], height, width), np.float32)
+    weights = visible.copy()
+    reach = sigma * 3  # a Python float: the grid below has ceil(2 * reach + 1) cells
+    grid = np.arange(0, 2 * reach + 1, 1, dtype=np.float32)
+    middle = (2 * reach + 1) // 2
+    for n in range(keypoints.shape[0]):
+        for k in range(keypoints.shape[1]):
+            if visible[n, k] < 0.5:
+                continue
+            cell = (keypoints[n, k] + 0.5).astype(np.int64)  # float32 sum, truncated
+            x_lo, y_lo = (cell - reach).astype(np.int64)
+            x_hi, y_hi = (cell + reach + 1).astype(np.int64)
+            if x_lo >= width or y_lo >= height or x_hi < 0 or y_hi < 0:
+                weights[n, k] = 0
+                continue
+            gaussian = np.exp(-((grid[None, :] - middle) ** 2 + (grid[:, None] - middle) ** 2)
+                              / (2 * sigma**2))
+            rows, grid_rows = _window(y_lo, y_hi, height)
+            columns, grid_columns = _window(x_lo, x_hi, width)
+            target = heatmaps[k, rows, columns]
+            np.maximum(target, gaussian[grid_rows, grid_columns], out=target)
+    return heatmaps, weights
+
+
+def udp_heatmaps(heatmap_size, keypoints, visible, sigma):
+    """UDPHeatmap(heatmap_type="gaussian")'s generator for one image: ``msra_heatmaps`` with
+    the Gaussian's centre moved by the keypoint's offset from its cell."""
+    width, height = heatmap_size
+    heatmaps = np.zeros((keypoints.shape[1], height, width), np.float32)
+    weights = visible.copy()
+    reach = sigma * 3
+    grid = np.arange(0, 2 * reach + 1, 1, dtype=np.float32)
+    for n in range(keypoints.shape[0]):
+        for k in range(keypoints.shape[1]):
+            if visible[n, k] < 0.5:
+                continue
+            cell = (keypoints[n, k] + 0.5).astype(np.int64)
+            x_lo, y_lo = (cell - reach).astype(np.int64)
+            x_hi, y_hi = (cell + reach + 1).astype(np.int64)
+            if x_lo >= width or y_lo >= height or x_hi < 0 or y_hi < 0:
+                weights[n, k] = 0
+                continue
+            point = keypoints[n, k]
+            centre_x = (2 * reach + 1) // 2 + (point[0] - cell[0])  # a NumPy float64 scalar
+            centre_y = (2 * reach + 1) // 2 + (point[1] - cell[1])
+            gaussian = np.exp(-((grid[None, :] - centre_x) ** 2 + (grid[:, None] - centre_y) ** 2)
+                              / (2 * sigma**2))
+            rows, grid_rows = _window(y_lo, y_hi, height)
+            columns, grid_columns = _window(x_lo, x_hi, width)
+            target = heatmaps[k, rows, columns]
+            np.maximum(target, gaussian[grid_rows, grid_columns], out=target)
+    return heatmaps, weights
+
+
+def dark_heatmaps(heatmap_size, keypoints, visible, sigma):
+    """MSRAHeatmap(unbiased=True)'s (DarkPose) generator for one image: the Gaussian centred
+    on the keypoint itself, over the whole map; the miss test on ``keypoint -+ 3 sigma``."""
+    width, height = heatmap_size
+    heatmaps = np.zeros((keypoints.shape[1], height, width), np.float32)
+    weights = visible.copy()
+    reach = sigma * 3
+    xs = np.arange(0, width, 1, dtype=np.float32)
+    ys = np.arange(0, height, 1, dtype=np.float32)[:, None]
+    for n in range(keypoints.shape[0]):
+        for k in range(keypoints.shape[1]):
+            if visible[n, k] < 0.5:
+                continue
+            point = keypoints[n, k]  # float32
+            x_lo, y_lo = point - reach
+            x_hi, y_hi = point + reach + 1
+            if x_lo >= width or y_lo >= height or x_hi < 0 or y_hi < 0:
+                weights[n, k] = 0
+                continue
+            gaussian = np.exp(-((xs - point[0]) ** 2 + (ys - point[1]) ** 2) / (2 * sigma**2))
+            np.maximum(gaussian, heatmaps[k], out=heatmaps[k])
+    return heatmaps, weights
+
+
+KEYPOINT_GENERATORS = {"msra": msra_heatmaps, "udp": udp_heatmaps, "dark": dark_heatmaps}
+
+
+def keypoint_scale_factor(input_size, heatmap_size, method):
+    """The codecs' float32 ``scale_factor`` ``[x, y]``; sizes ``(height, width)``."""
+    (in_h, in_w), (out_h, out_w) = input_size, heatmap_size
+    if method == "udp":
+        return ((np.array([in_w, in_h]) - 1) / (np.array([out_w, out_h]) - 1)).astype(np.float32)
+    return (np.array([in_w, in_h]) / [out_w, out_h]).astype(np.float32)
+
+
+def encode_keypoints(keypoints, visible, input_size, heatmap_size, sigma=2.0, method="msra"):
+    """The codec's ``encode`` on every image of a batch: keypoints (B, N, K, 2) float32 in input
+    pixels divided by the scale factor, then the method's generator; ``visible`` (B, N, K) or
+    None (all 1). Returns ``(heatmaps (B, K, H, W), weights (B, N, K) float32)``."""
+    scale = keypoint_scale_factor(input_size, heatmap_size, method)
+    generate = KEYPOINT_GENERATORS[method]
+    maps, weights = [], []
+    for b in range(keypoints.shape[0]):
+        seen = np.ones(keypoints.shape[1:3], np.float32) if visible is None else visible[b]
+        heatmaps, kept = generate([heatmap_size[1], heatmap_size[0]], keypoints[b] / scale, seen,
+                                  sigma)
+        maps.append(heatmaps)
+        weights.append(kept.astype(np.float32))
+    return np.stack(maps), np.stack(weights)

@@ -24,7 +24,7 @@ from .passes import Labels
 from .registry import FAMILIES, register  # noqa: F401 (families register through here)
 from .runtime import check_num_threads, stage_clock
 from .sparse import SparseTargets
-from .spec import RENDERING, REQUIRED, SLOTS, MapSpec, spec_for  # noqa: F401 (SLOTS: for the families)
+from .spec import CHANNELS, RENDERING, REQUIRED, SLOTS, MapSpec, spec_for  # noqa: F401 (families)
 from .validate import as_rows, check_batch_size, check_image_ids, check_index
 
 
@@ -48,10 +48,33 @@ class Family:
         ``(N, 6)`` rows (a ``ValueError`` naming the lowest bad row, or the overflowing image,
         as ``labels`` (``passes.Labels``) name them), overwrites the slot arrays entirely (only once the rows are
         known to be good) and returns the points to stamp.
-    slots : tuple of ((int or "T", ...), dtype)
-        Each slot array's shape after the batch axis (``SLOTS`` for ``max_slots``) and dtype.
+    slots : tuple of ((int or "T" or "C", ...), dtype)
+        Each slot array's shape after the batch axis (``SLOTS`` for ``max_slots``,
+        ``CHANNELS`` for the maps' channels) and dtype.
     slots_option : str, optional
         The option that sets ``max_slots`` (``"max_tag_len"``, ``"max_objs"``).
+
+    A family whose input is not detections (keypoints) also sets:
+
+    make_spec : callable, optional
+        ``make_spec(values) -> spec``: its own options check (``spec.check_options``), given
+        every option's value.
+    as_input : callable, optional
+        ``as_input(spec, data, image_ids) -> (spec, data, batch_size, labels)``: checks and
+        converts its input ``data`` (a tuple of the public function's leading arguments) and
+        binds the spec to the input's dimensions (channels, slots); ``run_pass`` then gets
+        the converted ``data`` in place of rows.
+    unbound : callable, optional
+        ``unbound(spec) -> spec``: a bound spec as the options alone make it (to compare sparse
+        targets' spec with an encoder's).
+    rendering : tuple of str
+        The spec's fields that rendering stamps depends on (default ``spec.RENDERING``); the
+        others shaped the stamps.
+    inputs : tuple of inspect.Parameter
+        The public function's leading parameters (default: ``detections``, ``batch_size``).
+    warmup : callable, optional
+        ``warmup(num_threads)``: a few small calls that compile its kernels (default: one call
+        with one box).
     """
 
     name: str
@@ -61,12 +84,28 @@ class Family:
     run_pass: Callable
     slots: tuple = ()
     slots_option: str | None = None
+    make_spec: Callable | None = None
+    as_input: Callable | None = None
+    unbound: Callable | None = None
+    inputs: tuple = ()
+    warmup: Callable | None = None
+    rendering: tuple = RENDERING
+
+    @property
+    def takes_detections(self) -> bool:
+        """Whether the input is detections (not the family's own, ``as_input``)."""
+        return self.as_input is None
+
+    def options_of(self, spec):
+        """``spec`` as the options alone make it (``unbound``)."""
+        return spec if self.unbound is None else self.unbound(spec)
 
     def spec(self, options: dict) -> MapSpec:
         return spec_for(self, options)
 
     def slot_shapes(self, spec: MapSpec, batch_size: int) -> list[tuple[int, ...]]:
-        return [(batch_size, *(spec.max_slots if d == SLOTS else d for d in dims))
+        sizes = {SLOTS: spec.max_slots, CHANNELS: spec.map_shape(1)[1]} if self.slots else {}
+        return [(batch_size, *(sizes.get(d, d) if isinstance(d, str) else d for d in dims))
                 for dims, _ in self.slots]
 
     def new_slots(self, spec: MapSpec, batch_size: int) -> tuple[np.ndarray, ...]:
@@ -90,7 +129,7 @@ class Family:
         image_ids, num_threads)``,
         or the encoder's ``(*, <options>, num_threads)``."""
         keyword = inspect.Parameter.KEYWORD_ONLY
-        head = [] if encoder else [
+        head = [] if encoder else list(self.inputs) or [
             inspect.Parameter("detections", inspect.Parameter.POSITIONAL_OR_KEYWORD),
             inspect.Parameter("batch_size", keyword)]
         options = [inspect.Parameter(name, keyword, default=default)
@@ -121,7 +160,8 @@ def encode(family: Family, detections, batch_size, options: dict, out, num_threa
 
     ``out`` is a result of the family's type or a tuple of arrays in its field order; on any
     error it is left untouched. ``batch_size=None``: one image, ``(N, 5)`` detections and
-    fields without the batch axis (sparse targets keep theirs, to be collated).
+    fields without the batch axis (sparse targets keep theirs, to be collated). A family with
+    its own input (``Family.as_input``) gets it as ``detections`` and ``batch_size=None``.
     """
     clock = stage_clock()
     spec = spec_for(family, options)
@@ -131,6 +171,9 @@ def encode(family: Family, detections, batch_size, options: dict, out, num_threa
     if sparse and out is not None:
         raise ValueError("out= and sparse=True exclude each other: render sparse targets with "
                          "their to_dense(out=...)")
+    own = not family.takes_detections
+    if own:  # its input gives the batch size, and the spec its dimensions
+        spec, rows, batch_size, labels = family.as_input(spec, detections, image_ids)
     single = batch_size is None
     if single:
         batch_size = 1
@@ -142,7 +185,8 @@ def encode(family: Family, detections, batch_size, options: dict, out, num_threa
         if single and isinstance(out, (tuple, list)):  # the fields gain the batch axis
             out = tuple(o[np.newaxis] if isinstance(o, np.ndarray) else o for o in out)
         out = sinks.check_out_of(family, spec, batch_size, out)
-    rows, labels = rows_of(detections, single, batch_size, image_ids)
+    if not own:
+        rows, labels = rows_of(detections, single, batch_size, image_ids)
     slots = family.new_slots(spec, batch_size) if out is None else out[family.maps:]
     if clock:
         clock("check")
@@ -194,10 +238,22 @@ class Encoder:
         self.__dict__.update(state)
         self._maps = sinks.ReusedMaps(self.family, self.spec)
 
-    def _check_batch_size(self, batch_size) -> int:
+    def _maps_for(self, spec) -> sinks.ReusedMaps:
+        """The reused maps for ``spec``: new ones when it renders other maps than the current
+        ones (a family with its own input binds its spec to the input: e.g. another number of
+        keypoints)."""
+        current = self._maps.spec
+        if current is not spec and (current.map_shape(1) != spec.map_shape(1)
+                                    or current.dtype != spec.dtype
+                                    or current.gaussian != spec.gaussian):
+            self._maps = sinks.ReusedMaps(self.family, spec)
+            self._checked_batch_size = 0
+        return self._maps
+
+    def _check_batch_size(self, batch_size, spec=None) -> int:
         batch_size = check_index("batch_size", batch_size, minimum=1)
         if batch_size > self._checked_batch_size:  # before allocating anything for it
-            self.family.check_batch_size(self.spec, batch_size)
+            self.family.check_batch_size(self.spec if spec is None else spec, batch_size)
             self._checked_batch_size = batch_size
         return batch_size
 
@@ -209,10 +265,22 @@ class Encoder:
         until the next call (fresh arrays with ``copy=True``), and fresh slot arrays.
         """
         clock = stage_clock()
-        spec, family = self.spec, self.family
         single = batch_size is None
         batch_size = self._check_batch_size(1 if single else batch_size)
         rows, labels = rows_of(detections, single, batch_size, image_ids)
+        return self._encode(clock, self.spec, rows, batch_size, labels, single, copy)
+
+    def _encode_own(self, data, image_ids, copy: bool):
+        """``__call__`` for a family with its own input (``Family.as_input``), ``data`` the
+        tuple of its arguments."""
+        clock = stage_clock()
+        spec, rows, batch_size, labels = self.family.as_input(self.spec, data, image_ids)
+        self._maps_for(spec)
+        batch_size = self._check_batch_size(batch_size, spec)
+        return self._encode(clock, spec, rows, batch_size, labels, False, copy)
+
+    def _encode(self, clock, spec, rows, batch_size, labels, single, copy):
+        family = self.family
         slots = family.new_slots(spec, batch_size)
         if clock:
             clock("check")
@@ -242,11 +310,13 @@ class Encoder:
         if targets.family != self.family.name:
             raise ValueError(f"targets are of the {targets.family!r} family, not "
                              f"{self.family.name!r} ({type(self).__name__})")
-        different = self.spec.differences(targets.spec, RENDERING)
+        different = self.spec.differences(self.family.options_of(targets.spec),
+                                          self.family.rendering)
         if different:
             raise ValueError(f"targets were encoded with other {', '.join(different)} than this "
                              f"{type(self).__name__}'s")
-        batch_size = self._check_batch_size(targets.batch_size)
-        maps = self._maps.render(targets.stamps, batch_size, self.num_threads, copy,
-                                 type(self).__name__)
+        maps = self._maps_for(targets.spec)
+        batch_size = self._check_batch_size(targets.batch_size, targets.spec)
+        maps = maps.render(targets.stamps, batch_size, self.num_threads, copy,
+                           type(self).__name__)
         return self.family.result(*maps, *targets.slots)

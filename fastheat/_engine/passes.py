@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .jit import jit
-from .stamps import CHANNEL, COLUMNS, MAP, RADIUS, X, Y, Stamps
+from .stamps import CHANNEL, COLUMNS, MAP, RADIUS, X, X_HI, X_LO, Y, Y_HI, Y_LO, Stamps
 from .runtime import warn_once
 from .validate import MAX_GRID_COORD
 
@@ -123,6 +123,27 @@ def add_stamp(points, n, info, height, width, map_index, channel, x, y, radius):
     info[MAX_RADIUS] = max(info[MAX_RADIUS], radius)
     side = 2 * radius + 1
     info[CELLS] += min(side, height) * min(side, width)
+    return n + 1
+
+
+@jit
+def add_clipped_stamp(points, clips, n, info, height, width, map_index, channel, x, y, radius,
+                      x_lo, x_hi, y_lo, y_hi):
+    """``add_stamp`` for a point whose square is restricted to the cells ``[x_lo, x_hi) x
+    [y_lo, y_hi)`` (``Stamps.clips``); its cells on the map are counted exactly."""
+    clips[n, X_LO] = x_lo
+    clips[n, X_HI] = x_hi
+    clips[n, Y_LO] = y_lo
+    clips[n, Y_HI] = y_hi
+    points[n, MAP] = map_index
+    points[n, CHANNEL] = channel
+    points[n, X] = x
+    points[n, Y] = y
+    points[n, RADIUS] = radius
+    info[MAX_RADIUS] = max(info[MAX_RADIUS], radius)
+    columns = min(x + radius + 1, x_hi, width) - max(x - radius, x_lo, 0)
+    rows = min(y + radius + 1, y_hi, height) - max(y - radius, y_lo, 0)
+    info[CELLS] += max(columns, 0) * max(rows, 0)
     return n + 1
 
 

@@ -390,16 +390,19 @@ def run_kernel(serial, parallel, threads: int, *args) -> None:
 
     The serial kernel runs for one thread and whenever a parallel launch is unsafe (module
     docstring). Numba's thread count is set only when it differs, and restored afterwards.
+    The first use of each compiled variant (maps' dtype, and which arguments are None) takes
+    the first-use lock.
     """
+    variant = (args[0][0].dtype.str, *(arg is None for arg in args))
     if threads == 1 or not _parallel_is_safe() or not _parallel_lock.acquire(blocking=False):
-        call(serial, (serial, args[0][0].dtype.str), *args)
+        call(serial, (serial, variant), *args)
         return
     try:
         previous = numba.get_num_threads()
         if previous != threads:
             numba.set_num_threads(threads)
         try:
-            call(parallel, (parallel, args[0][0].dtype.str), *args)
+            call(parallel, (parallel, variant), *args)
         finally:
             if previous != threads:
                 numba.set_num_threads(previous)

@@ -134,6 +134,13 @@ def collate(items) -> SparseTargets:
                              for item, offset in zip(items, counts[:-1])] + [counts[-1:]])
     stamps = Stamps(starts, np.concatenate([item.stamps.points for item in items]),
                     max(item.stamps.max_radius for item in items),
-                    sum(item.stamps.cells for item in items))
+                    sum(item.stamps.cells for item in items),
+                    _joined([item.stamps.clips for item in items]),
+                    _joined([item.stamps.centres for item in items]))
     slots = tuple(np.concatenate(fields) for fields in zip(*(item.slots for item in items)))
     return SparseTargets(first.family, first.spec, stamps, slots)
+
+
+def _joined(arrays):
+    """The optional per-point arrays of collated stamps (one family: all None or none)."""
+    return None if arrays[0] is None else np.concatenate(arrays)

@@ -2,7 +2,10 @@
 
 A family declares its public options and their defaults once (``Family.options``); ``spec_for``
 checks a call's options against them, once per distinct set of options (a small cache), and
-returns the family-neutral ``MapSpec`` that the engine and the family's pass read.
+returns the family-neutral ``MapSpec`` that the engine and the family's pass read. A family
+whose options are of another kind (keypoints) makes its own spec (``Family.make_spec``): any
+frozen dataclass with what the engine reads, ``map_shape(batch_size)``, ``dtype``,
+``max_slots`` and ``gaussian`` (``tables``).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from .validate import (
 
 REQUIRED = inspect.Parameter.empty
 SLOTS = "T"  # stands for ``max_slots`` in a slot field's shape (``family.Family.slots``)
+CHANNELS = "C"  # stands for the maps' channel count in a slot field's shape
 ON_OVERFLOW = {"warn": passes.WARN, "error": passes.ERROR, "truncate": passes.TRUNCATE}
 
 
@@ -89,8 +93,10 @@ def check_flag(name, value) -> bool:
     return bool(value)
 
 
-def check_options(options: dict, defaults: dict, slots_option: str | None) -> MapSpec:
-    """A ``MapSpec`` from a call's ``options`` and its family's ``defaults``."""
+def check_options(options: dict, defaults: dict, slots_option: str | None,
+                  make_spec=None) -> MapSpec:
+    """A ``MapSpec`` from a call's ``options`` and its family's ``defaults``; or, for a family
+    with its own options (``make_spec``), ``make_spec(values)`` with every option's value."""
     unknown = [name for name in options if name not in defaults]
     if unknown:
         raise TypeError(f"unexpected option {unknown[0]!r}; options are {sorted(defaults)}")
@@ -98,6 +104,8 @@ def check_options(options: dict, defaults: dict, slots_option: str | None) -> Ma
     missing = [name for name, value in values.items() if value is REQUIRED]
     if missing:
         raise TypeError(f"missing required option {missing[0]!r}")
+    if make_spec is not None:
+        return make_spec(values)
     dtype = check_dtype(values.get("dtype", np.float32))
     return MapSpec(
         num_classes=check_index("num_classes", values["num_classes"], minimum=1,
@@ -137,8 +145,8 @@ def spec_for(family, options: dict) -> MapSpec:
     except KeyError:
         pass
     except TypeError:  # an unhashable value (a list, an array): check it every time
-        return check_options(options, family.options, family.slots_option)
-    spec = check_options(options, family.options, family.slots_option)
+        return check_options(options, family.options, family.slots_option, family.make_spec)
+    spec = check_options(options, family.options, family.slots_option, family.make_spec)
     if len(_SPECS) >= _MOST_SPECS:
         _SPECS.clear()
     _SPECS[key] = spec

@@ -2,8 +2,9 @@
 
 Every map fastheat writes is written here: cleared as the sink needs (all of it, one touch per
 page of fresh zeros, or only the windows the previous call stamped), then every point of
-``Stamps`` max-merged into it with the values of a Gaussian table. Nothing here validates or
-raises; the front ends have checked everything.
+``Stamps`` max-merged into it with the values of a Gaussian table, or, for a per-point kind
+(``tables``), with each point's own values computed beforehand in one vectorised NumPy call.
+Nothing here validates or raises; the front ends have checked everything.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from numba import prange
 
 from . import runtime, tables
 from .jit import jit, jit_parallel, prefetch
-from .stamps import CHANNEL, EMPTY, MAP, RADIUS, X, Y, Stamps
+from .stamps import CHANNEL, EMPTY, MAP, RADIUS, X, X_HI, X_LO, Y, Y_HI, Y_LO, Stamps
 
 CLEAR_ALL = 0  # how the kernel clears each image first: write zeros everywhere (``out=``),
 TOUCH_PAGES = 1  # write one zero per 4 KiB page of memory known to be zero (fresh np.zeros),
@@ -32,6 +33,18 @@ def window(center, radius, size):
 def table_offset(radius):
     """``tables.table_offset``, compiled."""
     return radius * (radius + 1) * (4 * radius - 1) // 6
+
+
+@jit
+def covered_cells(points, clips, j, height, width):
+    """``(y0, y1, x0, x1)``: the cells of the map that point ``j`` covers, its square within
+    its clip rectangle (``clips`` of size 0: none); empty when ``y0 == y1`` or ``x0 == x1``."""
+    y0, y1 = window(points[j, Y], points[j, RADIUS], height)
+    x0, x1 = window(points[j, X], points[j, RADIUS], width)
+    if clips.shape[0] > 0:
+        x0, x1 = max(x0, clips[j, X_LO]), min(x1, clips[j, X_HI])
+        y0, y1 = max(y0, clips[j, Y_LO]), min(y1, clips[j, Y_HI])
+    return y0, max(y0, y1), x0, max(x0, x1)
 
 
 @jit
@@ -57,6 +70,40 @@ def stamp(flat, base, height, width, x, y, radius, table):
         values = np.uint64(first_value + abs(yy - y) * side)
         for i in range(np.uint64(max(x1 - x0, 0))):
             flat[cells + i] = max(flat[cells + i], table[values + i])
+
+
+@jit
+def stamp_cells(flat, base, width, x, y, radius, table, y0, y1, x0, x1):
+    """``stamp`` restricted to the cells ``[y0, y1) x [x0, x1)`` (within the map and the
+    square; ``covered_cells``). (Its own copy of ``stamp``'s loop: CornerNet's kernel was 10%
+    slower with ``stamp`` calling this.)"""
+    side = 2 * radius + 1
+    first_value = table_offset(radius) + radius - x + x0  # of row dy = 0, column x0
+    for yy in range(y0, y1):
+        cells = np.uint64(base + yy * width + x0)
+        values = np.uint64(first_value + abs(yy - y) * side)
+        for i in range(np.uint64(max(x1 - x0, 0))):
+            flat[cells + i] = max(flat[cells + i], table[values + i])
+
+
+@jit
+def stamp_values(flat, base, width, values, first, y0, y1, x0, x1):
+    """Max-merge the cells ``[y0, y1) x [x0, x1)`` into the map at ``flat[base:]`` with a
+    point's own values: ``values[first:]``, row after row of the window."""
+    span = x1 - x0
+    for yy in range(y0, y1):
+        cells = np.uint64(base + yy * width + x0)
+        source = np.uint64(first + (yy - y0) * span)
+        for i in range(np.uint64(span)):
+            flat[cells + i] = max(flat[cells + i], values[source + i])
+
+
+@jit
+def clear_cells(flat, base, width, y0, y1, x0, x1):
+    """Zero the cells ``[y0, y1) x [x0, x1)`` (``covered_cells``) of the map at ``flat[base:]``."""
+    for yy in range(y0, y1):
+        row = base + yy * width
+        flat[row + x0:row + x1] = 0.0
 
 
 @jit
@@ -88,17 +135,41 @@ def prefetch_window(flat, base, height, width, x, y, radius):
             prefetch(flat, row + x1 - 1)
 
 
-def _stamp_images(maps, channels, height, width, clear, previous_starts, previous, starts,
-                  points, table, covered):
+@jit
+def prefetch_cells(flat, base, width, y0, y1, x0, x1):
+    """Start loading both ends of every row of the cells ``[y0, y1) x [x0, x1)`` that a stamp
+    will visit.
+
+    A reused map is far bigger than the caches, so stamping mostly meets rows that are not in
+    cache; asking for all of an image's rows first lets those memory fetches overlap instead of
+    stalling the stamping loop one by one (the CPU's own prefetcher fetches the lines between
+    both ends). Values are not touched.
+    """
+    if x0 < x1:
+        for yy in range(y0, y1):
+            row = base + yy * width
+            prefetch(flat, row + x0)
+            prefetch(flat, row + x1 - 1)
+
+
+def _stamp_images(maps, channels, height, width, clear, previous_starts, previous,
+                  previous_clips, starts, points, clips, table, covered, value_starts):
     """Clear, then stamp, each image of the flat ``maps``; one image per thread (no races).
 
     ``maps`` is a tuple of C-contiguous ``(B, channels, height, width)`` maps, flattened. Point
-    ``j`` of image ``b`` (``points[starts[b]:starts[b + 1]]``) stamps channel
-    ``points[j, CHANNEL]`` of image ``b`` of ``maps[points[j, MAP]]`` if its radius is at most
-    ``covered``; larger radii are the caller's. Before stamping, the thread clears the image as
-    ``clear`` says (CLEAR_PREVIOUS: the windows of the previous call's points, after
-    prefetching the new windows). The maps may hold more images than ``starts`` describes (a
-    reused buffer): those are only cleared.
+    ``j`` of image ``b`` (``points[starts[b]:starts[b + 1]]``) stamps its cells (its square,
+    within its ``clips`` row unless ``clips`` is None: ``covered_cells``) into channel
+    ``points[j, CHANNEL]`` of image ``b`` of ``maps[points[j, MAP]]``: with its own values
+    ``table[value_starts[j]:]`` unless ``value_starts`` is None (a per-point kind, whose points
+    are clipped), else from the Gaussian table if its radius is at most ``covered`` (larger
+    radii are the caller's). Before stamping, the thread clears the image as ``clear`` says
+    (CLEAR_PREVIOUS: the cells of the previous call's points, after prefetching the new ones).
+    The maps may hold more images than ``starts`` describes (a reused buffer): those are only
+    cleared.
+
+    Numba compiles one kernel per combination of None arguments and prunes the branches of
+    the others: CornerNet's kernel (no clips) is the code it was before clips existed (a kernel
+    testing the clips at run time was 10% slower).
     """
     plane = height * width
     image_size = channels * plane
@@ -107,8 +178,13 @@ def _stamp_images(maps, channels, height, width, clear, previous_starts, previou
         if clear == CLEAR_PREVIOUS and stamped:
             for j in range(starts[b], starts[b + 1]):
                 if points[j, RADIUS] <= covered:
-                    prefetch_window(maps[points[j, MAP]], b * image_size + points[j, CHANNEL] * plane,
-                                    height, width, points[j, X], points[j, Y], points[j, RADIUS])
+                    base = b * image_size + points[j, CHANNEL] * plane
+                    if clips is None:
+                        prefetch_window(maps[points[j, MAP]], base, height, width, points[j, X],
+                                        points[j, Y], points[j, RADIUS])
+                    else:
+                        y0, y1, x0, x1 = covered_cells(points, clips, j, height, width)
+                        prefetch_cells(maps[points[j, MAP]], base, width, y0, y1, x0, x1)
         if clear == CLEAR_ALL:
             for m in range(len(maps)):
                 maps[m][b * image_size:(b + 1) * image_size] = 0.0
@@ -118,13 +194,28 @@ def _stamp_images(maps, channels, height, width, clear, previous_starts, previou
                     maps[m][cell] = 0.0
         elif b < previous_starts.size - 1:
             for j in range(previous_starts[b], previous_starts[b + 1]):
-                clear_window(maps[previous[j, MAP]], b * image_size + previous[j, CHANNEL] * plane,
-                             height, width, previous[j, X], previous[j, Y], previous[j, RADIUS])
+                base = b * image_size + previous[j, CHANNEL] * plane
+                if previous_clips is None:
+                    clear_window(maps[previous[j, MAP]], base, height, width, previous[j, X],
+                                 previous[j, Y], previous[j, RADIUS])
+                else:
+                    y0, y1, x0, x1 = covered_cells(previous, previous_clips, j, height, width)
+                    clear_cells(maps[previous[j, MAP]], base, width, y0, y1, x0, x1)
         if stamped:
             for j in range(starts[b], starts[b + 1]):
                 if points[j, RADIUS] <= covered:
-                    stamp(maps[points[j, MAP]], b * image_size + points[j, CHANNEL] * plane,
-                          height, width, points[j, X], points[j, Y], points[j, RADIUS], table)
+                    base = b * image_size + points[j, CHANNEL] * plane
+                    if clips is None:
+                        stamp(maps[points[j, MAP]], base, height, width, points[j, X],
+                              points[j, Y], points[j, RADIUS], table)
+                    else:
+                        y0, y1, x0, x1 = covered_cells(points, clips, j, height, width)
+                        if value_starts is None:
+                            stamp_cells(maps[points[j, MAP]], base, width, points[j, X],
+                                        points[j, Y], points[j, RADIUS], table, y0, y1, x0, x1)
+                        else:
+                            stamp_values(maps[points[j, MAP]], base, width, table,
+                                         value_starts[j], y0, y1, x0, x1)
 
 
 stamp_images_serial = jit(_stamp_images)
@@ -132,20 +223,47 @@ stamp_images_parallel = jit_parallel(_stamp_images)
 
 
 @jit
-def _visible_window(points, j, height, width):
-    """``(y0, y1, x0, x1)``: the cells of the map that point ``j`` covers."""
-    y0, y1 = window(points[j, Y], points[j, RADIUS], height)
-    x0, x1 = window(points[j, X], points[j, RADIUS], width)
-    return y0, max(y0, y1), x0, max(x0, x1)
+def visible_windows(points, clips, height, width):
+    """``(windows, value_starts)``: per point its ``covered_cells`` as a row ``(y0, y1, x0,
+    x1)``, and where its values start in a flat array of all points' windows, row after row
+    (``value_starts[n]`` values in all): the layout of a per-point kind's values."""
+    n = points.shape[0]
+    windows = np.empty((n, 4), np.int64)
+    value_starts = np.zeros(n + 1, np.int64)
+    for j in range(n):
+        y0, y1, x0, x1 = covered_cells(points, clips, j, height, width)
+        windows[j, 0], windows[j, 1], windows[j, 2], windows[j, 3] = y0, y1, x0, x1
+        value_starts[j + 1] = value_starts[j] + (y1 - y0) * (x1 - x0)
+    return windows, value_starts
+
+
+def point_values(stamps: Stamps, gaussian, height: int, width: int, dtype) -> tuple:
+    """``(values, value_starts)`` of a per-point kind: every point's visible window (of a
+    ``height x width`` map), in ``dtype``."""
+    windows, value_starts = runtime.call(visible_windows, visible_windows, stamps.points,
+                                         stamps.clip_array, height, width)
+    values = gaussian.window_values(stamps, windows, value_starts, dtype)
+    return values, value_starts
+
+
+def values_for(stamps: Stamps, gaussian, height: int, width: int, dtype) -> tuple:
+    """``(table, covered, value_starts)`` for the kernels: the Gaussian table and the radii it
+    covers and None, or a per-point kind's values, every radius covered, and where each
+    point's values start."""
+    if tables.is_per_point(gaussian):
+        values, value_starts = point_values(stamps, gaussian, height, width, dtype)
+        return values, np.iinfo(np.int64).max, value_starts
+    table, covered = tables.table_of(gaussian, dtype, stamps.max_radius, max(height, width))
+    return table, covered, None
 
 
 @jit
-def _count_cells(points, maps, height, width, covered):
+def _count_cells(points, clips, maps, height, width, covered):
     """``map_starts``: map ``m``'s cells are ``[map_starts[m], map_starts[m + 1])``."""
     map_starts = np.zeros(maps + 1, np.int64)
     for j in range(points.shape[0]):
         if points[j, RADIUS] <= covered:
-            y0, y1, x0, x1 = _visible_window(points, j, height, width)
+            y0, y1, x0, x1 = covered_cells(points, clips, j, height, width)
             map_starts[points[j, MAP] + 1] += (y1 - y0) * (x1 - x0)
     for m in range(maps):
         map_starts[m + 1] += map_starts[m]
@@ -153,20 +271,24 @@ def _count_cells(points, maps, height, width, covered):
 
 
 @jit
-def _fill_cells(starts, points, channels, height, width, table, covered, map_starts, cells,
-                values):
+def _fill_cells(starts, points, clips, channels, height, width, table, covered, value_starts,
+                map_starts, cells, values):
     fill = map_starts[:-1].copy()
+    per_point = value_starts.size > 0  # (0: table values)
     for b in range(starts.size - 1):
         for j in range(starts[b], starts[b + 1]):
             radius = points[j, RADIUS]
             if radius > covered:
                 continue
-            y0, y1, x0, x1 = _visible_window(points, j, height, width)
+            y0, y1, x0, x1 = covered_cells(points, clips, j, height, width)
             m = points[j, MAP]
             base = (b * channels + points[j, CHANNEL]) * height * width
-            first_value = table_offset(radius) + radius - points[j, X]
             for yy in range(y0, y1):
-                row = first_value + abs(yy - points[j, Y]) * (2 * radius + 1)
+                if per_point:
+                    row = value_starts[j] + (yy - y0) * (x1 - x0) - x0
+                else:
+                    row = table_offset(radius) + radius - points[j, X] \
+                        + abs(yy - points[j, Y]) * (2 * radius + 1)
                 for xx in range(x0, x1):
                     cells[fill[m]] = base + yy * width + xx
                     values[fill[m]] = table[row + xx]
@@ -176,26 +298,28 @@ def _fill_cells(starts, points, channels, height, width, table, covered, map_sta
 def expand_cells(stamps: Stamps, maps: int, shape, gaussian, dtype) -> list:
     """``[(cells, values)]`` per map: the flat indices into a ``shape`` ``(B, C, H, W)`` map of
     every cell that ``stamps`` stamp there, and the values stamped (``dtype``, from the same
-    tables). Scattered with ``max`` into zeros they give the maps ``stamp_maps`` gives; a cell
-    may repeat (overlapping Gaussians)."""
+    tables or per-point values). Scattered with ``max`` into zeros they give the maps
+    ``stamp_maps`` gives; a cell may repeat (overlapping Gaussians)."""
     _, channels, height, width = shape
     dtype = np.dtype(dtype)
-    table, covered = tables.table_for(*gaussian, dtype, stamps.max_radius, max(height, width))
-    map_starts = runtime.call(_count_cells, _count_cells, stamps.points, maps, height, width,
-                              covered)
+    table, covered, value_starts = values_for(stamps, gaussian, height, width, dtype)
+    clips = stamps.clip_array
+    map_starts = runtime.call(_count_cells, _count_cells, stamps.points, clips, maps, height,
+                              width, covered)
     cells, values = np.empty(map_starts[-1], np.int64), np.empty(map_starts[-1], dtype)
-    runtime.call(_fill_cells, _fill_cells, stamps.starts, stamps.points, channels, height, width,
-                 table, covered, map_starts, cells, values)
+    runtime.call(_fill_cells, _fill_cells, stamps.starts, stamps.points, clips, channels, height,
+                 width, table, covered, NO_STARTS if value_starts is None else value_starts,
+                 map_starts, cells, values)
     expanded = [([cells[map_starts[m]:map_starts[m + 1]]], [values[map_starts[m]:map_starts[m + 1]]])
                 for m in range(maps)]
-    for j in np.flatnonzero(stamps.points[:, RADIUS] > covered).tolist():  # beyond the table
-        b = int(np.searchsorted(stamps.starts, j, side="right")) - 1
-        m, c, x, y, r = stamps.points[j].tolist()
+    for j, b, (m, c, x, y, r), clip in _beyond_table(stamps, covered):
         y0, y1 = max(y - r, 0), min(y + r + 1, height)
         x0, x1 = max(x - r, 0), min(x + r + 1, width)
+        if clip is not None:
+            x0, x1, y0, y1 = max(x0, clip[0]), min(x1, clip[1]), max(y0, clip[2]), min(y1, clip[3])
         if y0 < y1 and x0 < x1:
-            window_values = tables.gaussian_values(np.arange(y0 - y, y1 - y), np.arange(x0 - x, x1 - x),
-                                                   r, *gaussian)
+            window_values = tables.values_of(gaussian, np.arange(y0 - y, y1 - y),
+                                             np.arange(x0 - x, x1 - x), r)
             rows, columns = np.arange(y0, y1)[:, None], np.arange(x0, x1)[None, :]
             expanded[m][0].append((((b * channels + c) * height + rows) * width + columns).ravel())
             expanded[m][1].append(window_values.astype(dtype).ravel())
@@ -206,13 +330,14 @@ def stamp_maps(maps, stamps: Stamps, gaussian, num_threads: int | None, clear: i
                previous: Stamps | None = None) -> None:
     """Clear the ``(B, C, H, W)`` ``maps`` as ``clear`` says, then stamp ``stamps`` into them.
 
-    ``gaussian`` is ``(delte, k)``; ``num_threads`` a checked count, or None for the thread
-    policy to decide from the work. Radii above the table's (wider than the map, or beyond its
-    byte budget) are stamped afterwards from values computed for their visible windows only.
+    ``gaussian`` is the spec's (``tables``: ``(delte, k)`` or a kind); ``num_threads`` a
+    checked count, or None for the thread policy to decide from the work. Radii above the
+    table's (wider than the map, or beyond its byte budget) are stamped afterwards from values
+    computed for their visible windows only.
     """
     _, channels, height, width = maps[0].shape
     dtype = maps[0].dtype
-    table, covered = tables.table_for(*gaussian, dtype, stamps.max_radius, max(height, width))
+    table, covered, value_starts = values_for(stamps, gaussian, height, width, dtype)
     previous = previous or EMPTY
     if clear == CLEAR_PREVIOUS:
         cleared = previous.cells * dtype.itemsize
@@ -225,15 +350,21 @@ def stamp_maps(maps, stamps: Stamps, gaussian, num_threads: int | None, clear: i
     runtime.run_kernel(
         stamp_images_serial, stamp_images_parallel, threads,
         tuple(m.reshape(-1) for m in maps), channels, height, width, clear,
-        previous.starts, previous.points, stamps.starts, stamps.points, table, covered,
+        previous.starts, previous.points, previous.clips, stamps.starts, stamps.points,
+        stamps.clips, table, covered, value_starts,
     )
-    if stamps.max_radius > covered:
-        _stamp_beyond_table(maps, stamps, covered, gaussian)
+    for j, b, (m, c, x, y, r), clip in _beyond_table(stamps, covered):
+        tables.stamp_clipped_window(maps[m][b, c], x, y, r, gaussian, clip)
 
 
-def _stamp_beyond_table(maps, stamps: Stamps, covered: int, gaussian) -> None:
-    """Stamp the points whose radius the table does not cover, window by window (NumPy)."""
+NO_STARTS = np.zeros(0, np.int64)
+
+
+def _beyond_table(stamps: Stamps, covered: int):
+    """``(j, image, point, clip)`` of the points whose radius the table does not cover."""
+    if stamps.max_radius <= covered:
+        return
     for j in np.flatnonzero(stamps.points[:, RADIUS] > covered).tolist():
         b = int(np.searchsorted(stamps.starts, j, side="right")) - 1
-        m, c, x, y, r = stamps.points[j].tolist()
-        tables.stamp_window(maps[m][b, c], x, y, r, *gaussian)
+        clip = None if stamps.clips is None else stamps.clips[j].tolist()
+        yield j, b, stamps.points[j].tolist(), clip

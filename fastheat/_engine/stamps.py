@@ -3,6 +3,11 @@
 A family's compiled pass turns its annotations into stamps: per point the map it goes to (tl
 or br for CornerNet, the one heatmap for CenterNet), its channel (class or joint), its grid
 cell and its shape (an isotropic radius), grouped by image.
+
+Two optional per-point arrays serve Gaussians that are not a centred square (keypoint
+heatmaps): ``clips`` restricts each point's square to a rectangle of cells, and ``centres``
+holds sub-pixel centres for Gaussians whose values are computed per point (``tables``,
+"per-point kinds").
 """
 
 from __future__ import annotations
@@ -15,6 +20,10 @@ from numpy.typing import NDArray
 #: Columns of ``Stamps.points``.
 MAP, CHANNEL, X, Y, RADIUS = range(5)
 COLUMNS = 5
+#: Columns of ``Stamps.clips``: the half-open rectangle ``[X_LO, X_HI) x [Y_LO, Y_HI)``.
+X_LO, X_HI, Y_LO, Y_HI = range(4)
+#: What the kernels get for "no clips" (every point covers its whole square).
+NO_CLIPS = np.zeros((0, 4), np.int64)
 
 
 @dataclass(frozen=True)
@@ -35,16 +44,30 @@ class Stamps:
         The largest radius, -1 without points.
     cells : int
         Cells the points cover on the map at most: the work of stamping or clearing them.
+    clips : int64 (n, 4), optional
+        Per point, the rectangle ``[x_lo, x_hi) x [y_lo, y_hi)`` of cells (``X_LO`` ...) its
+        square is restricted to; None: the whole square. A point covers the cells of the map
+        within its square and its rectangle.
+    centres : float64 (n, 2), optional
+        Per point, the sub-pixel centre ``(x, y)`` of its Gaussian, relative to its clip's
+        ``(x_lo, y_lo)``, for Gaussians whose values are computed per point.
     """
 
     starts: NDArray[np.int64]
     points: NDArray[np.int64]
     max_radius: int
     cells: int
+    clips: NDArray[np.int64] | None = None
+    centres: NDArray[np.float64] | None = None
 
     @property
     def images(self) -> int:
         return self.starts.size - 1
+
+    @property
+    def clip_array(self) -> NDArray[np.int64]:
+        """``clips``, or ``NO_CLIPS``: what the kernels take."""
+        return NO_CLIPS if self.clips is None else self.clips
 
 
 EMPTY = Stamps(np.zeros(1, np.int64), np.zeros((0, COLUMNS), np.int64), -1, 0)

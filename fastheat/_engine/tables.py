@@ -11,6 +11,18 @@ A table grows when a call needs a larger radius, to at most the larger side of t
 stamped (a larger Gaussian overflows the map in both directions) and at most ``TABLE_BYTES``.
 Radii above ``covered`` are stamped by ``stamp_window`` from values computed for their visible
 window only. The cache keeps at most ``CACHE_KEYS`` tables and ``CACHE_BYTES`` in all.
+
+**Kinds.** A family's ``spec.gaussian`` says which Gaussian its points stamp:
+
+* ``(delte, k)``: CornerNet's ``gaussian2D`` of each radius (``gaussian_values``), the default;
+* a *table kind*: any hashable object (a frozen dataclass) with ``per_point = False`` and
+  ``values(dy, dx, radius)``, the values at integer offsets from the centre of a point of
+  ``radius``, computed with NumPy as the family's reference computes them. Its tables are
+  built, grown and bounded like CornerNet's (e.g. mmpose's MSRA Gaussian of one sigma);
+* a *per-point kind*: ``per_point = True`` and ``window_values(stamps, windows, starts,
+  dtype)``, the values of every point's visible window (``stamping.visible_windows``), for
+  Gaussians centred on sub-pixel positions (``Stamps.centres``), which no table can hold; it
+  should compute them with one vectorised NumPy call.
 """
 
 from __future__ import annotations
@@ -66,19 +78,42 @@ def gaussian_values(dy: NDArray, dx: NDArray, radius: int, delte: float, k: floa
     return h * k
 
 
+def is_per_point(gaussian) -> bool:
+    """Whether ``gaussian`` (a ``spec.gaussian``) computes its values per point."""
+    return bool(getattr(gaussian, "per_point", False))
+
+
+def values_of(gaussian, dy: NDArray, dx: NDArray, radius: int) -> NDArray:
+    """The values of a table kind (or CornerNet's ``(delte, k)``) at offsets ``dy`` (rows) and
+    ``dx`` (columns) from the centre of a point of ``radius``."""
+    if isinstance(gaussian, tuple):
+        return gaussian_values(dy, dx, radius, *gaussian)
+    return gaussian.values(dy, dx, radius)
+
+
 def stamp_window(heatmap: NDArray, x: int, y: int, radius: int, delte: float, k: float) -> None:
     """Max-merge the visible part of one Gaussian into the 2-D ``heatmap`` (NumPy, no table)."""
+    stamp_clipped_window(heatmap, x, y, radius, (delte, k))
+
+
+def stamp_clipped_window(heatmap: NDArray, x: int, y: int, radius: int, gaussian,
+                         clip=None) -> None:
+    """``stamp_window`` for any table kind, within the rectangle ``clip`` (``Stamps.clips``
+    row) if given."""
     y0, y1 = max(y - radius, 0), min(y + radius + 1, heatmap.shape[0])
     x0, x1 = max(x - radius, 0), min(x + radius + 1, heatmap.shape[1])
+    if clip is not None:
+        x0, x1, y0, y1 = max(x0, clip[0]), min(x1, clip[1]), max(y0, clip[2]), min(y1, clip[3])
     if y0 >= y1 or x0 >= x1:
         return
-    values = gaussian_values(np.arange(y0 - y, y1 - y), np.arange(x0 - x, x1 - x), radius, delte, k)
+    values = values_of(gaussian, np.arange(y0 - y, y1 - y), np.arange(x0 - x, x1 - x), radius)
     target = heatmap[y0:y1, x0:x1]
     np.maximum(target, values, out=target, casting="same_kind")
 
 
 class GaussianTable:
-    """The table of one ``(delte, k, dtype)``; ``snapshot`` is ``(values, covered)``.
+    """The table of one ``(delte, k, dtype)`` (or of a table kind, ``for_kind``); ``snapshot``
+    is ``(values, covered)``.
 
     Growing computes the new radii only and replaces ``snapshot`` as a whole, never modifies an
     array in place, so a kernel running in another thread keeps a consistent snapshot and
@@ -86,8 +121,14 @@ class GaussianTable:
     """
 
     def __init__(self, delte: float, k: float, dtype: np.dtype):
-        self.delte, self.k, self.dtype = delte, k, dtype
+        self.gaussian, self.dtype = (delte, k), dtype
         self.snapshot: tuple[NDArray, int] = (np.empty(0, dtype), -1)
+
+    @classmethod
+    def for_kind(cls, gaussian, dtype: np.dtype) -> GaussianTable:
+        table = cls(0.0, 0.0, dtype)
+        table.gaussian = gaussian
+        return table
 
     @property
     def values(self) -> NDArray:
@@ -106,8 +147,8 @@ class GaussianTable:
         values, covered = self.snapshot
         parts = [values]
         for r in range(covered + 1, radius + 1):
-            parts.append(gaussian_values(np.arange(r + 1), np.arange(-r, r + 1), r, self.delte,
-                                         self.k).astype(self.dtype).ravel())
+            parts.append(values_of(self.gaussian, np.arange(r + 1), np.arange(-r, r + 1), r)
+                         .astype(self.dtype).ravel())
         self.snapshot = (np.concatenate(parts), radius)
 
 
@@ -122,7 +163,12 @@ def table_for(delte: float, k: float, dtype: np.dtype, max_radius: int,
     budget_radius)``; ``map_size`` is the larger side of the map to stamp. Radii above
     ``covered`` are the caller's to stamp (``stamp_window``).
     """
-    key = (delte, k, dtype.str)
+    return table_of((delte, k), dtype, max_radius, map_size)
+
+
+def table_of(gaussian, dtype: np.dtype, max_radius: int, map_size: int) -> tuple[NDArray, int]:
+    """``table_for`` for any table kind (or CornerNet's ``(delte, k)``)."""
+    key = (*gaussian, dtype.str) if isinstance(gaussian, tuple) else (gaussian, dtype.str)
     table = _TABLES.get(key)
     if table is not None:
         values, covered = table.snapshot
@@ -131,7 +177,8 @@ def table_for(delte: float, k: float, dtype: np.dtype, max_radius: int,
     with runtime.process_lock("tables"):
         table = _TABLES.get(key)
         if table is None:
-            table = _TABLES[key] = GaussianTable(delte, k, dtype)
+            table = _TABLES[key] = (GaussianTable(*gaussian, dtype) if isinstance(gaussian, tuple)
+                                    else GaussianTable.for_kind(gaussian, dtype))
             _make_room(table, 0)
         radius = min(max_radius, map_size, budget_radius(dtype.itemsize))
         if radius > table.snapshot[1]:

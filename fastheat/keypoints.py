@@ -1,0 +1,458 @@
+"""The keypoints family: top-down human-pose heatmap targets, bit-identical to mmpose's codecs
+(``encode_keypoints``, ``KeypointEncoder``).
+
+Three methods, each mmpose's generator of one codec (docs/references.md, mmpose):
+
+* ``"msra"``: ``MSRAHeatmap(unbiased=False)`` (SimpleBaseline): a Gaussian of ``sigma`` centred
+  on the keypoint's rounded cell, within a window of ``3 * sigma`` around it. Its values depend
+  on the integer offsets only: they come from a Gaussian table per sigma (a table kind,
+  ``MsraGaussian``), and the window is each point's clip rectangle.
+* ``"udp"``: ``UDPHeatmap(heatmap_type="gaussian")``: the same window, the Gaussian centred on
+  the sub-pixel position; ``"dark"``: ``MSRAHeatmap(unbiased=True)`` (DarkPose): the Gaussian
+  centred on the sub-pixel position, over the whole map. Their values differ per point: a
+  per-point kind (``PointGaussian``) computes every window's exponents in one compiled pass and
+  their ``exp`` in one NumPy call (NumPy's ``exp``, as mmpose's, so the bits agree).
+
+The input is not detections: ``as_input`` checks the keypoints and visibilities and binds the
+spec to their shape (``K`` channels, ``N`` weight slots per image), and the compiled pass turns
+every visible keypoint into one clipped stamp and fills the weights.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import math
+from dataclasses import dataclass
+from typing import ClassVar, NamedTuple
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ._engine import runtime
+from ._engine.family import CHANNELS, SLOTS, Encoder, Family, encode, register
+from ._engine.jit import jit
+from ._engine.passes import CELLS, CODE, COUNT, MAX_RADIUS, WHERE, add_clipped_stamp, image_name, \
+    new_stamps
+from ._engine.spec import REQUIRED
+from ._engine.stamps import X_LO, Y_LO, Stamps
+from ._engine.validate import MAX_GRID_COORD, check_image_ids, check_map_size, check_positive
+
+METHODS = {"msra": 0, "udp": 1, "dark": 2}
+MSRA, UDP, DARK = 0, 1, 2
+#: ``sigma`` bounds: the Gaussian's ``2 * sigma**2`` is a normal float32 and its window
+#: (``6 * sigma + 1`` cells wide) fits in any index.
+MIN_SIGMA, MAX_SIGMA = 1e-6, 1e6
+#: The dtype of mmpose's UDP Gaussian: its centre is a NumPy float64 scalar, which NumPy >= 2
+#: keeps as float64 in ``float32 array - centre`` (NEP 50) and NumPy 1.x rounds to float32.
+UDP_DTYPE = (np.zeros(1, np.float32) - np.float64(0.5)).dtype
+
+
+class KeypointTargets(NamedTuple):
+    """Keypoint heatmap targets for ``B`` images of ``N`` instances of ``K`` keypoints."""
+
+    heatmaps: NDArray[np.float32]  #: (B, K, H, W)
+    weights: NDArray[np.float32]  #: (B, N, K)
+
+
+# --- the Gaussians -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MsraGaussian:
+    """mmpose's MSRA Gaussian of one ``sigma``, a table kind (``tables``): the value at integer
+    offsets ``(dx, dy)`` from its centre is ``exp(-(dx**2 + dy**2) / (2 * sigma**2))``, all in
+    float32 as mmpose computes it (``(x - x0)**2`` of a float32 grid, divided by the Python
+    float ``2 * sigma**2``), whatever the radius."""
+
+    sigma: float
+    per_point: ClassVar[bool] = False
+
+    def values(self, dy: NDArray, dx: NDArray, radius: int) -> NDArray[np.float32]:
+        x = dx.astype(np.float32)[None, :]
+        y = dy.astype(np.float32)[:, None]
+        return np.exp(-(x**2 + y**2) / (2 * self.sigma**2))
+
+
+@jit
+def _exponents(windows, clips, centres, value_starts, axis_values, two_sigma_squared, out):
+    """Every point's ``-((x - cx)**2 + (y - cy)**2) / (2 sigma**2)`` over its visible window
+    ``windows[j]`` (``y0, y1, x0, x1``), row after row into ``out[value_starts[j]:]``, in the
+    dtype of ``centres`` (and of ``axis_values``, a scratch row, and ``out``): ``x`` counts
+    cells from the clip's left edge (``x - clips[j, X_LO]``), ``cx`` is ``centres[j, 0]``, likewise
+    ``y``; the same operations, in the same order and dtype, as mmpose."""
+    for j in range(windows.shape[0]):
+        y0, y1, x0, x1 = windows[j, 0], windows[j, 1], windows[j, 2], windows[j, 3]
+        span = x1 - x0
+        for i in range(span):
+            axis_values[i] = x0 + i - clips[j, X_LO]  # int to float: exact
+            d = axis_values[i] - centres[j, 0]
+            axis_values[i] = d * d
+        first = value_starts[j]
+        for yy in range(y0, y1):
+            axis_values[span] = yy - clips[j, Y_LO]
+            e = axis_values[span] - centres[j, 1]
+            dy2 = e * e
+            row = first + (yy - y0) * span
+            for i in range(span):
+                out[row + i] = -(axis_values[i] + dy2) / two_sigma_squared
+
+
+@dataclass(frozen=True)
+class PointGaussian:
+    """A Gaussian of ``sigma`` centred on each point's sub-pixel position (``Stamps.centres``,
+    relative to its clip's corner), a per-point kind (``tables``): mmpose's UDP (``dtype`` its
+    ``UDP_DTYPE``) and DarkPose (float32) Gaussians."""
+
+    sigma: float
+    dtype: str
+    per_point: ClassVar[bool] = True
+
+    def window_values(self, stamps: Stamps, windows, value_starts, dtype) -> NDArray:
+        """The values of every point's visible window: the exponents (compiled), then one
+        NumPy ``exp`` call, rounded to ``dtype``."""
+        kind = np.dtype(self.dtype)
+        exponents = np.empty(int(value_starts[-1]), kind)
+        if exponents.size:
+            scratch = np.empty(int((windows[:, 3] - windows[:, 2]).max()) + 1, kind)
+            runtime.call(_exponents, (_exponents, kind.str), windows, stamps.clips,
+                         stamps.centres.astype(kind), value_starts, scratch,
+                         kind.type(2 * self.sigma**2), exponents)
+            np.exp(exponents, out=exponents)
+        return exponents.astype(dtype, copy=False)
+
+
+# --- the spec ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KeypointSpec:
+    """The validated options of ``encode_keypoints`` (``input_size``, ``output_size`` as
+    ``(height, width)``; ``output_size`` is ``heatmap_size``), and, bound per call by the input,
+    ``num_keypoints`` (the maps' channels ``K``) and ``max_slots`` (instances ``N``).
+
+    The rest is derived once from them (``_make_spec``), as mmpose derives it: ``scale``
+    ``(x, y)``, the float32 ``scale_factor`` keypoints are divided by; ``radius = 3 * sigma``;
+    ``size``, the cells of the Gaussian's grid (``len(np.arange(0, 2 * radius + 1))``), and
+    ``middle``, its centre cell (``(2 * radius + 1) // 2``); ``table_radius``, the radius of
+    the table square that holds the grid around its centre.
+    """
+
+    input_size: tuple[int, int]
+    output_size: tuple[int, int]
+    sigma: float
+    method: str
+    scale: tuple[float, float]
+    radius: float
+    size: int
+    middle: int
+    table_radius: int
+    num_keypoints: int = 0
+    max_slots: int = 0
+    dtype: np.dtype = np.dtype(np.float32)
+
+    @property
+    def code(self) -> int:
+        return METHODS[self.method]
+
+    @property
+    def gaussian(self):
+        if self.code == MSRA:
+            return MsraGaussian(self.sigma)
+        return PointGaussian(self.sigma, (UDP_DTYPE if self.code == UDP else np.dtype(np.float32)).str)
+
+    def map_shape(self, batch_size: int) -> tuple[int, int, int, int]:
+        return (batch_size, self.num_keypoints, *self.output_size)
+
+
+def _make_spec(values: dict) -> KeypointSpec:
+    method = values["method"]
+    if not isinstance(method, str) or method not in METHODS:
+        raise ValueError(f"method must be one of {list(METHODS)}, got {method!r}")
+    in_h, in_w = input_size = check_map_size("input_size", values["input_size"])
+    out_h, out_w = output_size = check_map_size("heatmap_size", values["heatmap_size"])
+    sigma = check_positive("sigma", values["sigma"], minimum=MIN_SIGMA, maximum=MAX_SIGMA)
+    if method == "udp":
+        if min(*input_size, *output_size) < 2:
+            raise ValueError(f"method='udp' needs input_size and heatmap_size of at least 2 on "
+                             f"each side (its scale is (input - 1) / (heatmap - 1)), got "
+                             f"input_size={input_size}, heatmap_size={output_size}")
+        factor = (np.array([in_w, in_h]) - 1) / (np.array([out_w, out_h]) - 1)
+    else:
+        factor = np.array([in_w, in_h]) / [out_w, out_h]
+    radius = sigma * 3
+    size, middle = math.ceil(2 * radius + 1), int((2 * radius + 1) // 2)
+    return KeypointSpec(input_size=input_size, output_size=output_size, sigma=sigma, method=method,
+                        scale=tuple(float(f) for f in factor.astype(np.float32)), radius=radius,
+                        size=size, middle=middle, table_radius=max(middle, size - 1 - middle))
+
+
+def _unbound(spec: KeypointSpec) -> KeypointSpec:
+    return dataclasses.replace(spec, num_keypoints=0, max_slots=0)
+
+
+# --- the input and the pass ----------------------------------------------------------------------
+
+
+def _as_array(name: str, value) -> np.ndarray:
+    if hasattr(value, "detach"):  # a torch tensor
+        value = value.detach()
+        if hasattr(value, "cpu"):
+            value = value.cpu()
+    try:
+        array = np.asarray(value)
+    except (ValueError, TypeError) as error:
+        raise ValueError(f"{name} must be an array: {error}") from None
+    if array.dtype.kind not in "iuf":
+        raise TypeError(f"{name} must hold real numbers, got dtype {array.dtype}")
+    return array
+
+
+def _as_input(spec: KeypointSpec, data, image_ids):
+    """``(spec bound to K and N, (keypoints float32, visible float64), B, image_ids)``."""
+    keypoints, visible = data
+    keypoints = _as_array("keypoints", keypoints)
+    if keypoints.ndim != 4 or keypoints.shape[3] != 2 or 0 in keypoints.shape[0::2]:
+        raise ValueError("keypoints must be (B, N, K, 2): (x, y) of K keypoints of N instances "
+                         f"per image, B >= 1 and K >= 1 (one image: keypoints[None]), got shape "
+                         f"{keypoints.shape}")
+    batch_size, instances, count = keypoints.shape[:3]
+    if visible is None:
+        visible = np.ones((batch_size, instances, count))
+    else:
+        visible = _as_array("visible", visible)
+        if visible.shape != keypoints.shape[:3]:
+            raise ValueError(f"visible must be (B, N, K) = {keypoints.shape[:3]} like keypoints, "
+                             f"got shape {visible.shape}")
+    spec = dataclasses.replace(spec, num_keypoints=count, max_slots=instances)
+    data = (np.ascontiguousarray(keypoints, np.float32), np.ascontiguousarray(visible, np.float64))
+    return spec, data, batch_size, check_image_ids(image_ids, batch_size, False)
+
+
+NOT_FINITE_VISIBLE, NOT_FINITE, BEYOND = 1, 2, 3
+_PROBLEMS = {NOT_FINITE_VISIBLE: "visible{where} = {visible} is not finite",
+             NOT_FINITE: "keypoints{where} = {keypoint} of a visible keypoint is not finite",
+             BEYOND: "keypoints{where} = {keypoint} is beyond +-{bound} heatmap cells once divided "
+                     "by the scale factor {scale}"}
+
+
+@jit
+def _entry_problem(keypoints, visible, b, n, k, scale_x, scale_y):
+    """The error code of keypoint ``(b, n, k)``'s first problem, or 0 (an invisible keypoint
+    may be anything but its visibility)."""
+    v = visible[b, n, k]
+    if not np.isfinite(v):
+        return NOT_FINITE_VISIBLE
+    if v < 0.5:
+        return 0
+    x, y = keypoints[b, n, k, 0], keypoints[b, n, k, 1]
+    if not (np.isfinite(x) and np.isfinite(y)):
+        return NOT_FINITE
+    if not (abs(x / scale_x) < MAX_GRID_COORD and abs(y / scale_y) < MAX_GRID_COORD):
+        return BEYOND
+    return 0
+
+
+@jit
+def _keypoint_pass(keypoints, visible, method, scale_x, scale_y, radius, radius32, size, middle,
+                   table_radius, out_h, out_w, starts, points, clips, centres, info, weights):
+    """Check every keypoint, then fill the weights and stamp each visible keypoint whose window
+    meets the map, as mmpose's generators do for each image (instances, then keypoints):
+
+    * the keypoint divided by the float32 scale (float32), ``mu = int(kp + 0.5)`` (float32 sum,
+      truncated);
+    * msra and udp: ``left = int(mu - radius)``, ``right = int(mu + radius + 1)`` (float64),
+      likewise ``top``, ``bottom``; a window with ``left >= W or top >= H or right < 0 or
+      bottom < 0`` gets weight 0, else its cells ``[left, left + min(right - left, size))`` are
+      the clip of a point centred on ``left + middle`` (the grid's centre cell); udp's centre
+      is ``middle + (kp - mu)`` (float64) from the clip's corner;
+    * dark: the same test on ``kp - radius``, ``kp + radius + 1`` in float32, the whole map as
+      the clip, the centre ``kp``.
+
+    Weights are the visibilities (float32), 0 for visible keypoints whose window misses.
+    """
+    batch_size, instances, count = visible.shape
+    for b in range(batch_size):
+        for n in range(instances):
+            for k in range(count):
+                code = _entry_problem(keypoints, visible, b, n, k, scale_x, scale_y)
+                if code:
+                    info[CODE] = code
+                    info[WHERE] = (b * instances + n) * count + k
+                    return
+    half = np.float32(0.5)
+    one = np.float32(1.0)
+    j = 0
+    for b in range(batch_size):
+        starts[b] = j
+        for n in range(instances):
+            for k in range(count):
+                v = visible[b, n, k]
+                weights[b, n, k] = v
+                if v < 0.5:
+                    continue
+                x = keypoints[b, n, k, 0] / scale_x
+                y = keypoints[b, n, k, 1] / scale_y
+                if method == DARK:
+                    if x - radius32 >= out_w or y - radius32 >= out_h or \
+                            (x + radius32) + one < 0 or (y + radius32) + one < 0:
+                        weights[b, n, k] = 0.0
+                        continue
+                    centres[j, 0] = x
+                    centres[j, 1] = y
+                    j = add_clipped_stamp(points, clips, j, info, out_h, out_w, 0, k, 0, 0,
+                                          max(out_h, out_w), 0, out_w, 0, out_h)
+                    continue
+                mu_x, mu_y = int(x + half), int(y + half)
+                left, top = int(mu_x - radius), int(mu_y - radius)
+                right, bottom = int((mu_x + radius) + 1.0), int((mu_y + radius) + 1.0)
+                if left >= out_w or top >= out_h or right < 0 or bottom < 0:
+                    weights[b, n, k] = 0.0
+                    continue
+                right, bottom = left + min(right - left, size), top + min(bottom - top, size)
+                if right <= 0 or bottom <= 0:
+                    continue  # nothing on the map, the weight kept (mmpose's right == 0 case)
+                if method == UDP:
+                    centres[j, 0] = middle + (np.float64(x) - mu_x)
+                    centres[j, 1] = middle + (np.float64(y) - mu_y)
+                j = add_clipped_stamp(points, clips, j, info, out_h, out_w, 0, k, left + middle,
+                                      top + middle, table_radius, left, right, top, bottom)
+    starts[batch_size] = j
+    info[COUNT] = j
+
+
+def _run_keypoint_pass(spec: KeypointSpec, data, batch_size: int, slots, image_ids) -> Stamps:
+    keypoints, visible = data
+    capacity = visible.size
+    starts, points, info = new_stamps(batch_size, capacity)
+    clips = np.empty((capacity, 4), np.int64)
+    centres = np.empty((capacity if spec.code != MSRA else 0, 2), np.float64)
+    scale_x, scale_y = spec.scale
+    runtime.call(_keypoint_pass, _keypoint_pass, keypoints, visible, spec.code,
+                 np.float32(scale_x), np.float32(scale_y), spec.radius,
+                 np.float32(spec.radius), spec.size, spec.middle, spec.table_radius,
+                 *spec.output_size, starts, points, clips, centres, info, slots[0])
+    code = int(info[CODE])
+    if code:
+        b, rest = divmod(int(info[WHERE]), visible.shape[1] * visible.shape[2])
+        n, k = divmod(rest, visible.shape[2])
+        where = f"[{b}, {n}, {k}]"
+        if image_ids is not None:
+            where += f" ({image_name(b, image_ids)})"
+        raise ValueError(_PROBLEMS[code].format(
+            where=where, visible=visible[b, n, k], keypoint=keypoints[b, n, k].tolist(),
+            bound=f"2**{int(math.log2(MAX_GRID_COORD))}", scale=list(spec.scale)))
+    count = int(info[COUNT])
+    return Stamps(starts, points[:count], int(info[MAX_RADIUS]), int(info[CELLS]), clips[:count],
+                  centres[:count] if spec.code != MSRA else None)
+
+
+def _warmup(num_threads: int) -> None:
+    """Compile (or load) the pass and every method's kernels."""
+    keypoints = np.array([[[[3.0, 5.0], [-40.0, 2.0]]]])
+    for method in METHODS:
+        encode(KEYPOINTS, (keypoints, None), None,
+               dict(input_size=(16, 16), heatmap_size=(8, 8), sigma=1.0, method=method),
+               None, num_threads, False)
+
+
+_POSITIONAL = inspect.Parameter.POSITIONAL_OR_KEYWORD
+KEYPOINTS = register(Family(
+    name="keypoints", result=KeypointTargets, maps=1, run_pass=_run_keypoint_pass,
+    options=dict(input_size=REQUIRED, heatmap_size=REQUIRED, sigma=2.0, method="msra"),
+    slots=(((SLOTS, CHANNELS), np.float32),),
+    make_spec=_make_spec, as_input=_as_input, unbound=_unbound, warmup=_warmup,
+    inputs=(inspect.Parameter("keypoints", _POSITIONAL),
+            inspect.Parameter("visible", _POSITIONAL, default=None)),
+))
+
+
+def encode_keypoints(keypoints, visible=None, *, input_size, heatmap_size, sigma=2.0, method="msra",
+                     out=None, sparse=False, image_ids=None, num_threads=None) -> KeypointTargets:
+    """Encode keypoints as human-pose heatmap targets, bit-identical to mmpose's codecs.
+
+    Image ``b``'s targets are mmpose's generator run on ``keypoints[b] / scale_factor`` and
+    ``visible[b]`` (docs/references.md, mmpose), for float32 keypoints:
+
+    * ``method="msra"``: ``MSRAHeatmap(unbiased=False)`` (SimpleBaseline), ``scale_factor =
+      input / heatmap`` size; each keypoint's Gaussian ``exp(-((x - x0)**2 + (y - y0)**2) /
+      (2 * sigma**2))`` (float32) is centred on its cell ``int(kp + 0.5)`` and drawn within
+      ``3 * sigma`` of it;
+    * ``method="udp"``: ``UDPHeatmap(heatmap_type="gaussian")``, ``scale_factor = (input - 1) /
+      (heatmap - 1)``; the same window, the Gaussian centred on the sub-pixel position;
+    * ``method="dark"``: ``MSRAHeatmap(unbiased=True)`` (DarkPose); the Gaussian centred on the
+      sub-pixel position, over the whole map.
+
+    Gaussians of one keypoint type are merged with an element-wise maximum. A keypoint with
+    ``visible < 0.5`` stamps nothing; one whose ``3 * sigma`` window misses the map (mmpose's
+    test: ``left >= W or top >= H or right < 0 or bottom < 0``) gets weight 0.
+
+    Parameters
+    ----------
+    keypoints : array_like, shape (B, N, K, 2)
+        ``(x, y)`` of ``K`` keypoints of ``N`` instances per image, in input pixels (any real
+        dtype, rounded to float32 as mmpose's pipelines hold them; a torch tensor is detached
+        and moved to the CPU). Pad images with fewer instances with invisible ones. ``B >= 1``,
+        ``K >= 1``, ``N >= 0``.
+    visible : array_like, shape (B, N, K), optional
+        Visibilities (default: all 1): a keypoint is stamped if ``visible >= 0.5``. Finite; the
+        keypoints of invisible ones may be anything (NaN padding is fine), visible ones finite.
+    input_size, heatmap_size : (int, int) or int
+        ``(height, width)`` of the network input and of the heatmaps, as everywhere in fastheat
+        (mmpose writes ``[w, h]``: pass ``(h, w)``); an int for a square. With ``"udp"`` every
+        side is at least 2.
+    sigma : float, default 2.0
+        The Gaussian's standard deviation in heatmap cells, in ``[1e-6, 1e6]``, taken as the
+        Python float of mmpose's configs.
+    method : {"msra", "udp", "dark"}, default "msra"
+    out : KeypointTargets or tuple of 2 arrays, optional
+        Arrays of the result's shapes and dtypes, overwritten entirely and returned.
+    sparse, image_ids, num_threads
+        As for ``encode_corners`` (``image_ids`` name the images in messages).
+
+    Returns
+    -------
+    KeypointTargets or SparseTargets
+        ``heatmaps``: float32 ``(B, K, H, W)``; ``weights``: float32 ``(B, N, K)``, the
+        visibilities with the missed keypoints zeroed (mmpose's ``keypoint_weights``).
+
+    Raises
+    ------
+    TypeError, ValueError
+        On any invalid argument, naming it (for ``keypoints`` and ``visible``, the first
+        offending entry ``[b, n, k]``); ``out`` is then left untouched.
+
+    Notes
+    -----
+    Bit-exactness holds for float32 keypoints and mmpose run with a Python float ``sigma``
+    (mmpose given float64 keypoints computes their division and, for ``"dark"``, the Gaussian
+    in float64). The Gaussian values come from NumPy's own ``exp``, as mmpose's: tables per
+    sigma for ``"msra"``, one vectorised call over the windows of a batch for ``"udp"`` and
+    ``"dark"``. mmpose's quirks are kept: with a non-integer ``3 * sigma`` the window is
+    asymmetric and its peak may sit one cell off the keypoint's cell for windows crossing the
+    left or top edge; a keypoint whose window ends exactly at the map's left or top edge
+    (``right == 0``) keeps its weight and stamps nothing. The UDP Gaussian is float64 under
+    NumPy >= 2 (float32 under NumPy 1.x, as mmpose's there).
+    """
+    options = dict(input_size=input_size, heatmap_size=heatmap_size, sigma=sigma, method=method)
+    return encode(KEYPOINTS, (keypoints, visible), None, options, out, num_threads, sparse,
+                  image_ids)
+
+
+class KeypointEncoder(Encoder):
+    """``encode_keypoints`` into a reused heatmap buffer: see ``CornerEncoder``.
+
+    ``encoder(keypoints, visible=None, copy=False, image_ids=None)`` returns
+    ``KeypointTargets`` bit-identical to ``encode_keypoints`` with the same options; the
+    heatmaps are a read-only view valid until the next call (a fresh array with
+    ``copy=True``), the weights are fresh every call. A call with another number of keypoints
+    ``K`` than the previous one allocates new buffers.
+    """
+
+    family = KEYPOINTS
+
+    def __call__(self, keypoints, visible=None, *, copy: bool = False, image_ids=None):
+        return self._encode_own((keypoints, visible), image_ids, copy)
+
+
+encode_keypoints.__signature__ = KEYPOINTS.signature()
