@@ -21,6 +21,7 @@ every visible keypoint into one clipped stamp and fills the weights.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import inspect
 import math
 from dataclasses import dataclass
@@ -35,7 +36,7 @@ from ._engine.jit import jit
 from ._engine.passes import CELLS, CODE, COUNT, MAX_RADIUS, WHERE, add_clipped_stamp, image_name, \
     new_stamps
 from ._engine.spec import REQUIRED
-from ._engine.stamps import X_LO, Y_LO, Stamps
+from ._engine.stamps import X, Y, Stamps
 from ._engine.validate import MAX_GRID_COORD, check_image_ids, check_map_size, check_positive
 
 METHODS = {"msra": 0, "udp": 1, "dark": 2}
@@ -75,51 +76,86 @@ class MsraGaussian:
 
 
 @jit
-def _exponents(windows, clips, centres, value_starts, axis_values, two_sigma_squared, out):
+def _exponents(windows, points, offset, centres, value_starts, axis_values, two_sigma_squared,
+               out):
     """Every point's ``-((x - cx)**2 + (y - cy)**2) / (2 sigma**2)`` over its visible window
     ``windows[j]`` (``y0, y1, x0, x1``), row after row into ``out[value_starts[j]:]``, in the
     dtype of ``centres`` (and of ``axis_values``, a scratch row, and ``out``): ``x`` counts
-    cells from the clip's left edge (``x - clips[j, X_LO]``), ``cx`` is ``centres[j, 0]``, likewise
-    ``y``; the same operations, in the same order and dtype, as mmpose."""
+    cells from the point's origin ``points[j, X] - offset``, ``(cx, cy)`` is ``centres[j]``;
+    the same operations, in the same order and dtype, as mmpose."""
     for j in range(windows.shape[0]):
         y0, y1, x0, x1 = windows[j, 0], windows[j, 1], windows[j, 2], windows[j, 3]
+        origin_x, origin_y = points[j, X] - offset, points[j, Y] - offset
         span = x1 - x0
         for i in range(span):
-            axis_values[i] = x0 + i - clips[j, X_LO]  # int to float: exact
+            axis_values[i] = x0 + i - origin_x  # int to float: exact
             d = axis_values[i] - centres[j, 0]
             axis_values[i] = d * d
-        first = value_starts[j]
         for yy in range(y0, y1):
-            axis_values[span] = yy - clips[j, Y_LO]
+            axis_values[span] = yy - origin_y
             e = axis_values[span] - centres[j, 1]
             dy2 = e * e
-            row = first + (yy - y0) * span
-            for i in range(span):
+            row = np.uint64(value_starts[j] + (yy - y0) * span)
+            for i in range(np.uint64(span)):  # unsigned: no wraparound check, vectorised
                 out[row + i] = -(axis_values[i] + dy2) / two_sigma_squared
 
 
 @dataclass(frozen=True)
 class PointGaussian:
     """A Gaussian of ``sigma`` centred on each point's sub-pixel position (``Stamps.centres``,
-    relative to its clip's corner), a per-point kind (``tables``): mmpose's UDP (``dtype`` its
-    ``UDP_DTYPE``) and DarkPose (float32) Gaussians."""
+    from the point's origin cell ``(x, y) - offset``), a per-point kind (``tables``): mmpose's
+    UDP (``dtype`` its ``UDP_DTYPE``, the origin the window's corner) and DarkPose (float32,
+    the origin the map's corner) Gaussians."""
 
     sigma: float
     dtype: str
+    offset: int
     per_point: ClassVar[bool] = True
 
-    def window_values(self, stamps: Stamps, windows, value_starts, dtype) -> NDArray:
+    def window_values(self, stamps: Stamps, windows, value_starts) -> NDArray:
         """The values of every point's visible window: the exponents (compiled), then one
-        NumPy ``exp`` call, rounded to ``dtype``."""
+        NumPy ``exp`` call, in ``dtype`` (a float64 UDP Gaussian is rounded to float32 as it
+        is merged into the map, as in mmpose's ``np.maximum``)."""
         kind = np.dtype(self.dtype)
         exponents = np.empty(int(value_starts[-1]), kind)
         if exponents.size:
             scratch = np.empty(int((windows[:, 3] - windows[:, 2]).max()) + 1, kind)
-            runtime.call(_exponents, (_exponents, kind.str), windows, stamps.clips,
+            runtime.call(_exponents, (_exponents, kind.str), windows, stamps.points, self.offset,
                          stamps.centres.astype(kind), value_starts, scratch,
                          kind.type(2 * self.sigma**2), exponents)
             np.exp(exponents, out=exponents)
-        return exponents.astype(dtype, copy=False)
+        return exponents
+
+
+@functools.cache
+def exp_underflow() -> float:
+    """The largest float32 ``t`` for which NumPy's float32 ``exp`` gives exactly 0 at every
+    float32 ``<= t`` (probed once over ``[-105, -100]``, every float32 there; below, NumPy's
+    ``exp`` is 0, as tests/test_keypoints.py checks for every float32)."""
+    top, bottom = np.array([-100.0, -105.0], np.float32).view(np.uint32)
+    x = np.arange(top, bottom + 1, dtype=np.uint32).view(np.float32)  # decreasing
+    nonzero = np.flatnonzero(np.exp(x) != 0)
+    return float(x[nonzero.max() + 1])
+
+
+@jit
+def _live_cells(centre, size, two_sigma_squared, underflow):
+    """``[lo, hi)``: the cells of a ``size``-long axis whose DarkPose exponent along it,
+    ``-((c - centre)**2) / (2 sigma**2)`` (float32), is above ``underflow``. Every exponent
+    of a cell outside is at most that (adding the other axis' square only lowers it), so NumPy's
+    ``exp`` makes its value 0: max-merging it changes nothing."""
+    lo, hi = 0, size
+    while lo < hi:
+        d = np.float32(lo) - centre
+        if -(d * d) / two_sigma_squared > underflow:
+            break
+        lo += 1
+    while hi > lo:
+        d = np.float32(hi - 1) - centre
+        if -(d * d) / two_sigma_squared > underflow:
+            break
+        hi -= 1
+    return lo, hi
 
 
 # --- the spec ------------------------------------------------------------------------------------
@@ -159,7 +195,9 @@ class KeypointSpec:
     def gaussian(self):
         if self.code == MSRA:
             return MsraGaussian(self.sigma)
-        return PointGaussian(self.sigma, (UDP_DTYPE if self.code == UDP else np.dtype(np.float32)).str)
+        if self.code == UDP:
+            return PointGaussian(self.sigma, UDP_DTYPE.str, self.middle)
+        return PointGaussian(self.sigma, np.dtype(np.float32).str, 0)
 
     def map_shape(self, batch_size: int) -> tuple[int, int, int, int]:
         return (batch_size, self.num_keypoints, *self.output_size)
@@ -255,7 +293,8 @@ def _entry_problem(keypoints, visible, b, n, k, scale_x, scale_y):
 
 @jit
 def _keypoint_pass(keypoints, visible, method, scale_x, scale_y, radius, radius32, size, middle,
-                   table_radius, out_h, out_w, starts, points, clips, centres, info, weights):
+                   table_radius, two_sigma_squared, underflow, out_h, out_w, starts, points, clips,
+                   centres, info, weights):
     """Check every keypoint, then fill the weights and stamp each visible keypoint whose window
     meets the map, as mmpose's generators do for each image (instances, then keypoints):
 
@@ -266,8 +305,9 @@ def _keypoint_pass(keypoints, visible, method, scale_x, scale_y, radius, radius3
       bottom < 0`` gets weight 0, else its cells ``[left, left + min(right - left, size))`` are
       the clip of a point centred on ``left + middle`` (the grid's centre cell); udp's centre
       is ``middle + (kp - mu)`` (float64) from the clip's corner;
-    * dark: the same test on ``kp - radius``, ``kp + radius + 1`` in float32, the whole map as
-      the clip, the centre ``kp``.
+    * dark: the same test on ``kp - radius``, ``kp + radius + 1`` in float32, the centre
+      ``kp`` from the map's corner, the clip the map's cells whose value NumPy's ``exp`` does
+      not make 0 (``_live_cells``: the others change nothing).
 
     Weights are the visibilities (float32), 0 for visible keypoints whose window misses.
     """
@@ -298,10 +338,14 @@ def _keypoint_pass(keypoints, visible, method, scale_x, scale_y, radius, radius3
                             (x + radius32) + one < 0 or (y + radius32) + one < 0:
                         weights[b, n, k] = 0.0
                         continue
+                    x_lo, x_hi = _live_cells(x, out_w, two_sigma_squared, underflow)
+                    y_lo, y_hi = _live_cells(y, out_h, two_sigma_squared, underflow)
+                    if x_lo == x_hi or y_lo == y_hi:
+                        continue  # every value 0: nothing to stamp, the weight kept
                     centres[j, 0] = x
                     centres[j, 1] = y
                     j = add_clipped_stamp(points, clips, j, info, out_h, out_w, 0, k, 0, 0,
-                                          max(out_h, out_w), 0, out_w, 0, out_h)
+                                          max(out_h, out_w), x_lo, x_hi, y_lo, y_hi)
                     continue
                 mu_x, mu_y = int(x + half), int(y + half)
                 left, top = int(mu_x - radius), int(mu_y - radius)
@@ -331,6 +375,7 @@ def _run_keypoint_pass(spec: KeypointSpec, data, batch_size: int, slots, image_i
     runtime.call(_keypoint_pass, _keypoint_pass, keypoints, visible, spec.code,
                  np.float32(scale_x), np.float32(scale_y), spec.radius,
                  np.float32(spec.radius), spec.size, spec.middle, spec.table_radius,
+                 np.float32(2 * spec.sigma**2), np.float32(exp_underflow() if spec.code == DARK else 0),
                  *spec.output_size, starts, points, clips, centres, info, slots[0])
     code = int(info[CODE])
     if code:

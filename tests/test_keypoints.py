@@ -150,6 +150,21 @@ def test_sigmas_beyond_the_table_and_tiny_maps(rng):
             assert not encoder(keypoints[:, :0]).heatmaps.any()  # cleared, past the table too
 
 
+@pytest.mark.slow
+def test_exp_underflow_holds_for_every_float32_below():
+    """DarkPose windows skip cells whose float32 exponent is at most ``exp_underflow()``: NumPy's
+    ``exp`` must give exactly 0 for every float32 there (the probe covers [-105, -100])."""
+    from fastheat.keypoints import exp_underflow
+
+    limit = np.float32(exp_underflow())
+    assert -105 < limit < -100 and np.exp(np.nextafter(limit, np.float32(0))) > 0
+    first, last = np.array([limit, -np.inf], np.float32).view(np.uint32).astype(np.int64)
+    chunk = 1 << 24
+    for start in range(int(first), int(last) + 1, chunk):
+        x = np.arange(start, min(start + chunk, int(last) + 1), dtype=np.uint32).view(np.float32)
+        assert not np.exp(x).any(), (x[0], x[-1])
+
+
 def test_input_dtypes_and_torch(rng):
     keypoints = edge_keypoints(rng, (2, 2, 5), (256, 192), (64, 48), 2.0, "udp")
     want = fastheat.encode_keypoints(keypoints, **COCO, method="udp")

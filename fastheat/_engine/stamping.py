@@ -237,12 +237,13 @@ def visible_windows(points, clips, height, width):
     return windows, value_starts
 
 
-def point_values(stamps: Stamps, gaussian, height: int, width: int, dtype) -> tuple:
+def point_values(stamps: Stamps, gaussian, height: int, width: int) -> tuple:
     """``(values, value_starts)`` of a per-point kind: every point's visible window (of a
-    ``height x width`` map), in ``dtype``."""
+    ``height x width`` map), in the kind's dtype (rounded to the maps' as they are merged, as
+    NumPy's ``np.maximum(map, values, out=map)`` does)."""
     windows, value_starts = runtime.call(visible_windows, visible_windows, stamps.points,
                                          stamps.clip_array, height, width)
-    values = gaussian.window_values(stamps, windows, value_starts, dtype)
+    values = gaussian.window_values(stamps, windows, value_starts)
     return values, value_starts
 
 
@@ -251,7 +252,7 @@ def values_for(stamps: Stamps, gaussian, height: int, width: int, dtype) -> tupl
     covers and None, or a per-point kind's values, every radius covered, and where each
     point's values start."""
     if tables.is_per_point(gaussian):
-        values, value_starts = point_values(stamps, gaussian, height, width, dtype)
+        values, value_starts = point_values(stamps, gaussian, height, width)
         return values, np.iinfo(np.int64).max, value_starts
     table, covered = tables.table_of(gaussian, dtype, stamps.max_radius, max(height, width))
     return table, covered, None

@@ -49,8 +49,8 @@ class Stamps:
         square is restricted to; None: the whole square. A point covers the cells of the map
         within its square and its rectangle.
     centres : float64 (n, 2), optional
-        Per point, the sub-pixel centre ``(x, y)`` of its Gaussian, relative to its clip's
-        ``(x_lo, y_lo)``, for Gaussians whose values are computed per point.
+        Per point, the sub-pixel centre ``(x, y)`` of its Gaussian, for Gaussians whose values
+        are computed per point (from an origin cell the Gaussian's kind defines).
     """
 
     starts: NDArray[np.int64]

@@ -19,10 +19,11 @@ window only. The cache keeps at most ``CACHE_KEYS`` tables and ``CACHE_BYTES`` i
   ``values(dy, dx, radius)``, the values at integer offsets from the centre of a point of
   ``radius``, computed with NumPy as the family's reference computes them. Its tables are
   built, grown and bounded like CornerNet's (e.g. mmpose's MSRA Gaussian of one sigma);
-* a *per-point kind*: ``per_point = True`` and ``window_values(stamps, windows, starts,
-  dtype)``, the values of every point's visible window (``stamping.visible_windows``), for
-  Gaussians centred on sub-pixel positions (``Stamps.centres``), which no table can hold; it
-  should compute them with one vectorised NumPy call.
+* a *per-point kind*: ``per_point = True`` and ``window_values(stamps, windows, starts)``,
+  the values of every point's visible window (``stamping.visible_windows``) in any float
+  dtype (rounded to the maps' as they are max-merged), for Gaussians centred on sub-pixel
+  positions (``Stamps.centres``), which no table can hold; it should compute them with one
+  vectorised NumPy call.
 """
 
 from __future__ import annotations
