@@ -1,12 +1,16 @@
-"""Draw CornerNet or CenterNet training targets of a COCO-like batch into a PNG.
+"""Draw CornerNet, CenterNet or human-pose keypoint training targets of a seeded batch into a PNG.
 
-    python scripts/show_targets.py [--out targets.png] [--mode cornernet|centernet]
-                                   [--seed 0] [--images 4]
+    python scripts/show_targets.py [--out targets.png] [--mode cornernet|centernet|keypoints]
+                                   [--method msra|udp|dark] [--seed 0] [--images 4]
 
 One row per image; one panel per heatmap (CornerNet: top-left and bottom-right corners,
 CenterNet: centres), each the per-pixel maximum over the classes, with the boxes scaled to the
 output map and the points decoded from the tags / indices (``x = ind % out_w``,
-``y = ind // out_w``) on top. Needs matplotlib: ``pip install -e .[plot]``.
+``y = ind // out_w``) on top. ``--mode keypoints``: COCO-like people (17 joints, one or two per
+image, some joints invisible) encoded by ``encode_keypoints`` with ``--method`` (mmpose's
+top-down 256x192 input, 64x48 heatmaps, sigma 2); one panel per image, the maximum over the
+joints' heatmaps, with each person's skeleton scaled to the heatmap and its visible joints'
+cells (``int(x + 0.5)``) on top. Needs matplotlib: ``pip install -e .[plot]``.
 """
 
 from __future__ import annotations
@@ -23,6 +27,17 @@ from fastheat.workloads import CORNERNET, coco_like_detections
 
 SIZES = {key: CORNERNET[key] for key in ("num_classes", "input_size", "output_size")}
 COLORMAP = "inferno"  # brightness grows with the value: the hottest cells are the brightest
+MODES = ("cornernet", "centernet", "keypoints")
+POSE = dict(input_size=(256, 192), heatmap_size=(64, 48), sigma=2.0)  # mmpose's COCO top-down
+#: A standing person's 17 COCO joints (nose, eyes, ears, shoulders, elbows, wrists, hips, knees,
+#: ankles; left then right), x across and y down in units of the person's height.
+JOINTS = np.array([(0.0, 0.08), (0.03, 0.06), (-0.03, 0.06), (0.07, 0.08), (-0.07, 0.08),
+                   (0.15, 0.22), (-0.15, 0.22), (0.22, 0.38), (-0.22, 0.38), (0.25, 0.52),
+                   (-0.25, 0.52), (0.1, 0.55), (-0.1, 0.55), (0.11, 0.75), (-0.11, 0.75),
+                   (0.12, 0.95), (-0.12, 0.95)])
+#: COCO's skeleton: the joint pairs linked by limbs.
+SKELETON = ((15, 13), (13, 11), (16, 14), (14, 12), (11, 12), (5, 11), (6, 12), (5, 6), (5, 7),
+            (6, 8), (7, 9), (8, 10), (1, 2), (0, 1), (0, 2), (1, 3), (2, 4), (3, 5), (4, 6))
 
 
 class Panel(NamedTuple):
@@ -33,11 +48,47 @@ class Panel(NamedTuple):
     points: NDArray[np.int64]  # (P, 2): decoded (x, y) grid cells of the image's boxes
 
 
-def encode(mode: str, seed: int, images: int) -> tuple[NDArray, tuple]:
-    """A seeded COCO-like batch of ``images`` images and its targets (CornerNet's sizes)."""
+def people(seed: int, images: int, instances: int = 2) -> tuple[NDArray, NDArray]:
+    """``(keypoints (B, N, 17, 2) float32, visible (B, N, 17))``: one or two seeded people per
+    image of ``POSE["input_size"]`` (posed by jittering ``JOINTS``, scaled, placed, some joints
+    invisible), padded to ``instances`` with invisible ones."""
+    rng = np.random.default_rng(seed)
+    in_h, in_w = POSE["input_size"]
+    height = rng.uniform(0.5, 0.95, (images, instances, 1, 1)) * in_h
+    shape = JOINTS + rng.normal(0, 0.025, (images, instances, 17, 2))
+    shape[..., 0] *= rng.choice([-1.0, 1.0], (images, instances, 1))  # facing either way
+    centre = rng.uniform([0.2 * in_w, 0.0], [0.8 * in_w, 0.3 * in_h], (images, instances, 1, 2))
+    keypoints = (shape * height + centre).astype(np.float32)
+    visible = (rng.uniform(size=(images, instances, 17)) < 0.85).astype(np.float32)
+    visible[:, 1:] *= rng.uniform(size=(images, instances - 1, 1)) < 0.5  # a second person, or padding
+    return keypoints, visible
+
+
+def encode(mode: str, seed: int, images: int, method: str = "msra") -> tuple:
+    """A seeded batch of ``images`` images and its targets: COCO-like detections (CornerNet's
+    sizes), or, for ``keypoints``, ``(keypoints, visible)`` of ``people`` (``POSE``)."""
+    if mode == "keypoints":
+        keypoints, visible = people(seed, images)
+        return (keypoints, visible), fastheat.encode_keypoints(keypoints, visible, **POSE,
+                                                               method=method)
     detections = coco_like_detections(seed, batch_size=images)
     encoder = fastheat.encode_cornernet if mode == "cornernet" else fastheat.encode_centernet
     return detections, encoder(detections, batch_size=images, **SIZES)
+
+
+def pose_scale(method: str) -> NDArray[np.float32]:
+    """mmpose's float32 ``scale_factor`` ``(x, y)``: input pixels per heatmap cell."""
+    (in_h, in_w), (out_h, out_w) = POSE["input_size"], POSE["heatmap_size"]
+    if method == "udp":
+        return ((np.array([in_w, in_h]) - 1) / (np.array([out_w, out_h]) - 1)).astype(np.float32)
+    return (np.array([in_w, in_h]) / [out_w, out_h]).astype(np.float32)
+
+
+def joint_cells(annotations: tuple, targets, image: int, method: str) -> NDArray[np.int64]:
+    """``(x, y)`` cells of the image's visible joints with a weight (``int(x + 0.5)``)."""
+    keypoints, _ = annotations
+    cells = (keypoints[image] / pose_scale(method) + np.float32(0.5)).astype(np.int64)
+    return cells[targets.weights[image] > 0].reshape(-1, 2)
 
 
 def decode(ind: NDArray[np.int64], mask: NDArray, out_w: int) -> NDArray[np.int64]:
@@ -46,9 +97,13 @@ def decode(ind: NDArray[np.int64], mask: NDArray, out_w: int) -> NDArray[np.int6
     return np.column_stack([ind % out_w, ind // out_w])
 
 
-def panels(mode: str, targets: tuple, image: int) -> list[Panel]:
-    """The heatmap panels of one image."""
+def panels(mode: str, targets: tuple, image: int, annotations=None, method: str = "msra") -> list[Panel]:
+    """The heatmap panels of one image (``keypoints`` needs the ``annotations``)."""
     out_w = targets[0].shape[-1]
+    if mode == "keypoints":
+        return [Panel(f"{targets.heatmaps.shape[1]} joints ({method})",
+                      targets.heatmaps[image].max(axis=0),
+                      joint_cells(annotations, targets, image, method))]
     if mode == "cornernet":
         return [Panel(f"{corner} corners", heat[image].max(axis=0),
                       decode(tags[image], targets.tag_masks[image], out_w))
@@ -65,11 +120,15 @@ def panel_image(heat: NDArray) -> NDArray[np.uint8]:
     return colormaps[COLORMAP](np.clip(heat, 0.0, 1.0), bytes=True)[..., :3]
 
 
-def render(mode: str, detections: NDArray, targets: tuple, images: int, out: str) -> list[list[Panel]]:
-    """Draw the first ``images`` images' panels, boxes and points into the PNG ``out``.
+def render(mode: str, detections, targets: tuple, images: int, out: str,
+           method: str = "msra") -> list[list[Panel]]:
+    """Draw the first ``images`` images' panels, boxes (skeletons) and points into the PNG
+    ``out``; ``detections`` are ``(keypoints, visible)`` for ``keypoints``.
 
     Returns the panels drawn, one list per image.
     """
+    if mode == "keypoints":
+        return _render_people(detections, targets, images, out, method)
     import matplotlib
 
     matplotlib.use("Agg")
@@ -103,10 +162,51 @@ def render(mode: str, detections: NDArray, targets: tuple, images: int, out: str
     return rows
 
 
+def _render_people(annotations: tuple, targets, images: int, out: str, method: str):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    keypoints, visible = annotations
+    out_h, out_w = POSE["heatmap_size"]
+    rows = [panels("keypoints", targets, image, annotations, method) for image in range(images)]
+    columns = min(images, 4)
+    lines = -(-images // columns)
+    figure, axes = plt.subplots(lines, columns, squeeze=False,
+                                figsize=(2.6 * columns, 3.3 * lines))
+    for ax in axes.ravel()[images:]:
+        ax.axis("off")
+    scale = pose_scale(method)
+    for image, (row, ax) in enumerate(zip(rows, axes.ravel())):
+        panel = row[0]
+        ax.imshow(panel_image(panel.heat), interpolation="nearest")  # cell (x, y) at (x, y)
+        for person, seen in zip(keypoints[image] / scale, visible[image]):
+            for a, b in SKELETON:  # limbs between visible joints, in heatmap cells
+                if seen[a] >= 0.5 and seen[b] >= 0.5:
+                    ax.plot(*zip(person[a], person[b]), color="cyan", linewidth=0.8)
+        ax.scatter(panel.points[:, 0], panel.points[:, 1], s=14, marker="+", c="lime",
+                   linewidths=0.8)
+        ax.set_xlim(-0.5, out_w - 0.5)
+        ax.set_ylim(out_h - 0.5, -0.5)
+        ax.set_title(f"image {image}: {panel.title}", fontsize=9)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    people_drawn = int((visible[:images].max(axis=2) >= 0.5).sum())
+    figure.suptitle(f"keypoint heatmaps ({method}, sigma {POSE['sigma']:g})\n{people_drawn} "
+                    f"people, max over 17 joints", fontsize=10)
+    figure.tight_layout()
+    figure.savefig(out, dpi=110)
+    plt.close(figure)
+    return rows
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="targets.png", help="PNG to write (default: targets.png)")
-    parser.add_argument("--mode", choices=("cornernet", "centernet"), default="cornernet")
+    parser.add_argument("--mode", choices=MODES, default="cornernet")
+    parser.add_argument("--method", choices=("msra", "udp", "dark"), default="msra",
+                        help="keypoint heatmaps' method (--mode keypoints; default: msra)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--images", type=int, default=4, help="images to draw (default: 4)")
     args = parser.parse_args(argv)
@@ -118,8 +218,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("show_targets.py needs matplotlib: pip install -e .[plot]  (or: pip install matplotlib)",
               file=sys.stderr)
         return 2
-    detections, targets = encode(args.mode, args.seed, args.images)
-    render(args.mode, detections, targets, args.images, args.out)
+    detections, targets = encode(args.mode, args.seed, args.images, args.method)
+    render(args.mode, detections, targets, args.images, args.out, args.method)
     print(f"wrote {args.out}")
     return 0
 

@@ -56,3 +56,31 @@ def test_without_matplotlib_exits_with_2(show_targets, monkeypatch, tmp_path, ca
     assert show_targets.main(["--out", str(tmp_path / "x.png")]) == 2
     assert "pip install -e .[plot]" in capsys.readouterr().err
     assert not (tmp_path / "x.png").exists()
+
+
+@pytest.mark.parametrize("method", ["msra", "udp", "dark"])
+def test_keypoints_png_peaks_on_the_joints(show_targets, tmp_path, method):
+    pytest.importorskip("matplotlib")
+    from matplotlib.image import imread
+
+    out = tmp_path / "keypoints.png"
+    assert show_targets.main(["--out", str(out), "--mode", "keypoints", "--method", method,
+                              "--seed", "5", "--images", "5"]) == 0
+    picture = imread(out)
+    assert picture.ndim == 3 and picture.shape[1] > picture.shape[0] > 100
+
+    annotations, targets = show_targets.encode("keypoints", 5, 5, method)
+    assert targets.heatmaps.shape == (5, 17, 64, 48) and targets.weights.shape == (5, 2, 17)
+    rows = show_targets.render("keypoints", annotations, targets, 5,
+                               str(tmp_path / "again.png"), method)
+    assert len(rows) == 5 and all(len(row) == 1 for row in rows)
+    for image, (panel,) in enumerate(rows):
+        assert len(panel.points) == int((targets.weights[image] > 0).sum()) > 0
+        inside = [(x, y) for x, y in panel.points.tolist() if 0 <= x < 48 and 0 <= y < 64]
+        heat = panel.heat
+        if method == "msra":  # every joint's Gaussian peaks at 1 on its cell, nowhere else
+            assert inside and all(heat[y, x] == 1.0 for x, y in inside)
+            hottest = np.argwhere(heat == 1.0)[:, ::-1]
+            assert {tuple(cell) for cell in hottest.tolist()} <= set(map(tuple, inside))
+        else:  # sub-pixel peaks: the joint's cell is within half a cell of each axis' centre
+            assert all(heat[y, x] >= np.exp(-0.5 / 8) - 1e-6 for x, y in inside)
