@@ -37,13 +37,16 @@ from ._engine.passes import CELLS, CODE, COUNT, MAX_RADIUS, WHERE, add_clipped_s
     new_stamps
 from ._engine.spec import REQUIRED
 from ._engine.stamps import X, Y, Stamps
-from ._engine.validate import MAX_GRID_COORD, check_image_ids, check_map_size, check_positive
+from ._engine.validate import check_image_ids, check_map_size, check_positive
 
 METHODS = {"msra": 0, "udp": 1, "dark": 2}
 MSRA, UDP, DARK = 0, 1, 2
 #: ``sigma`` bounds: the Gaussian's ``2 * sigma**2`` is a normal float32 and its window
 #: (``6 * sigma + 1`` cells wide) fits in any index.
 MIN_SIGMA, MAX_SIGMA = 1e-6, 1e6
+#: Keypoints divided by the scale factor stay within +-MAX_CELL heatmap cells: their windows'
+#: cells (``MAX_SIGMA`` wide at most), like every point of ``Stamps``, stay below 2**31.
+MAX_CELL = 2**30
 #: The dtype of mmpose's UDP Gaussian: its centre is a NumPy float64 scalar, which NumPy >= 2
 #: keeps as float64 in ``float32 array - centre`` (NEP 50) and NumPy 1.x rounds to float32.
 UDP_DTYPE = (np.zeros(1, np.float32) - np.float64(0.5)).dtype
@@ -286,7 +289,7 @@ def _entry_problem(keypoints, visible, b, n, k, scale_x, scale_y):
     x, y = keypoints[b, n, k, 0], keypoints[b, n, k, 1]
     if not (np.isfinite(x) and np.isfinite(y)):
         return NOT_FINITE
-    if not (abs(x / scale_x) < MAX_GRID_COORD and abs(y / scale_y) < MAX_GRID_COORD):
+    if not (abs(x / scale_x) < MAX_CELL and abs(y / scale_y) < MAX_CELL):
         return BEYOND
     return 0
 
@@ -386,7 +389,7 @@ def _run_keypoint_pass(spec: KeypointSpec, data, batch_size: int, slots, image_i
             where += f" ({image_name(b, image_ids)})"
         raise ValueError(_PROBLEMS[code].format(
             where=where, visible=visible[b, n, k], keypoint=keypoints[b, n, k].tolist(),
-            bound=f"2**{int(math.log2(MAX_GRID_COORD))}", scale=list(spec.scale)))
+            bound=f"2**{int(math.log2(MAX_CELL))}", scale=list(spec.scale)))
     count = int(info[COUNT])
     return Stamps(starts, points[:count], int(info[MAX_RADIUS]), int(info[CELLS]), clips[:count],
                   centres[:count] if spec.code != MSRA else None)

@@ -51,7 +51,7 @@ class SparseTargets:
 
     def __reduce__(self):
         """Pickle compactly (what crosses a DataLoader's pipe): the slot arrays without their
-        trailing all-zero slots, the points in int32; restored exactly."""
+        trailing all-zero slots, the points (and clips) in int32; restored exactly."""
         family = FAMILIES[self.family]
         slotted = [bool(dims) and dims[0] == SLOTS for dims, _ in family.slots]
         used = 0
@@ -64,7 +64,9 @@ class SparseTargets:
         slots = tuple(slot[:, :used] if has_slots else slot
                       for slot, has_slots in zip(self.slots, slotted))
         points = self.stamps.points.astype(np.int32)  # they fit: see Stamps
-        stamps = (self.stamps.starts, points, self.stamps.max_radius, self.stamps.cells)
+        clips = None if self.stamps.clips is None else self.stamps.clips.astype(np.int32)
+        stamps = (self.stamps.starts, points, self.stamps.max_radius, self.stamps.cells, clips,
+                  self.stamps.centres)
         return _restore, (self.family, self.spec, stamps, slots, slotted)
 
     def to_dense(self, out=None, *, num_threads: int | None = None):
@@ -89,8 +91,9 @@ class SparseTargets:
 
 
 def _restore(family, spec, stamps, slots, slotted) -> SparseTargets:
-    """Undo ``SparseTargets.__reduce__``: int64 points, slot arrays padded back with zeros."""
-    starts, points, max_radius, cells = stamps
+    """Undo ``SparseTargets.__reduce__``: int64 points (and clips), slot arrays padded back
+    with zeros."""
+    starts, points, max_radius, cells, clips, centres = stamps
     full = []
     for slot, has_slots in zip(slots, slotted):
         if has_slots and slot.shape[1] != spec.max_slots:
@@ -98,8 +101,9 @@ def _restore(family, spec, stamps, slots, slotted) -> SparseTargets:
             padded[:, :slot.shape[1]] = slot
             slot = padded
         full.append(slot)
-    return SparseTargets(family, spec, Stamps(starts, points.astype(np.int64), max_radius, cells),
-                         tuple(full))
+    clips = None if clips is None else clips.astype(np.int64)
+    return SparseTargets(family, spec, Stamps(starts, points.astype(np.int64), max_radius, cells,
+                                              clips, centres), tuple(full))
 
 
 def collate(items) -> SparseTargets:

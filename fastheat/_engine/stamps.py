@@ -47,7 +47,7 @@ class Stamps:
     clips : int64 (n, 4), optional
         Per point, the rectangle ``[x_lo, x_hi) x [y_lo, y_hi)`` of cells (``X_LO`` ...) its
         square is restricted to; None: the whole square. A point covers the cells of the map
-        within its square and its rectangle.
+        within its square and its rectangle. Below 2**31 in magnitude too (int32 pickles).
     centres : float64 (n, 2), optional
         Per point, the sub-pixel centre ``(x, y)`` of its Gaussian, for Gaussians whose values
         are computed per point (from an origin cell the Gaussian's kind defines).
