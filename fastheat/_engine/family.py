@@ -1,8 +1,10 @@
 """How a family plugs into the engine, and what every family gets from it.
 
-A family (``fastheat/cornernet.py``, ``fastheat/centernet.py``) declares a ``Family``: its
-result type, its options with their defaults, its slot arrays and its pass, one compiled call
-that checks the annotations, fills the slot arrays and returns ``Stamps``. In return it gets:
+A family (``fastheat/cornernet.py``, ``fastheat/centernet.py``, ``fastheat/keypoints.py``)
+declares a ``Family``: its result type, its options with their defaults, its slot arrays and
+its pass, one compiled call that checks the annotations, fills the slot arrays and returns
+``Stamps``; a family whose input is not detections also declares how to check it
+(``Family.as_input``). In return it gets:
 
 * ``encode``: the one-shot call, into fresh outputs or into ``out=`` (the sinks);
 * ``Encoder``: the reusable encoder, whose maps are reused with a sparse reset;
