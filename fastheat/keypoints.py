@@ -33,9 +33,10 @@ from numpy.typing import NDArray
 from ._engine import runtime
 from ._engine.family import CHANNELS, SLOTS, Encoder, Family, encode, register
 from ._engine.jit import jit
-from ._engine.passes import CELLS, CODE, COUNT, MAX_RADIUS, WHERE, add_clipped_stamp, image_name, \
+from ._engine.passes import CELLS, CODE, COUNT, MAX_RADIUS, WHERE, Labels, add_clipped_stamp, \
     new_stamps
 from ._engine.spec import REQUIRED
+from ._engine.stamping import expand_cells
 from ._engine.stamps import X, Y, Stamps
 from ._engine.validate import check_image_ids, check_map_size, check_positive
 
@@ -205,6 +206,11 @@ class KeypointSpec:
     def map_shape(self, batch_size: int) -> tuple[int, int, int, int]:
         return (batch_size, self.num_keypoints, *self.output_size)
 
+    def differences(self, other: KeypointSpec, fields=None) -> list[str]:
+        """The names of the ``fields`` (default all) in which ``other`` differs."""
+        return [name for name in fields or self.__dataclass_fields__
+                if getattr(self, name) != getattr(other, name)]
+
 
 def _make_spec(values: dict) -> KeypointSpec:
     method = values["method"]
@@ -250,7 +256,7 @@ def _as_array(name: str, value) -> np.ndarray:
 
 
 def _as_input(spec: KeypointSpec, data, image_ids):
-    """``(spec bound to K and N, (keypoints float32, visible float64), B, image_ids)``."""
+    """``(spec bound to K and N, (keypoints float32, visible float64), B, labels)``."""
     keypoints, visible = data
     keypoints = _as_array("keypoints", keypoints)
     if keypoints.ndim != 4 or keypoints.shape[3] != 2 or 0 in keypoints.shape[0::2]:
@@ -267,7 +273,7 @@ def _as_input(spec: KeypointSpec, data, image_ids):
                              f"got shape {visible.shape}")
     spec = dataclasses.replace(spec, num_keypoints=count, max_slots=instances)
     data = (np.ascontiguousarray(keypoints, np.float32), np.ascontiguousarray(visible, np.float64))
-    return spec, data, batch_size, check_image_ids(image_ids, batch_size, False)
+    return spec, data, batch_size, Labels(check_image_ids(image_ids, batch_size, False))
 
 
 NOT_FINITE_VISIBLE, NOT_FINITE, BEYOND = 1, 2, 3
@@ -368,7 +374,7 @@ def _keypoint_pass(keypoints, visible, method, scale_x, scale_y, radius, radius3
     info[COUNT] = j
 
 
-def _run_keypoint_pass(spec: KeypointSpec, data, batch_size: int, slots, image_ids) -> Stamps:
+def _run_keypoint_pass(spec: KeypointSpec, data, batch_size: int, slots, labels) -> Stamps:
     keypoints, visible = data
     capacity = visible.size
     starts, points, info = new_stamps(batch_size, capacity)
@@ -385,8 +391,8 @@ def _run_keypoint_pass(spec: KeypointSpec, data, batch_size: int, slots, image_i
         b, rest = divmod(int(info[WHERE]), visible.shape[1] * visible.shape[2])
         n, k = divmod(rest, visible.shape[2])
         where = f"[{b}, {n}, {k}]"
-        if image_ids is not None:
-            where += f" ({image_name(b, image_ids)})"
+        if labels.image_ids is not None:
+            where += f" ({labels.image(b)})"
         raise ValueError(_PROBLEMS[code].format(
             where=where, visible=visible[b, n, k], keypoint=keypoints[b, n, k].tolist(),
             bound=f"2**{int(math.log2(MAX_CELL))}", scale=list(spec.scale)))
@@ -396,12 +402,16 @@ def _run_keypoint_pass(spec: KeypointSpec, data, batch_size: int, slots, image_i
 
 
 def _warmup(num_threads: int) -> None:
-    """Compile (or load) the pass and every method's kernels."""
+    """Compile (or load) the pass and every method's kernels, and on one thread the cell
+    expansion of fastheat.torch's scatter path."""
     keypoints = np.array([[[[3.0, 5.0], [-40.0, 2.0]]]])
     for method in METHODS:
-        encode(KEYPOINTS, (keypoints, None), None,
-               dict(input_size=(16, 16), heatmap_size=(8, 8), sigma=1.0, method=method),
-               None, num_threads, False)
+        options = dict(input_size=(16, 16), heatmap_size=(8, 8), sigma=1.0, method=method)
+        encode(KEYPOINTS, (keypoints, None), None, options, None, num_threads, False)
+        if num_threads == 1:
+            sparse = encode(KEYPOINTS, (keypoints, None), None, options, None, 1, True)
+            expand_cells(sparse.stamps, 1, sparse.spec.map_shape(1), sparse.spec.gaussian,
+                         sparse.spec.dtype)
 
 
 _POSITIONAL = inspect.Parameter.POSITIONAL_OR_KEYWORD
@@ -410,6 +420,7 @@ KEYPOINTS = register(Family(
     options=dict(input_size=REQUIRED, heatmap_size=REQUIRED, sigma=2.0, method="msra"),
     slots=(((SLOTS, CHANNELS), np.float32),),
     make_spec=_make_spec, as_input=_as_input, unbound=_unbound, warmup=_warmup,
+    rendering=("output_size", "dtype", "sigma", "method"),
     inputs=(inspect.Parameter("keypoints", _POSITIONAL),
             inspect.Parameter("visible", _POSITIONAL, default=None)),
 ))

@@ -336,10 +336,17 @@ def test_sparse_targets_are_small_and_collate_per_image(rng):
             assert_identical(merged.to_dense(), want)
             assert_identical(fastheat.KeypointEncoder(**options).render(merged), want)
     other = fastheat.encode_keypoints(keypoints, visible, **COCO, sigma=3.0, sparse=True)
-    with pytest.raises(ValueError, match="other options"):
+    with pytest.raises(ValueError, match="other sigma than this KeypointEncoder's"):
         fastheat.KeypointEncoder(**COCO).render(other)
-    with pytest.raises(ValueError, match=r"items\[1\]"):
+    with pytest.raises(ValueError, match=r"items\[1\] was encoded with other sigma"):
         fastheat.collate([fastheat.encode_keypoints(keypoints, **COCO, sparse=True), other])
+    with pytest.raises(ValueError, match="other sigma, method than"):
+        fastheat.KeypointEncoder(**COCO, method="udp").render(other)
+    # the input size only shaped the stamps: an encoder of another one renders them
+    wider = dict(COCO, input_size=(512, 384))
+    sparse = fastheat.encode_keypoints(keypoints, visible, **wider, sparse=True)
+    assert_identical(fastheat.KeypointEncoder(**COCO).render(sparse),
+                     fastheat.encode_keypoints(keypoints, visible, **wider))
 
 
 @pytest.mark.parametrize("method", METHODS)
