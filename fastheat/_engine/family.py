@@ -111,6 +111,8 @@ class Family:
                 for dims, _ in self.slots]
 
     def new_slots(self, spec: MapSpec, batch_size: int) -> tuple[np.ndarray, ...]:
+        if not self.slots:
+            return ()
         return tuple(np.zeros(shape, dtype) for shape, (_, dtype)
                      in zip(self.slot_shapes(spec, batch_size), self.slots))
 

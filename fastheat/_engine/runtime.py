@@ -385,15 +385,14 @@ def _gnu_openmp_loaded() -> bool:
         return True
 
 
-def run_kernel(serial, parallel, threads: int, *args) -> None:
+def run_kernel(serial, parallel, threads: int, variant: Hashable, *args) -> None:
     """Run ``parallel(*args)`` on ``threads`` threads, or ``serial(*args)``.
 
     The serial kernel runs for one thread and whenever a parallel launch is unsafe (module
     docstring). Numba's thread count is set only when it differs, and restored afterwards.
-    The first use of each compiled variant (maps' dtype, and which arguments are None) takes
-    the first-use lock.
+    The first use of each compiled ``variant`` (whatever tells the argument types apart)
+    takes the first-use lock.
     """
-    variant = (args[0][0].dtype.str, *(arg is None for arg in args))
     if threads == 1 or not _parallel_is_safe() or not _parallel_lock.acquire(blocking=False):
         call(serial, (serial, variant), *args)
         return

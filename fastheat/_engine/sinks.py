@@ -53,6 +53,7 @@ class ReusedMaps:
     def _forget(self) -> None:
         self.maps = None
         self.previous = None  # the Stamps the maps hold; None: unknown
+        self.views = None  # (maps, batch_size, readonly, views) of the last call
         self.lock = threading.Lock()
         self.pid = os.getpid()
 
@@ -84,14 +85,18 @@ class ReusedMaps:
             previous, self.previous = self.previous, None
             stamp_maps(maps, stamps, self.spec.gaussian, num_threads, clear, previous)
             self.previous = stamps
-            views = []
-            for buffer in maps:
-                view = buffer[:batch_size]
-                if copy:
-                    view = view.copy()
-                elif readonly:
-                    view.flags.writeable = False
-                views.append(view)
-            return views
+            if copy:
+                return [buffer[:batch_size].copy() for buffer in maps]
+            return self._views(maps, batch_size, readonly)
         finally:
             self.lock.release()
+
+    def _views(self, maps, batch_size: int, readonly: bool) -> list:
+        """The first ``batch_size`` images of every map, the same view objects while the
+        buffers and the batch size stay (they are valid until the next call either way)."""
+        if self.views is None or self.views[0] is not maps or self.views[1:3] != (batch_size, readonly):
+            views = [buffer[:batch_size] for buffer in maps]
+            for view in views:
+                view.flags.writeable = not readonly
+            self.views = (maps, batch_size, readonly, views)
+        return self.views[3]

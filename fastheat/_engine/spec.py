@@ -10,6 +10,7 @@ frozen dataclass with what the engine reads, ``map_shape(batch_size)``, ``dtype`
 
 from __future__ import annotations
 
+import functools
 import inspect
 from dataclasses import dataclass
 
@@ -56,7 +57,7 @@ class MapSpec:
     on_overflow: int = passes.ERROR
     clip: bool = False
 
-    @property
+    @functools.cached_property
     def ratios(self) -> tuple[float, float]:
         """``(width_ratio, height_ratio)``: output over input size, as in the reference."""
         return (self.output_size[1] / self.input_size[1], self.output_size[0] / self.input_size[0])

@@ -348,9 +348,10 @@ def stamp_maps(maps, stamps: Stamps, gaussian, num_threads: int | None, clear: i
                                   cleared + runtime.CELL_WORK * stamps.cells)
     if clear == TOUCH_PAGES and threads == 1:
         clear = CLEAR_NOTHING  # first-touching fresh zeros pays only to spread page faults over threads
+    variant = (dtype.str, previous.clips is None, stamps.clips is None, value_starts is None)
     runtime.run_kernel(
-        stamp_images_serial, stamp_images_parallel, threads,
-        tuple(m.reshape(-1) for m in maps), channels, height, width, clear,
+        stamp_images_serial, stamp_images_parallel, threads, variant,
+        tuple([m.reshape(-1) for m in maps]), channels, height, width, clear,
         previous.starts, previous.points, previous.clips, stamps.starts, stamps.points,
         stamps.clips, table, covered, value_starts,
     )
