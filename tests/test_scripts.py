@@ -38,6 +38,6 @@ def test_profile_encode():
 def test_readme_figures_quick():
     out = run("readme_figures.py", "--quick")
     assert out.startswith("Machine: ") and "bit-identical to the reference: True" in out
-    for title in ("test_bench_calls", "test_bench_corners", "test_bench_handoff",
+    for title in ("test_bench_calls", "test_bench_corners", "test_bench_handoff", "test_bench_keypoints",
                   "CornerNet batches", "CenterNet per-image items", "Thread policy"):
         assert title in out
