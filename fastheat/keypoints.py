@@ -38,7 +38,7 @@ from ._engine.passes import CELLS, CODE, COUNT, MAX_RADIUS, WHERE, Labels, add_c
 from ._engine.spec import REQUIRED
 from ._engine.stamping import expand_cells
 from ._engine.stamps import X, Y, Stamps
-from ._engine.validate import check_image_ids, check_map_size, check_positive
+from ._engine.validate import as_real_array, check_image_ids, check_map_size, check_positive
 
 METHODS = {"msra": 0, "udp": 1, "dark": 2}
 MSRA, UDP, DARK = 0, 1, 2
@@ -241,24 +241,10 @@ def _unbound(spec: KeypointSpec) -> KeypointSpec:
 # --- the input and the pass ----------------------------------------------------------------------
 
 
-def _as_array(name: str, value) -> np.ndarray:
-    if hasattr(value, "detach"):  # a torch tensor
-        value = value.detach()
-        if hasattr(value, "cpu"):
-            value = value.cpu()
-    try:
-        array = np.asarray(value)
-    except (ValueError, TypeError) as error:
-        raise ValueError(f"{name} must be an array: {error}") from None
-    if array.dtype.kind not in "iuf":
-        raise TypeError(f"{name} must hold real numbers, got dtype {array.dtype}")
-    return array
-
-
 def _as_input(spec: KeypointSpec, data, image_ids):
     """``(spec bound to K and N, (keypoints float32, visible float64), B, labels)``."""
     keypoints, visible = data
-    keypoints = _as_array("keypoints", keypoints)
+    keypoints = as_real_array("keypoints", keypoints)
     if keypoints.ndim != 4 or keypoints.shape[3] != 2 or 0 in keypoints.shape[0::2]:
         raise ValueError("keypoints must be (B, N, K, 2): (x, y) of K keypoints of N instances "
                          f"per image, B >= 1 and K >= 1 (one image: keypoints[None]), got shape "
@@ -267,7 +253,7 @@ def _as_input(spec: KeypointSpec, data, image_ids):
     if visible is None:
         visible = np.ones((batch_size, instances, count))
     else:
-        visible = _as_array("visible", visible)
+        visible = as_real_array("visible", visible)
         if visible.shape != keypoints.shape[:3]:
             raise ValueError(f"visible must be (B, N, K) = {keypoints.shape[:3]} like keypoints, "
                              f"got shape {visible.shape}")

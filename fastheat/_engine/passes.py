@@ -113,14 +113,19 @@ def slots_fit(first, max_slots, on_overflow, info):
 
 
 @jit
-def add_stamp(points, n, info, height, width, map_index, channel, x, y, radius):
-    """Write stamp ``n`` and account for it in ``info``; returns ``n + 1``."""
+def _write_point(points, n, info, map_index, channel, x, y, radius):
     points[n, MAP] = map_index
     points[n, CHANNEL] = channel
     points[n, X] = x
     points[n, Y] = y
     points[n, RADIUS] = radius
     info[MAX_RADIUS] = max(info[MAX_RADIUS], radius)
+
+
+@jit
+def add_stamp(points, n, info, height, width, map_index, channel, x, y, radius):
+    """Write stamp ``n`` and account for it in ``info``; returns ``n + 1``."""
+    _write_point(points, n, info, map_index, channel, x, y, radius)
     side = 2 * radius + 1
     info[CELLS] += min(side, height) * min(side, width)
     return n + 1
@@ -135,12 +140,7 @@ def add_clipped_stamp(points, clips, n, info, height, width, map_index, channel,
     clips[n, X_HI] = x_hi
     clips[n, Y_LO] = y_lo
     clips[n, Y_HI] = y_hi
-    points[n, MAP] = map_index
-    points[n, CHANNEL] = channel
-    points[n, X] = x
-    points[n, Y] = y
-    points[n, RADIUS] = radius
-    info[MAX_RADIUS] = max(info[MAX_RADIUS], radius)
+    _write_point(points, n, info, map_index, channel, x, y, radius)
     columns = min(x + radius + 1, x_hi, width) - max(x - radius, x_lo, 0)
     rows = min(y + radius + 1, y_hi, height) - max(y - radius, y_lo, 0)
     info[CELLS] += max(columns, 0) * max(rows, 0)

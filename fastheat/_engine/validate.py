@@ -188,6 +188,23 @@ def check_image_ids(image_ids, batch_size: int, single: bool):
     return list(image_ids)
 
 
+def as_real_array(name: str, value, what: str = "an array") -> np.ndarray:
+    """``value`` as a NumPy array of real numbers (no copy if it is one): anything with a
+    ``detach`` method (a torch tensor, even one that requires grad) is detached and moved to
+    the CPU first; a ``TypeError``/``ValueError`` naming ``name`` otherwise."""
+    if hasattr(value, "detach"):
+        value = value.detach()
+        if hasattr(value, "cpu"):
+            value = value.cpu()
+    try:
+        array = np.asarray(value)
+    except (ValueError, TypeError) as error:
+        raise ValueError(f"{name} must be {what}: {error}") from None
+    if array.dtype.kind not in "iuf":
+        raise TypeError(f"{name} must hold real numbers, got dtype {array.dtype}")
+    return array
+
+
 def as_rows(detections, columns: int = 6) -> np.ndarray:
     """An ``(N, columns)`` detections array-like as C-contiguous float64 rows (no copy if it is
     one): 6 columns ``(batch_index, category, x1, y1, x2, y2)``, or 5 without the batch index.
@@ -196,16 +213,7 @@ def as_rows(detections, columns: int = 6) -> np.ndarray:
     detached and moved to the CPU first; ``[]`` or any empty array means no rows. The rows'
     values are checked by the compiled passes (``passes.check_rows``).
     """
-    if hasattr(detections, "detach"):
-        detections = detections.detach()
-        if hasattr(detections, "cpu"):
-            detections = detections.cpu()
-    try:
-        array = np.asarray(detections)
-    except (ValueError, TypeError) as error:
-        raise ValueError(f"detections must be an (N, 6) array: {error}") from None
-    if array.dtype.kind not in "iuf":
-        raise TypeError(f"detections must hold real numbers, got dtype {array.dtype}")
+    array = as_real_array("detections", detections, f"an (N, {columns}) array")
     if array.ndim == 1 and array.size == 0:
         array = array.reshape(0, columns)
     if array.ndim != 2 or array.shape[1] != columns:
