@@ -32,7 +32,7 @@ def cached(delte=6.0, k=1.0, dtype=np.float32):
 
 
 def gaussian_table(delte, k, dtype, max_radius, map_size):
-    return tables.table_for(float(delte), float(k), np.dtype(dtype), max_radius, map_size)
+    return tables.table_of((float(delte), float(k)), np.dtype(dtype), max_radius, map_size)
 
 
 def stamps_of(points, radii):

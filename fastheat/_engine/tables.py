@@ -156,19 +156,14 @@ class GaussianTable:
 _TABLES: OrderedDict[tuple, GaussianTable] = OrderedDict()  # least recently grown first
 
 
-def table_for(delte: float, k: float, dtype: np.dtype, max_radius: int,
-              map_size: int) -> tuple[NDArray, int]:
-    """``(values, covered)``: the shared table of these options, covering radii ``0..covered``.
+def table_of(gaussian, dtype: np.dtype, max_radius: int, map_size: int) -> tuple[NDArray, int]:
+    """``(values, covered)``: the shared table of ``gaussian`` (a table kind, or CornerNet's
+    ``(delte, k)``) in ``dtype``, covering radii ``0..covered``.
 
     A table that covers less than ``max_radius`` first grows to ``min(max_radius, map_size,
     budget_radius)``; ``map_size`` is the larger side of the map to stamp. Radii above
     ``covered`` are the caller's to stamp (``stamp_window``).
     """
-    return table_of((delte, k), dtype, max_radius, map_size)
-
-
-def table_of(gaussian, dtype: np.dtype, max_radius: int, map_size: int) -> tuple[NDArray, int]:
-    """``table_for`` for any table kind (or CornerNet's ``(delte, k)``)."""
     key = (*gaussian, dtype.str) if isinstance(gaussian, tuple) else (gaussian, dtype.str)
     table = _TABLES.get(key)
     if table is not None:
