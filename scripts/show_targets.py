@@ -147,19 +147,23 @@ def render(mode: str, detections, targets: tuple, images: int, out: str,
             for x1, y1, x2, y2 in boxes:  # continuous coordinates: cell i spans [i - .5, i + .5)
                 ax.add_patch(Rectangle((x1 - 0.5, y1 - 0.5), x2 - x1, y2 - y1, fill=False,
                                        edgecolor="cyan", linewidth=0.8))
-            ax.scatter(panel.points[:, 0], panel.points[:, 1], s=14, marker="+", c="lime",
-                       linewidths=0.8)
-            ax.set_xlim(-0.5, out_w - 0.5)
-            ax.set_ylim(out_h - 0.5, -0.5)
-            ax.set_title(f"image {image}: {panel.title}", fontsize=9)
-            ax.set_xticks([])
-            ax.set_yticks([])
+            _mark_points(ax, panel, image, out_h, out_w)
     figure.suptitle(f"{mode} targets\n{len(detections)} boxes, max over {SIZES['num_classes']} classes",
                     fontsize=10)
     figure.tight_layout()
     figure.savefig(out, dpi=110)
     plt.close(figure)
     return rows
+
+
+def _mark_points(ax, panel, image: int, out_h: int, out_w: int) -> None:
+    """The panel's decoded points over its heatmap, the map's extent, its title, no ticks."""
+    ax.scatter(panel.points[:, 0], panel.points[:, 1], s=14, marker="+", c="lime", linewidths=0.8)
+    ax.set_xlim(-0.5, out_w - 0.5)
+    ax.set_ylim(out_h - 0.5, -0.5)
+    ax.set_title(f"image {image}: {panel.title}", fontsize=9)
+    ax.set_xticks([])
+    ax.set_yticks([])
 
 
 def _render_people(annotations: tuple, targets, images: int, out: str, method: str):
@@ -185,13 +189,7 @@ def _render_people(annotations: tuple, targets, images: int, out: str, method: s
             for a, b in SKELETON:  # limbs between visible joints, in heatmap cells
                 if seen[a] >= 0.5 and seen[b] >= 0.5:
                     ax.plot(*zip(person[a], person[b]), color="cyan", linewidth=0.8)
-        ax.scatter(panel.points[:, 0], panel.points[:, 1], s=14, marker="+", c="lime",
-                   linewidths=0.8)
-        ax.set_xlim(-0.5, out_w - 0.5)
-        ax.set_ylim(out_h - 0.5, -0.5)
-        ax.set_title(f"image {image}: {panel.title}", fontsize=9)
-        ax.set_xticks([])
-        ax.set_yticks([])
+        _mark_points(ax, panel, image, out_h, out_w)
     people_drawn = int((visible[:images].max(axis=2) >= 0.5).sum())
     figure.suptitle(f"keypoint heatmaps ({method}, sigma {POSE['sigma']:g})\n{people_drawn} "
                     f"people, max over 17 joints", fontsize=10)
