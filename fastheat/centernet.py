@@ -2,12 +2,14 @@
 (``encode_centernet``, ``CenterNetEncoder``).
 
 One compiled pass turns detections into one stamp per box (its centre, into the one heatmap)
-and CenterNet's slot arrays.
+and CenterNet's slot arrays; with ``dense_wh=True`` a second compiled pass, in box order as
+CenterNet's loop, writes the dense size maps.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, fields
 from typing import NamedTuple
 
 import numpy as np
@@ -18,17 +20,74 @@ from ._engine.family import SLOTS, Encoder, Family, encode, register
 from ._engine.jit import jit
 from ._engine.passes import COUNT, add_stamp, check_rows, finish, group_rows, new_stamps, slots_fit
 from ._engine.radius import gaussian_radius_scalar
-from ._engine.spec import REQUIRED
+from ._engine.spec import REQUIRED, RENDERING, MapSpec, check_flag, map_spec
+from ._engine.stamping import table_offset, window
+from ._engine.stamps import RADIUS, X, Y
+from ._engine.tables import MsraGaussian, table_of, values_of
+from ._engine.validate import MAX_GRID_COORD
+
+GAUSSIANS = ("umich", "msra")
 
 
 class CenterNetTargets(NamedTuple):
-    """CenterNet's ctdet training targets for ``B`` images with ``M = max_objs`` slots."""
+    """CenterNet's ctdet training targets for ``B`` images with ``M = max_objs`` slots.
+
+    ``dense_wh=True`` appends the fields ``dense_wh`` and ``dense_wh_mask`` (float32
+    ``(B, 2, H, W)``), ``cat_spec_wh=True`` the fields ``cat_spec_wh`` (float32) and
+    ``cat_spec_mask`` (uint8), ``(B, M, 2C)``, in that order; a result without them gives
+    ``None`` for them. (A result holds only the fields its options fill, so that unpacking it,
+    pickling it and torch's default collate work as for the default five.)
+    """
 
     hm: NDArray[np.float32]  #: (B, C, H, W)
     wh: NDArray[np.float32]  #: (B, M, 2)
     reg: NDArray[np.float32]  #: (B, M, 2)
     ind: NDArray[np.int64]  #: (B, M)
     reg_mask: NDArray[np.uint8]  #: (B, M)
+
+    dense_wh = property(lambda self: None, doc="(B, 2, H, W) with ``dense_wh=True``, else None")
+    dense_wh_mask = property(lambda self: None,
+                             doc="(B, 2, H, W) with ``dense_wh=True``, else None")
+    cat_spec_wh = property(lambda self: None,
+                           doc="(B, M, 2C) with ``cat_spec_wh=True``, else None")
+    cat_spec_mask = property(lambda self: None,
+                             doc="(B, M, 2C) with ``cat_spec_wh=True``, else None")
+
+
+@dataclass(frozen=True)
+class CenterNetSpec(MapSpec):
+    """``MapSpec`` with CenterNet's own options: ``msra_sigma`` is the sigma of
+    ``gaussian="msra"`` (its ``gaussian_rad``; 0 for ``"umich"``), ``dense_wh`` and
+    ``cat_spec_wh`` add their fields."""
+
+    msra_sigma: int = 0
+    dense_wh: bool = False
+    cat_spec_wh: bool = False
+
+    @property
+    def gaussian(self):
+        """What the heatmap is stamped with (``tables``): the MSRA Gaussian of
+        ``msra_sigma``, or CornerNet's ``gaussian2D`` (``(delte, k)``)."""
+        return MsraGaussian(float(self.msra_sigma)) if self.msra_sigma else (self.delte, self.k)
+
+
+def _make_spec(values: dict) -> CenterNetSpec:
+    spec = map_spec(values, "max_objs")
+    gaussian = values["gaussian"]
+    if not isinstance(gaussian, str) or gaussian not in GAUSSIANS:
+        raise ValueError(f"gaussian must be one of {list(GAUSSIANS)}, got {gaussian!r}")
+    msra_sigma = 0
+    if gaussian == "msra":
+        msra_sigma = spec.gaussian_rad
+        if not 1 <= msra_sigma < MAX_GRID_COORD // 3:
+            raise ValueError(f"gaussian='msra' needs gaussian_rad, its sigma (CenterNet's "
+                             f"hm_gauss), in [1, {MAX_GRID_COORD // 3}), got {msra_sigma}")
+        if (spec.delte, spec.k, spec.min_radius) != (6.0, 1.0, 0):
+            raise ValueError("delte, k and min_radius shape gaussian='umich' only: leave them at "
+                             "6, 1 and 0 with gaussian='msra'")
+    return CenterNetSpec(**{field.name: getattr(spec, field.name) for field in fields(MapSpec)},
+                         msra_sigma=msra_sigma, dense_wh=check_flag("dense_wh", values["dense_wh"]),
+                         cat_spec_wh=check_flag("cat_spec_wh", values["cat_spec_wh"]))
 
 
 @jit
@@ -39,12 +98,14 @@ def _scale_clip(value, ratio, high):
 
 @jit
 def _center_pass(rows, batch_size, num_classes, width_ratio, height_ratio, min_overlap,
-                 min_radius, formula, two, max_slots, on_overflow, out_h, out_w,
-                 starts, points, info, wh, reg, ind, reg_mask):
+                 fixed_radius, min_radius, msra_sigma, formula, two, max_slots, on_overflow,
+                 out_h, out_w, starts, points, info, sizes, wh, reg, ind, reg_mask, cat_spec_wh,
+                 cat_spec_mask):
     """Check the rows, then for each of the first ``max_slots`` boxes of every image (slot
     ``t``: its ``t``-th box in input order) compute CenterNet's targets and stamp its centre
     (``encode_centernet``, steps 1-5). A box of zero float32 width or height keeps an empty
-    slot and stamps nothing."""
+    slot and stamps nothing. ``sizes`` (stamp by stamp, its box's ``(w, h)``) and the
+    ``cat_spec`` arrays are filled only if not empty."""
     if not check_rows(rows, batch_size, num_classes, width_ratio, height_ratio, info):
         return
     first, order = group_rows(rows, batch_size, np.empty(0, np.bool_))
@@ -54,6 +115,8 @@ def _center_pass(rows, batch_size, num_classes, width_ratio, height_ratio, min_o
     reg[:] = 0.0
     ind[:] = 0
     reg_mask[:] = 0
+    cat_spec_wh[:] = 0.0
+    cat_spec_mask[:] = 0
     max_x = np.float32(out_w - 1)
     max_y = np.float32(out_h - 1)
     half = np.float32(2.0)
@@ -70,41 +133,148 @@ def _center_pass(rows, batch_size, num_classes, width_ratio, height_ratio, min_o
             h = np.float32(y2 - y1)
             if not (h > 0 and w > 0):
                 continue
-            radius = int(gaussian_radius_scalar(float(math.ceil(h)), float(math.ceil(w)),
-                                                min_overlap, formula, two))
-            radius = max(min_radius, max(0, radius))
+            if msra_sigma > 0:
+                radius = 3 * msra_sigma  # draw_msra_gaussian's window
+            elif fixed_radius >= 0:
+                radius = max(min_radius, fixed_radius)
+            else:
+                radius = int(gaussian_radius_scalar(float(math.ceil(h)), float(math.ceil(w)),
+                                                    min_overlap, formula, two))
+                radius = max(min_radius, max(0, radius))
             cx = np.float32(np.float32(x1 + x2) / half)
             cy = np.float32(np.float32(y1 + y2) / half)
             x, y = int(cx), int(cy)
-            n = add_stamp(points, n, info, out_h, out_w, 0, int(rows[i, 1]), x, y, radius)
+            category = int(rows[i, 1])
+            if sizes.shape[0] > 0:
+                sizes[n, 0] = w
+                sizes[n, 1] = h
+            n = add_stamp(points, n, info, out_h, out_w, 0, category, x, y, radius)
             wh[b, t, 0] = w
             wh[b, t, 1] = h
             reg[b, t, 0] = cx - x
             reg[b, t, 1] = cy - y
             ind[b, t] = y * out_w + x
             reg_mask[b, t] = 1
+            if cat_spec_wh.shape[0] > 0:
+                cat_spec_wh[b, t, 2 * category] = w
+                cat_spec_wh[b, t, 2 * category + 1] = h
+                cat_spec_mask[b, t, 2 * category] = 1
+                cat_spec_mask[b, t, 2 * category + 1] = 1
     starts[batch_size] = n
     info[COUNT] = n
 
 
+@jit
+def _gaussian_at(table, covered, beyond, first, radius, dy, dx, cell):
+    """The value at offset ``(dx, dy)`` of the Gaussian of ``radius``: from ``table`` if it
+    covers the radius, else ``beyond[first + cell]``, ``cell`` counting the point's visible
+    window row after row."""
+    if radius <= covered:
+        return table[table_offset(radius) + abs(dy) * (2 * radius + 1) + radius + dx]
+    return beyond[first + cell]
+
+
+@jit
+def _dense_wh_pass(starts, points, sizes, height, width, msra_sigma, table, covered, beyond,
+                   beyond_starts, compare, compare_covered, compare_beyond, compare_starts,
+                   dense_wh, dense_wh_mask):
+    """CenterNet's ``draw_dense_reg`` for every stamped box, image by image in box order.
+
+    ``dense_wh_mask[b, 0]`` holds the running ``hm.max(axis=0)``: each box's stamp (``table``)
+    is merged into it first, then every cell of the box's ``compare`` Gaussian (the umich
+    Gaussian of its radius, or of ``msra_sigma``, in float64) at least that maximum gets the
+    box's ``(w, h)`` in ``dense_wh``. At the end ``dense_wh_mask[b, 1]`` is a copy of it.
+    Points whose radius a table does not cover read their window's values from ``beyond`` at
+    ``beyond_starts[j]`` (and ``compare_beyond``)."""
+    for b in range(starts.size - 1):
+        best = dense_wh_mask[b, 0]
+        best[:] = 0.0
+        dense_wh[b] = 0.0
+        for j in range(starts[b], starts[b + 1]):
+            x, y, radius = points[j, X], points[j, Y], points[j, RADIUS]
+            y0, y1 = window(y, radius, height)
+            x0, x1 = window(x, radius, width)
+            for yy in range(y0, y1):
+                for xx in range(x0, x1):
+                    value = _gaussian_at(table, covered, beyond, beyond_starts[j], radius,
+                                         yy - y, xx - x, (yy - y0) * (x1 - x0) + xx - x0)
+                    best[yy, xx] = max(best[yy, xx], value)
+            radius = msra_sigma if msra_sigma > 0 else radius
+            y0, y1 = window(y, radius, height)
+            x0, x1 = window(x, radius, width)
+            for yy in range(y0, y1):
+                for xx in range(x0, x1):
+                    value = _gaussian_at(compare, compare_covered, compare_beyond,
+                                         compare_starts[j], radius, yy - y, xx - x,
+                                         (yy - y0) * (x1 - x0) + xx - x0)
+                    if value >= best[yy, xx]:
+                        dense_wh[b, 0, yy, xx] = sizes[j, 0]
+                        dense_wh[b, 1, yy, xx] = sizes[j, 1]
+        dense_wh_mask[b, 1, :, :] = best
+
+
+def _values_beyond(points, radii, gaussian, dtype, height: int, width: int):
+    """``(table, covered, beyond, beyond_starts)`` for ``_gaussian_at``: the shared table of
+    ``gaussian`` and, for each point whose radius (``radii``) it does not cover, the values of
+    its visible window (NumPy, as ``tables.stamp_clipped_window``)."""
+    table, covered = table_of(gaussian, dtype, int(radii.max(initial=0)), max(height, width))
+    beyond_starts = np.zeros(len(points), np.int64)
+    parts = [np.zeros(0, dtype)]
+    for j in np.flatnonzero(radii > covered).tolist():
+        x, y, radius = int(points[j, X]), int(points[j, Y]), int(radii[j])
+        beyond_starts[j] = sum(len(part) for part in parts)
+        rows = np.arange(max(y - radius, 0), min(y + radius + 1, height)) - y
+        columns = np.arange(max(x - radius, 0), min(x + radius + 1, width)) - x
+        parts.append(values_of(gaussian, rows, columns, radius).astype(dtype).ravel())
+    return table, covered, np.concatenate(parts), beyond_starts
+
+
+def _dense_wh(spec: CenterNetSpec, stamps, sizes, dense_wh, dense_wh_mask) -> None:
+    height, width = spec.output_size
+    points = stamps.points
+    radii = np.full(len(points), spec.msra_sigma) if spec.msra_sigma else points[:, RADIUS]
+    runtime.call(_dense_wh_pass, _dense_wh_pass, stamps.starts, points, sizes, height, width,
+                 spec.msra_sigma,
+                 *_values_beyond(points, points[:, RADIUS], spec.gaussian, spec.dtype, height,
+                                 width),
+                 *_values_beyond(points, radii, (spec.delte, spec.k), np.dtype(np.float64),
+                                 height, width),
+                 dense_wh, dense_wh_mask)
+
+
+_NO_CAT_SPEC = (np.zeros((0, 0, 0), np.float32), np.zeros((0, 0, 0), np.uint8))
+
+
 def _run_center_pass(spec, rows, batch_size, slots, labels):
     starts, points, info = new_stamps(batch_size, len(rows))
+    sizes = np.empty((len(rows) if spec.dense_wh else 0, 2), np.float32)
+    slots = list(slots)
+    dense = [slots.pop(4), slots.pop(4)] if spec.dense_wh else None
+    cat_spec = slots[4:] if spec.cat_spec_wh else _NO_CAT_SPEC
     runtime.call(_center_pass, _center_pass, rows, batch_size, spec.num_classes, *spec.ratios,
-                 spec.gaussian_iou, spec.min_radius, spec.radius_formula, 2.0, spec.max_slots,
-                 spec.on_overflow, *spec.output_size, starts, points, info, *slots)
-    return finish(rows, starts, points, info, batch_size=batch_size, num_classes=spec.num_classes,
-                  slots_name="max_objs", max_slots=spec.max_slots, on_overflow=spec.on_overflow,
-                  labels=labels)
+                 spec.gaussian_iou, spec.gaussian_rad, spec.min_radius, spec.msra_sigma,
+                 spec.radius_formula, 2.0, spec.max_slots, spec.on_overflow, *spec.output_size,
+                 starts, points, info, sizes, *slots[:4], *cat_spec)
+    stamps = finish(rows, starts, points, info, batch_size=batch_size,
+                    num_classes=spec.num_classes, slots_name="max_objs",
+                    max_slots=spec.max_slots, on_overflow=spec.on_overflow, labels=labels)
+    if dense is not None:
+        _dense_wh(spec, stamps, sizes, *dense)
+    return stamps
 
 
 CENTERNET = register(Family(
     name="centernet", result=CenterNetTargets, maps=1, run_pass=_run_center_pass,
     options=dict(num_classes=REQUIRED, input_size=REQUIRED, output_size=REQUIRED,
                  gaussian_iou=0.7, radius_formula="centernet", max_objs=128, on_overflow="warn",
+                 gaussian="umich", gaussian_rad=-1, dense_wh=False, cat_spec_wh=False,
                  delte=6, k=1.0, min_radius=0),
     slots=(((SLOTS, 2), np.float32), ((SLOTS, 2), np.float32), ((SLOTS,), np.int64),
-           ((SLOTS,), np.uint8)),
-    slots_option="max_objs",
+           ((SLOTS,), np.uint8), ((2, "H", "W"), np.float32, "dense_wh", "dense_wh"),
+           ((2, "H", "W"), np.float32, "dense_wh_mask", "dense_wh"),
+           ((SLOTS, "2C"), np.float32, "cat_spec_wh", "cat_spec_wh"),
+           ((SLOTS, "2C"), np.uint8, "cat_spec_mask", "cat_spec_wh")),
+    slots_option="max_objs", make_spec=_make_spec, rendering=(*RENDERING, "msra_sigma"),
 ))
 
 

@@ -38,6 +38,7 @@ from ._engine.passes import CELLS, CODE, COUNT, MAX_RADIUS, WHERE, Labels, add_c
 from ._engine.spec import REQUIRED
 from ._engine.stamping import expand_cells
 from ._engine.stamps import X, Y, Stamps
+from ._engine.tables import MsraGaussian
 from ._engine.validate import as_real_array, check_image_ids, check_map_size, check_positive
 
 METHODS = {"msra": 0, "udp": 1, "dark": 2}
@@ -61,22 +62,6 @@ class KeypointTargets(NamedTuple):
 
 
 # --- the Gaussians -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class MsraGaussian:
-    """mmpose's MSRA Gaussian of one ``sigma``, a table kind (``tables``): the value at integer
-    offsets ``(dx, dy)`` from its centre is ``exp(-(dx**2 + dy**2) / (2 * sigma**2))``, all in
-    float32 as mmpose computes it (``(x - x0)**2`` of a float32 grid, divided by the Python
-    float ``2 * sigma**2``), whatever the radius."""
-
-    sigma: float
-    per_point: ClassVar[bool] = False
-
-    def values(self, dy: NDArray, dx: NDArray, radius: int) -> NDArray[np.float32]:
-        x = dx.astype(np.float32)[None, :]
-        y = dy.astype(np.float32)[:, None]
-        return np.exp(-(x**2 + y**2) / (2 * self.sigma**2))
 
 
 @jit

@@ -42,7 +42,7 @@ def _check_targets(targets) -> None:
 
 def _shapes_and_dtypes(family, spec, batch_size):
     shapes = [spec.map_shape(batch_size)] * family.maps + family.slot_shapes(spec, batch_size)
-    dtypes = [spec.dtype] * family.maps + [np.dtype(dtype) for _, dtype in family.slots]
+    dtypes = [spec.dtype] * family.maps + family.slot_dtypes(spec)
     return shapes, dtypes
 
 
@@ -97,7 +97,7 @@ def to_dense(targets: SparseTargets, device=None, out=None, *, method: str = "au
         arrays = sinks.check_out_of(family, spec, targets.batch_size,
                                     tuple(tensor.numpy() for tensor in out))  # e.g. overlaps
         sinks.dense(family, spec, targets.stamps, targets.slots, arrays, threads)
-        return family.result(*out)
+        return family.result_of(spec, out[:family.maps], out[family.maps:])
     maps, slots = out[:family.maps], out[family.maps:]
     if not fresh:
         for tensor in maps:
@@ -109,7 +109,7 @@ def to_dense(targets: SparseTargets, device=None, out=None, *, method: str = "au
                                         torch.from_numpy(values).to(device), "amax")
     for tensor, slot in zip(slots, targets.slots):
         tensor.copy_(torch.from_numpy(slot))
-    return family.result(*out)
+    return family.result_of(spec, maps, slots)
 
 
 def _check_out(out, shapes, dtypes, device) -> tuple:
@@ -200,5 +200,5 @@ class Renderer:
         family.check_batch_size(targets.spec, targets.batch_size)
         maps = next(self._sets[key]).render(targets.stamps, targets.batch_size, self.num_threads,
                                             False, type(self).__name__, readonly=False)
-        return family.result(*(torch.from_numpy(m) for m in maps),
-                             *(torch.from_numpy(s) for s in targets.slots))
+        return family.result_of(targets.spec, [torch.from_numpy(m) for m in maps],
+                                [torch.from_numpy(s) for s in targets.slots])

@@ -233,13 +233,79 @@ def encode_cornernet(detections, batch_size, num_classes, input_size, output_siz
     return (tl_heatmaps, br_heatmaps, tl_regrs, br_regrs, tl_tags, br_tags, tag_masks, tag_lens)
 
 
+def draw_msra_gaussian(heatmap, center, sigma, names_as_shipped=True):
+    """CenterNet's ``draw_msra_gaussian``: max-merge a Gaussian of ``sigma`` (float32 grid of
+    ``6 sigma + 1`` cells, centred on ``int(center + 0.5)``) into ``heatmap`` in place.
+
+    CenterNet's text reads ``w, h = heatmap.shape[0], heatmap.shape[1]`` (CenterNet issue
+    #483: the names are swapped, ``w`` is the height). ``names_as_shipped=False`` spells the
+    names the right way round and uses them where each is meant; the tests show both give the
+    same maps on non-square maps: every use of the swapped names is swapped too.
+    """
+    reach = sigma * 3
+    mu_x, mu_y = int(center[0] + 0.5), int(center[1] + 0.5)
+    if names_as_shipped:
+        w, h = heatmap.shape[0], heatmap.shape[1]
+        columns, rows = h, w  # how the shipped text uses them
+    else:
+        h, w = heatmap.shape[0], heatmap.shape[1]
+        columns, rows = w, h
+    ul = [int(mu_x - reach), int(mu_y - reach)]
+    br = [int(mu_x + reach + 1), int(mu_y + reach + 1)]
+    if ul[0] >= columns or ul[1] >= rows or br[0] < 0 or br[1] < 0:
+        return heatmap
+    size = 2 * reach + 1
+    x = np.arange(0, size, 1, np.float32)
+    y = x[:, np.newaxis]
+    x0 = y0 = size // 2
+    g = np.exp(-((x - x0) ** 2 + (y - y0) ** 2) / (2 * sigma**2))
+    g_x = max(0, -ul[0]), min(br[0], columns) - ul[0]
+    g_y = max(0, -ul[1]), min(br[1], rows) - ul[1]
+    img_x = max(0, ul[0]), min(br[0], columns)
+    img_y = max(0, ul[1]), min(br[1], rows)
+    heatmap[img_y[0]:img_y[1], img_x[0]:img_x[1]] = np.maximum(
+        heatmap[img_y[0]:img_y[1], img_x[0]:img_x[1]], g[g_y[0]:g_y[1], g_x[0]:g_x[1]])
+    return heatmap
+
+
+def draw_dense_reg(regmap, heatmap, center, value, radius, k=1, delte=6):
+    """CenterNet's ``draw_dense_reg`` (``is_offset=False``): within ``radius`` of ``center``,
+    the cells of ``regmap`` (``(2, H, W)``) where the umich Gaussian of ``radius`` (float64)
+    is at least ``heatmap`` (``hm.max(axis=0)``, float32) take ``value``; the others keep
+    theirs. Written with the reference's arithmetic (``(1 - idx) * old + idx * new``).
+    CenterNet's Gaussian has ``k=1, delte=6``; fastheat compares with the Gaussian its
+    options stamp."""
+    diameter = 2 * radius + 1
+    gaussian = gaussian2D((diameter, diameter), sigma=diameter / delte) * k
+    value = np.array(value, dtype=np.float32).reshape(-1, 1, 1)
+    reg = np.ones((value.shape[0], diameter * 2 + 1, diameter * 2 + 1), dtype=np.float32) * value
+    x, y = int(center[0]), int(center[1])
+    height, width = heatmap.shape[0:2]
+    left, right = min(x, radius), min(width - x, radius + 1)
+    top, bottom = min(y, radius), min(height - y, radius + 1)
+    masked_heatmap = heatmap[y - top:y + bottom, x - left:x + right]
+    masked_regmap = regmap[:, y - top:y + bottom, x - left:x + right]
+    masked_gaussian = gaussian[radius - top:radius + bottom, radius - left:radius + right]
+    masked_reg = reg[:, radius - top:radius + bottom, radius - left:radius + right]
+    if min(masked_gaussian.shape) > 0 and min(masked_heatmap.shape) > 0:
+        idx = (masked_gaussian >= masked_heatmap).reshape(1, *masked_gaussian.shape)
+        masked_regmap = (1 - idx) * masked_regmap + idx * masked_reg
+    regmap[:, y - top:y + bottom, x - left:x + right] = masked_regmap
+    return regmap
+
+
 def encode_centernet(detections, batch_size, num_classes, input_size, output_size,
                      gaussian_iou=0.7, radius_formula="centernet", max_objs=128, delte=6, k=1,
-                     min_radius=0):
+                     min_radius=0, gaussian="umich", gaussian_rad=-1, dense_wh=False,
+                     cat_spec_wh=False):
     """CenterNet's ctdet target loop, plain scaling for its affine warp:
     ``fastheat.encode_centernet`` with ``on_overflow="truncate"``.
 
-    Returns the 5 arrays of ``CenterNetTargets``, in field order.
+    ``gaussian="msra"`` is CenterNet's ``mse_loss`` (``draw_msra_gaussian`` with
+    ``sigma = gaussian_rad``, its ``hm_gauss``, which also becomes the radius of the dense
+    regression); ``gaussian_rad >= 0`` with ``"umich"`` fixes every radius (CornerNet's
+    option, CenterNet has none). Returns the fields of ``CenterNetTargets`` the options fill,
+    in order.
     """
     output_h, output_w = output_size
     width_ratio = output_w / input_size[1]
@@ -249,6 +315,9 @@ def encode_centernet(detections, batch_size, num_classes, input_size, output_siz
     reg = np.zeros((batch_size, max_objs, 2), dtype=np.float32)
     ind = np.zeros((batch_size, max_objs), dtype=np.int64)
     reg_mask = np.zeros((batch_size, max_objs), dtype=np.uint8)
+    dense = np.zeros((batch_size, 2, output_h, output_w), dtype=np.float32)
+    cat_wh = np.zeros((batch_size, max_objs, num_classes * 2), dtype=np.float32)
+    cat_mask = np.zeros((batch_size, max_objs, num_classes * 2), dtype=np.uint8)
     for slot, row in kept_rows(detections, batch_size, max_objs):
         b, cls_id = int(row[0]), int(row[1])
         x1, y1, x2, y2 = row[2:]
@@ -261,16 +330,26 @@ def encode_centernet(detections, batch_size, num_classes, input_size, output_siz
         if h > 0 and w > 0:
             radius = RADIUS[radius_formula]((math.ceil(h), math.ceil(w)), gaussian_iou)
             radius = max(0, int(radius))
-            radius = max(min_radius, radius)
+            radius = max(min_radius, radius if gaussian_rad < 0 else gaussian_rad)
+            radius = gaussian_rad if gaussian == "msra" else radius
             ct = np.array([(bbox[0] + bbox[2]) / np.float32(2), (bbox[1] + bbox[3]) / np.float32(2)],
                           dtype=np.float32)
             ct_int = ct.astype(np.int32)
-            draw_gaussian(hm[b, cls_id], ct_int.tolist(), radius, k=k, delte=delte)
+            if gaussian == "msra":
+                draw_msra_gaussian(hm[b, cls_id], ct_int, radius)
+            else:
+                draw_gaussian(hm[b, cls_id], ct_int.tolist(), radius, k=k, delte=delte)
             wh[b, slot] = 1.0 * w, 1.0 * h
             ind[b, slot] = int(ct_int[1]) * output_w + int(ct_int[0])
             reg[b, slot] = ct - ct_int
             reg_mask[b, slot] = 1
-    return hm, wh, reg, ind, reg_mask
+            cat_wh[b, slot, cls_id * 2: cls_id * 2 + 2] = wh[b, slot]
+            cat_mask[b, slot, cls_id * 2: cls_id * 2 + 2] = 1
+            if dense_wh:
+                draw_dense_reg(dense[b], hm[b].max(axis=0), ct_int, wh[b, slot], radius, k, delte)
+    mask = np.concatenate([hm.max(axis=1, keepdims=True)] * 2, axis=1)
+    return ((hm, wh, reg, ind, reg_mask) + ((dense, mask) if dense_wh else ())
+            + ((cat_wh, cat_mask) if cat_spec_wh else ()))
 
 
 # --- mmpose: human-pose keypoint heatmaps (MSRA, UDP, DarkPose) --------------------------------

@@ -43,7 +43,9 @@ def family_options(family, variant="defaults"):
 
     * ``"defaults"``: nothing else;
     * ``"options"``: every other option changed (where the family has it), few slots, truncated;
-    * ``"huge radii"``: radii beyond the Gaussian tables (which stop at the map's larger side).
+    * ``"huge radii"``: radii beyond the Gaussian tables (which stop at the map's larger side);
+    * ``"every field"``: every optional field of the result (CenterNet's ``dense_wh`` and
+      ``cat_spec_wh``), and its other Gaussian (``"msra"``), whose window is wider.
     """
     options = dict(SIZES)
     required = [name for name, default in family.options.items() if default is REQUIRED]
@@ -57,13 +59,15 @@ def family_options(family, variant="defaults"):
             tweaks[family.slots_option] = 5
     elif variant == "huge radii":
         tweaks = dict(min_radius=40)
+    elif variant == "every field":
+        tweaks = dict(dense_wh=True, cat_spec_wh=True, gaussian="msra", gaussian_rad=2)
     else:
         tweaks = {}
     return {**options, **{name: value for name, value in tweaks.items() if name in family.options}}
 
 
 VARIANTS = [  # (variant, num_threads)
-    ("defaults", None), ("options", 1), ("huge radii", 1), ("options", 2),
+    ("defaults", None), ("options", 1), ("huge radii", 1), ("options", 2), ("every field", 2),
 ]
 
 
@@ -121,10 +125,10 @@ def test_encoder_out_and_sparse_equal_one_shot_on_every_call(rng, name, variant,
 
         out = garbage(fresh)
         if call % 2:
-            out = family.result(*out)
+            out = type(fresh)(*out)
         result = encode(detections, batch_size=batch_size, **options, out=out,
                         num_threads=threads)
-        assert type(result) is family.result and all(r is o for r, o in zip(result, out))
+        assert type(result) is type(fresh) and all(r is o for r, o in zip(result, out))
         assert_identical(result, fresh)
 
         sparse = encode(detections, batch_size=batch_size, **options, sparse=True)
@@ -202,13 +206,15 @@ def test_bad_out_is_named_and_left_untouched(rng, name):
         for bad, error, message in bad_arrays(field):
             out = list(garbage(fields))
             out[i] = bad
-            check(tuple(out), error, rf"out\[{i}\] {message}")
+            check(tuple(out), error, rf"out\[{i}\] \(\w+\) {message}")
         for j in range(i):  # an earlier field of the same kind, shared
             if (fields[j].shape, fields[j].dtype) == (field.shape, field.dtype):
                 out = list(garbage(fields))
                 out[i] = out[j]
-                check(tuple(out), ValueError, rf"out\[{j}\] and out\[{i}\] share memory")
-    check(garbage(encode(detections, batch_size=4, **options)), ValueError, r"out\[0\] has shape")
+                check(tuple(out), ValueError,
+                      rf"out\[{j}\] \(\w+\) and out\[{i}\] \(\w+\) share memory")
+    check(garbage(encode(detections, batch_size=4, **options)), ValueError,
+          r"out\[0\] \(\w+\) has shape")
     check(garbage(fields), ValueError, "exclude each other", sparse=True)
 
 
@@ -262,7 +268,8 @@ DOCUMENTED = {  # README's API table: every option's default (REQUIRED: none)
                       min_radius=0),
     "centernet": dict(num_classes=REQUIRED, input_size=REQUIRED, output_size=REQUIRED,
                       gaussian_iou=0.7, radius_formula="centernet", max_objs=128,
-                      on_overflow="warn", delte=6, k=1.0, min_radius=0),
+                      on_overflow="warn", gaussian="umich", gaussian_rad=-1, dense_wh=False,
+                      cat_spec_wh=False, delte=6, k=1.0, min_radius=0),
 }
 
 

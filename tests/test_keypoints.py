@@ -396,9 +396,9 @@ def test_bad_out_is_named_and_left_untouched(rng):
     for out, error, match in [
         (garbage(fields)[:1], TypeError, "out must be a tuple of 2 numpy arrays"),
         ((np.zeros((2, 17, 64, 48), np.float64), np.zeros((2, 3, 17), np.float32)), TypeError,
-         r"out\[0\] has dtype"),
+         r"out\[0\] \(heatmaps\) has dtype"),
         ((np.zeros((2, 17, 64, 48), np.float32), np.zeros((2, 4, 17), np.float32)), ValueError,
-         r"out\[1\] has shape"),
+         r"out\[1\] \(weights\) has shape"),
     ]:
         with pytest.raises(error, match=match):
             fastheat.encode_keypoints(keypoints, **COCO, out=out)

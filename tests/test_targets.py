@@ -182,12 +182,92 @@ def test_centernet_unstamped_boxes_keep_their_slot():
     assert got.ind[0, 2] == 4 * 16 + 4 and got.hm[0, 0].max() == 1.0
 
 
-@pytest.mark.parametrize("options", [{"radius_formula": "cornernet"}, {"gaussian_iou": 0.3},
-                                     {"delte": 3, "k": 0.5}, {"min_radius": 2},
-                                     {"min_radius": 1025}])
+#: CenterNet's options (``mse_loss`` is ``gaussian="msra"`` with ``gaussian_rad`` its
+#: ``hm_gauss``), alone and together; radii beyond the tables (1025 for umich, sigma 300 for
+#: msra: windows wider than the map) take the NumPy path.
+CENTERNET_OPTIONS = [
+    {"radius_formula": "cornernet"}, {"gaussian_iou": 0.3}, {"delte": 3, "k": 0.5},
+    {"min_radius": 2}, {"min_radius": 1025}, {"gaussian_rad": 3},
+    {"gaussian": "msra", "gaussian_rad": 1}, {"gaussian": "msra", "gaussian_rad": 4},
+    {"gaussian": "msra", "gaussian_rad": 300}, {"cat_spec_wh": True}, {"dense_wh": True},
+    {"dense_wh": True, "cat_spec_wh": True, "radius_formula": "cornernet"},
+    {"dense_wh": True, "gaussian": "msra", "gaussian_rad": 2},
+    {"dense_wh": True, "gaussian": "msra", "gaussian_rad": 300, "cat_spec_wh": True},
+    {"dense_wh": True, "delte": 3, "k": 0.5}, {"dense_wh": True, "min_radius": 1025},
+    {"dense_wh": True, "gaussian_rad": 0},
+]
+
+
+@pytest.mark.parametrize("options", CENTERNET_OPTIONS)
 def test_centernet_options(rng, options):
     detections = edge_case_boxes(rng, 60, 2, 2, (200, 300))
-    assert_same("centernet", detections, 2, 2, (200, 300), (50, 75), **options)
+    got = assert_same("centernet", detections, 2, 2, (200, 300), (50, 75), **options)
+    assert (got.dense_wh is None) != options.get("dense_wh", False)
+    assert (got.cat_spec_wh is None) != options.get("cat_spec_wh", False)
+
+
+@pytest.mark.parametrize("options", [o for o in CENTERNET_OPTIONS if "gaussian" in o or "dense_wh" in o])
+@pytest.mark.parametrize("input_size, output_size", SIZES)
+def test_centernet_options_on_crowded_coco_batches(rng, options, input_size, output_size):
+    """Many overlapping boxes of several classes: ``dense_wh`` depends on the order of the
+    boxes and on the maximum over classes at each box's turn."""
+    detections = coco_like_detections(int(rng.integers(1 << 30)), batch_size=3, num_classes=4,
+                                      input_size=input_size, boxes_per_image=40)
+    rng.shuffle(detections)
+    got = assert_same("centernet", detections, 3, 4, input_size, output_size, **options)
+    if options.get("dense_wh"):
+        assert got.dense_wh.any() and (got.dense_wh_mask[:, 0] == got.hm.max(axis=1)).all()
+
+
+def test_msra_gaussian_names_swapped_in_centernet_change_nothing(rng):
+    """CenterNet issue #483: ``draw_msra_gaussian`` names the height ``w`` and the width ``h``,
+    but uses ``h`` wherever it means the width and ``w`` for the height, so its maps equal
+    those of the names put right, on non-square maps too, centres on and near every border."""
+    for height, width in [(7, 19), (19, 7), (32, 96), (1, 40), (40, 1)]:
+        for sigma in (1, 2, 5):
+            for _ in range(30):
+                center = (int(rng.integers(-3, width + 3)), int(rng.integers(-3, height + 3)))
+                shipped = naive.draw_msra_gaussian(np.zeros((height, width), np.float32), center, sigma)
+                named_right = naive.draw_msra_gaussian(np.zeros((height, width), np.float32),
+                                                       center, sigma, names_as_shipped=False)
+                np.testing.assert_array_equal(shipped, named_right)
+                if 0 <= center[0] < width and 0 <= center[1] < height:
+                    assert shipped[center[1], center[0]] == 1.0
+
+
+def test_centernet_msra_is_draw_msra_gaussian():
+    """One box on a non-square map: the heatmap is CenterNet's draw_msra_gaussian of sigma
+    ``gaussian_rad`` at the box's centre, cut by the map's right and bottom borders."""
+    got = encode_centernet(np.array([[1, 40.0, 30.0, 57.0, 40.0]]), batch_size=None,
+                           num_classes=2, input_size=(44, 60), output_size=(44, 60),
+                           gaussian="msra", gaussian_rad=3, dense_wh=True)
+    want = naive.draw_msra_gaussian(np.zeros((44, 60), np.float32), (48, 35), 3)
+    np.testing.assert_array_equal(got.hm[1], want)
+    assert not got.hm[0].any() and got.hm[1, 35, 48] == 1.0 and got.hm[1, 43, 57] > 0
+    # dense_wh compares the umich Gaussian of radius 3 (sigma 7/6) with the msra peak
+    assert got.dense_wh[:, 35, 48].tolist() == [17.0, 10.0]
+    assert np.count_nonzero(got.dense_wh[0]) == 1
+
+
+@pytest.mark.parametrize("options, error, match", [
+    ({"gaussian": "gauss"}, ValueError, r"gaussian must be one of \['umich', 'msra'\]"),
+    ({"gaussian": None}, ValueError, "gaussian must be one of"),
+    ({"gaussian": "msra"}, ValueError, r"gaussian='msra' needs gaussian_rad.*got -1"),
+    ({"gaussian": "msra", "gaussian_rad": 0}, ValueError, "hm_gauss"),
+    ({"gaussian": "msra", "gaussian_rad": 2**30}, ValueError, "needs gaussian_rad"),
+    ({"gaussian": "msra", "gaussian_rad": 2.0}, TypeError, "gaussian_rad must be an integer"),
+    ({"gaussian": "msra", "gaussian_rad": 2, "k": 0.5}, ValueError, "delte, k and min_radius"),
+    ({"gaussian": "msra", "gaussian_rad": 2, "min_radius": 1}, ValueError, "min_radius"),
+    ({"dense_wh": 1}, TypeError, "dense_wh must be True or False"),
+    ({"cat_spec_wh": "yes"}, TypeError, "cat_spec_wh must be True or False"),
+    ({"gaussian_rad": -2}, ValueError, "gaussian_rad must be >= -1"),
+])
+def test_centernet_options_are_checked(options, error, match):
+    with pytest.raises(error, match=match):
+        encode_centernet(np.array([[0, 0, 1, 1, 9, 9]]), batch_size=1, num_classes=2,
+                         input_size=32, output_size=8, **options)
+    with pytest.raises(error, match=match):
+        fastheat.CenterNetEncoder(num_classes=2, input_size=32, output_size=8, **options)
 
 
 @pytest.mark.parametrize("options", [{"gaussian_rad": 3}, {"gaussian_iou": 0.7},
@@ -225,3 +305,10 @@ def test_bad_rows_are_named(mode):
 @given(batches(), st.sampled_from(list(ENCODERS)), st.integers(1, 12))
 def test_property_matches_transcription(batch, mode, max_slots):
     assert_same(mode, *batch, on_overflow="truncate", **{ENCODERS[mode][2]: max_slots})
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(batches(), st.integers(1, 12), st.sampled_from(CENTERNET_OPTIONS), st.booleans())
+def test_property_centernet_options_match_transcription(batch, max_objs, options, dense_wh):
+    options = {**options, "dense_wh": dense_wh or options.get("dense_wh", False)}
+    assert_same("centernet", *batch, on_overflow="truncate", max_objs=max_objs, **options)

@@ -201,9 +201,9 @@ def good_out(dtype=np.float32):
 @pytest.mark.parametrize("make_out, error, match", [
     (lambda: good_out()[0], TypeError, "tuple of 2"),
     (lambda: (good_out()[0],), TypeError, "tuple of 2"),
-    (lambda: (good_out()[0], [0.0]), TypeError, r"out\[1\] must be a numpy.ndarray"),
-    (lambda: good_out(np.float64), TypeError, r"out\[0\] has dtype float64"),
-    (lambda: (good_out()[0], np.zeros((2, 3, 20, 16), np.float32)), ValueError, r"out\[1\] has shape"),
+    (lambda: (good_out()[0], [0.0]), TypeError, r"out\[1\] \(br_heatmaps\) must be a numpy.ndarray"),
+    (lambda: good_out(np.float64), TypeError, r"out\[0\] \(tl_heatmaps\) has dtype float64"),
+    (lambda: (good_out()[0], np.zeros((2, 3, 20, 16), np.float32)), ValueError, r"out\[1\] \(br_heatmaps\) has shape"),
     (lambda: (good_out()[0], np.zeros((2, 3, 16, 40), np.float32)[..., ::2]), ValueError, "C-contiguous"),
     (lambda: (good_out()[0], np.asfortranarray(good_out()[1])), ValueError, "C-contiguous"),
     (lambda: (lambda a: (a, a))(good_out()[0]), ValueError, "share memory"),
@@ -217,7 +217,7 @@ def test_bad_out(make_out, error, match):
 def test_read_only_out():
     out = good_out()
     out[1].flags.writeable = False
-    with pytest.raises(ValueError, match=r"out\[1\] is not writeable"):
+    with pytest.raises(ValueError, match=r"out\[1\] \(br_heatmaps\) is not writeable"):
         encode(out=out)
 
 

@@ -14,8 +14,10 @@ its pass, one compiled call that checks the annotations, fills the slot arrays a
 
 from __future__ import annotations
 
+import functools
 import inspect
 import math
+from collections import namedtuple
 from dataclasses import dataclass
 from typing import Callable
 
@@ -31,6 +33,26 @@ from .validate import as_rows, check_batch_size, check_image_ids, check_index
 
 
 
+@functools.cache
+def with_fields(result: type, optional: tuple[str, ...]) -> type:
+    """``result`` (a named tuple) with the ``optional`` fields appended: a named tuple of the
+    same name, a subclass of ``result`` (whose properties keep giving ``None`` for the
+    optional fields it has not), pickled by rebuilding it here.
+
+    A result has only the fields its options fill, so code written for the default options
+    (unpacking, ``torch``'s default collate, pickling) keeps working, and ``result.dense_wh``
+    is ``None`` when the options leave it out.
+    """
+    fields = namedtuple(result.__name__, result._fields + optional)
+    return type(result.__name__, (fields, result), {
+        "__slots__": (), "__doc__": result.__doc__, "__module__": result.__module__,
+        "__reduce__": lambda self: (_rebuild, (result, optional, tuple(self)))})
+
+
+def _rebuild(result: type, optional: tuple[str, ...], values: tuple):
+    return with_fields(result, optional)(*values)
+
+
 @dataclass(frozen=True)
 class Family:
     """One family of targets.
@@ -40,7 +62,8 @@ class Family:
     name : str
         Registry key.
     result : type
-        Named tuple: the ``maps`` dense maps ``(B, C, H, W)`` first, then the slot arrays.
+        Named tuple: the ``maps`` dense maps ``(B, C, H, W)`` first, then the slot arrays
+        (those without a flag); a read-only property per optional field gives ``None``.
     maps : int
         How many dense maps the result starts with.
     options : dict
@@ -50,9 +73,11 @@ class Family:
         ``(N, 6)`` rows (a ``ValueError`` naming the lowest bad row, or the overflowing image,
         as ``labels`` (``passes.Labels``) name them), overwrites the slot arrays entirely (only once the rows are
         known to be good) and returns the points to stamp.
-    slots : tuple of ((int or "T" or "C", ...), dtype)
+    slots : tuple of ((int or str, ...), dtype[, name, flag])
         Each slot array's shape after the batch axis (``SLOTS`` for ``max_slots``,
-        ``CHANNELS`` for the maps' channels) and dtype.
+        ``CHANNELS`` for the maps' channels, ``"2C"`` for twice that, ``"H"`` and ``"W"`` for
+        the maps' height and width) and dtype. An optional field also has its name and the
+        spec's flag that adds it to the result (``result_type``).
     slots_option : str, optional
         The option that sets ``max_slots`` (``"max_tag_len"``, ``"max_objs"``).
 
@@ -105,16 +130,42 @@ class Family:
     def spec(self, options: dict) -> MapSpec:
         return spec_for(self, options)
 
+    def present(self, spec: MapSpec) -> tuple[bool, ...]:
+        """Per slot field, whether ``spec``'s result has it."""
+        return tuple(len(slot) < 3 or getattr(spec, slot[3]) for slot in self.slots)
+
+    def slot_types(self, spec: MapSpec) -> list[tuple]:
+        """``(dims, dtype)`` of each slot array ``spec``'s result has."""
+        return [slot[:2] for slot, present in zip(self.slots, self.present(spec)) if present]
+
     def slot_shapes(self, spec: MapSpec, batch_size: int) -> list[tuple[int, ...]]:
-        sizes = {SLOTS: spec.max_slots, CHANNELS: spec.map_shape(1)[1]} if self.slots else {}
-        return [(batch_size, *(sizes.get(d, d) if isinstance(d, str) else d for d in dims))
-                for dims, _ in self.slots]
+        if not self.slots:
+            return []
+        _, channels, height, width = spec.map_shape(1)
+        sizes = {SLOTS: spec.max_slots, CHANNELS: channels, "2C": 2 * channels, "H": height,
+                 "W": width}
+        return [(batch_size, *(sizes[d] if isinstance(d, str) else d for d in dims))
+                for dims, _ in self.slot_types(spec)]
+
+    def slot_dtypes(self, spec: MapSpec) -> list[np.dtype]:
+        return [np.dtype(dtype) for _, dtype in self.slot_types(spec)]
 
     def new_slots(self, spec: MapSpec, batch_size: int) -> tuple[np.ndarray, ...]:
         if not self.slots:
             return ()
-        return tuple(np.zeros(shape, dtype) for shape, (_, dtype)
-                     in zip(self.slot_shapes(spec, batch_size), self.slots))
+        return tuple(np.zeros(shape, dtype) for shape, dtype
+                     in zip(self.slot_shapes(spec, batch_size), self.slot_dtypes(spec)))
+
+    def result_type(self, spec: MapSpec) -> type:
+        """The named tuple of ``spec``'s results: ``result``, or with optional fields, a
+        subclass of it (``with_fields``)."""
+        optional = [slot[2] for slot, present in zip(self.slots, self.present(spec))
+                    if present and len(slot) > 2]
+        return with_fields(self.result, tuple(optional)) if optional else self.result
+
+    def result_of(self, spec: MapSpec, maps, slots):
+        """The result of ``spec``: ``maps``, then ``slots``."""
+        return self.result_type(spec)(*maps, *slots)
 
     def new_maps(self, spec: MapSpec, batch_size: int) -> tuple[np.ndarray, ...]:
         """Zeroed maps (calloc'd: the kernel first-touches them only on several threads)."""
@@ -123,8 +174,8 @@ class Family:
     def check_batch_size(self, spec: MapSpec, batch_size, *, maps: bool = True) -> int:
         """``batch_size``, checked, its new outputs (maps and slots) known to fit in memory."""
         per_image = self.maps * math.prod(spec.map_shape(1)) * spec.dtype.itemsize if maps else 0
-        per_image += sum(math.prod(shape) * np.dtype(dtype).itemsize
-                         for shape, (_, dtype) in zip(self.slot_shapes(spec, 1), self.slots))
+        per_image += sum(math.prod(shape) * dtype.itemsize
+                         for shape, dtype in zip(self.slot_shapes(spec, 1), self.slot_dtypes(spec)))
         context = f" and {self.slots_option}={spec.max_slots}" if self.slots_option else ""
         return check_batch_size(batch_size, per_image, context)
 
@@ -204,9 +255,9 @@ def encode(family: Family, detections, batch_size, options: dict, out, num_threa
         if clock:
             clock("stamp")
         if fields is not None:
-            result = family.result(*fields)
+            result = family.result_of(spec, fields[:family.maps], fields[family.maps:])
         elif single:
-            result = family.result(*(field[0] for field in result))
+            result = type(result)(*(field[0] for field in result))
     if clock:
         clock("outputs")
     return result
@@ -294,8 +345,9 @@ class Encoder:
         maps = self._maps.render(stamps, batch_size, self.num_threads, copy, type(self).__name__)
         if clock:
             clock("stamp")
-        fields = (*maps, *slots)
-        result = family.result(*(f[0] for f in fields) if single else fields)
+        result = family.result_of(spec, maps, slots)
+        if single:
+            result = type(result)(*(field[0] for field in result))
         if clock:
             clock("outputs")
         return result
@@ -323,4 +375,4 @@ class Encoder:
         batch_size = self._check_batch_size(targets.batch_size, targets.spec)
         maps = maps.render(targets.stamps, batch_size, self.num_threads, copy,
                            type(self).__name__)
-        return self.family.result(*maps, *targets.slots)
+        return self.family.result_of(targets.spec, maps, targets.slots)

@@ -18,8 +18,8 @@ from .validate import check_out
 def check_out_of(family, spec, batch_size: int, out) -> tuple:
     """``out`` checked against the family's result: shapes and dtypes, field by field."""
     shapes = [spec.map_shape(batch_size)] * family.maps + family.slot_shapes(spec, batch_size)
-    dtypes = [spec.dtype] * family.maps + [dtype for _, dtype in family.slots]
-    return check_out(out, shapes, dtypes)
+    dtypes = [spec.dtype] * family.maps + family.slot_dtypes(spec)
+    return check_out(out, shapes, dtypes, family.result_type(spec)._fields)
 
 
 def dense(family, spec, stamps: Stamps, slots: tuple, out, num_threads):
@@ -34,7 +34,7 @@ def dense(family, spec, stamps: Stamps, slots: tuple, out, num_threads):
                 target[...] = source
         slots = out[family.maps:]
     stamp_maps(maps, stamps, spec.gaussian, num_threads, clear)
-    return family.result(*maps, *slots)
+    return family.result_of(spec, maps, slots)
 
 
 class ReusedMaps:

@@ -107,6 +107,12 @@ def check_options(options: dict, defaults: dict, slots_option: str | None,
         raise TypeError(f"missing required option {missing[0]!r}")
     if make_spec is not None:
         return make_spec(values)
+    return map_spec(values, slots_option)
+
+
+def map_spec(values: dict, slots_option: str | None) -> MapSpec:
+    """The ``MapSpec`` of every option's value (``check_options``); a family whose spec adds
+    fields (``MapSpec`` subclassed) builds on it in its ``make_spec``."""
     dtype = check_dtype(values.get("dtype", np.float32))
     return MapSpec(
         num_classes=check_index("num_classes", values["num_classes"], minimum=1,

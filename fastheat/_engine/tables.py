@@ -30,6 +30,8 @@ from __future__ import annotations
 
 import functools
 from collections import OrderedDict
+from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -110,6 +112,24 @@ def stamp_clipped_window(heatmap: NDArray, x: int, y: int, radius: int, gaussian
     values = values_of(gaussian, np.arange(y0 - y, y1 - y), np.arange(x0 - x, x1 - x), radius)
     target = heatmap[y0:y1, x0:x1]
     np.maximum(target, values, out=target, casting="same_kind")
+
+
+@dataclass(frozen=True)
+class MsraGaussian:
+    """The MSRA Gaussian of one ``sigma`` (mmpose's ``MSRAHeatmap``, CenterNet's
+    ``draw_msra_gaussian``), a table kind (``tables``): the value at integer
+    offsets ``(dx, dy)`` from its centre is ``exp(-(dx**2 + dy**2) / (2 * sigma**2))``, all in
+    float32 as both compute it (``(x - x0)**2`` of a float32 grid, divided by ``2 * sigma**2``,
+    a Python float in mmpose's, a Python int in CenterNet's: the same float32 divisor),
+    whatever the radius."""
+
+    sigma: float
+    per_point: ClassVar[bool] = False
+
+    def values(self, dy: NDArray, dx: NDArray, radius: int) -> NDArray[np.float32]:
+        x = dx.astype(np.float32)[None, :]
+        y = dy.astype(np.float32)[:, None]
+        return np.exp(-(x**2 + y**2) / (2 * self.sigma**2))
 
 
 class GaussianTable:

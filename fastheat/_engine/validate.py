@@ -151,13 +151,15 @@ def check_heatmap(name, heatmap) -> None:
         raise ValueError(f"{name} is not writeable")
 
 
-def check_out(out, shapes, dtypes) -> tuple[np.ndarray, ...]:
+def check_out(out, shapes, dtypes, names) -> tuple[np.ndarray, ...]:
     """``out``: a tuple (or named tuple) of writeable, C-contiguous, non-overlapping arrays of
-    these shapes and dtypes."""
+    these shapes and dtypes, the fields ``names`` (for messages)."""
     if not isinstance(out, (tuple, list)) or len(out) != len(shapes):
-        raise TypeError(f"out must be a tuple of {len(shapes)} numpy arrays, got {type(out).__name__}")
+        raise TypeError(f"out must be a tuple of {len(shapes)} numpy arrays "
+                        f"({', '.join(names)}), got {type(out).__name__}"
+                        + (f" of {len(out)}" if isinstance(out, (tuple, list)) else ""))
     for i, (array, shape, dtype) in enumerate(zip(out, shapes, dtypes)):
-        name = f"out[{i}]"
+        name = f"out[{i}] ({names[i]})"
         if not isinstance(array, np.ndarray):
             raise TypeError(f"{name} must be a numpy.ndarray, got {type(array).__name__}")
         if array.dtype != dtype:
@@ -170,7 +172,7 @@ def check_out(out, shapes, dtypes) -> tuple[np.ndarray, ...]:
             raise ValueError(f"{name} is not writeable")
         for j in range(i):
             if np.may_share_memory(array, out[j]):
-                raise ValueError(f"out[{j}] and {name} share memory")
+                raise ValueError(f"out[{j}] ({names[j]}) and {name} share memory")
     return tuple(out)
 
 
