@@ -42,7 +42,7 @@ def _check_targets(targets) -> None:
 
 def _shapes_and_dtypes(family, spec, batch_size):
     shapes = [spec.map_shape(batch_size)] * family.maps + family.slot_shapes(spec, batch_size)
-    dtypes = [spec.dtype] * family.maps + family.slot_dtypes(spec)
+    dtypes = [spec.dtype] * family.maps + family.layout(spec).dtypes
     return shapes, dtypes
 
 

@@ -18,8 +18,8 @@ import functools
 import inspect
 import math
 from collections import namedtuple
-from dataclasses import dataclass
-from typing import Callable
+from dataclasses import dataclass, field
+from typing import Callable, NamedTuple
 
 import numpy as np
 
@@ -31,6 +31,16 @@ from .sparse import SparseTargets
 from .spec import CHANNELS, RENDERING, REQUIRED, SLOTS, MapSpec, spec_for  # noqa: F401 (families)
 from .validate import as_rows, check_batch_size, check_image_ids, check_index
 
+
+
+class SlotLayout(NamedTuple):
+    """The slot arrays of one spec's results: each one's ``dims`` (``Family.slots``), shape
+    after the batch axis and dtype; the results' named tuple."""
+
+    dims: list
+    shapes: list
+    dtypes: list
+    result: type
 
 
 @functools.cache
@@ -77,7 +87,7 @@ class Family:
         Each slot array's shape after the batch axis (``SLOTS`` for ``max_slots``,
         ``CHANNELS`` for the maps' channels, ``"2C"`` for twice that, ``"H"`` and ``"W"`` for
         the maps' height and width) and dtype. An optional field also has its name and the
-        spec's flag that adds it to the result (``result_type``).
+        spec's flag that adds it to the result (``layout``).
     slots_option : str, optional
         The option that sets ``max_slots`` (``"max_tag_len"``, ``"max_objs"``).
 
@@ -117,6 +127,7 @@ class Family:
     inputs: tuple = ()
     warmup: Callable | None = None
     rendering: tuple = RENDERING
+    _layouts: dict = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def takes_detections(self) -> bool:
@@ -130,42 +141,40 @@ class Family:
     def spec(self, options: dict) -> MapSpec:
         return spec_for(self, options)
 
-    def present(self, spec: MapSpec) -> tuple[bool, ...]:
-        """Per slot field, whether ``spec``'s result has it."""
-        return tuple(len(slot) < 3 or getattr(spec, slot[3]) for slot in self.slots)
-
-    def slot_types(self, spec: MapSpec) -> list[tuple]:
-        """``(dims, dtype)`` of each slot array ``spec``'s result has."""
-        return [slot[:2] for slot, present in zip(self.slots, self.present(spec)) if present]
+    def layout(self, spec: MapSpec) -> SlotLayout:
+        """The slot arrays of ``spec``'s results and their type (cached per spec: every call
+        needs them)."""
+        layout = self._layouts.get(spec)
+        if layout is None:
+            present = [slot for slot in self.slots if len(slot) < 3 or getattr(spec, slot[3])]
+            _, channels, height, width = spec.map_shape(1)
+            sizes = {SLOTS: spec.max_slots, CHANNELS: channels, "2C": 2 * channels,
+                     "H": height, "W": width}
+            optional = tuple(slot[2] for slot in present if len(slot) > 2)
+            layout = SlotLayout(
+                dims=[slot[0] for slot in present],
+                shapes=[tuple(sizes[d] if isinstance(d, str) else d for d in slot[0])
+                        for slot in present],
+                dtypes=[np.dtype(slot[1]) for slot in present],
+                result=with_fields(self.result, optional) if optional else self.result)
+            if len(self._layouts) >= 64:
+                self._layouts.clear()
+            self._layouts[spec] = layout
+        return layout
 
     def slot_shapes(self, spec: MapSpec, batch_size: int) -> list[tuple[int, ...]]:
-        if not self.slots:
-            return []
-        _, channels, height, width = spec.map_shape(1)
-        sizes = {SLOTS: spec.max_slots, CHANNELS: channels, "2C": 2 * channels, "H": height,
-                 "W": width}
-        return [(batch_size, *(sizes[d] if isinstance(d, str) else d for d in dims))
-                for dims, _ in self.slot_types(spec)]
-
-    def slot_dtypes(self, spec: MapSpec) -> list[np.dtype]:
-        return [np.dtype(dtype) for _, dtype in self.slot_types(spec)]
+        return [(batch_size, *shape) for shape in self.layout(spec).shapes]
 
     def new_slots(self, spec: MapSpec, batch_size: int) -> tuple[np.ndarray, ...]:
         if not self.slots:
             return ()
-        return tuple(np.zeros(shape, dtype) for shape, dtype
-                     in zip(self.slot_shapes(spec, batch_size), self.slot_dtypes(spec)))
-
-    def result_type(self, spec: MapSpec) -> type:
-        """The named tuple of ``spec``'s results: ``result``, or with optional fields, a
-        subclass of it (``with_fields``)."""
-        optional = [slot[2] for slot, present in zip(self.slots, self.present(spec))
-                    if present and len(slot) > 2]
-        return with_fields(self.result, tuple(optional)) if optional else self.result
+        layout = self.layout(spec)
+        return tuple(np.zeros((batch_size, *shape), dtype)
+                     for shape, dtype in zip(layout.shapes, layout.dtypes))
 
     def result_of(self, spec: MapSpec, maps, slots):
         """The result of ``spec``: ``maps``, then ``slots``."""
-        return self.result_type(spec)(*maps, *slots)
+        return self.layout(spec).result(*maps, *slots)
 
     def new_maps(self, spec: MapSpec, batch_size: int) -> tuple[np.ndarray, ...]:
         """Zeroed maps (calloc'd: the kernel first-touches them only on several threads)."""
@@ -174,8 +183,9 @@ class Family:
     def check_batch_size(self, spec: MapSpec, batch_size, *, maps: bool = True) -> int:
         """``batch_size``, checked, its new outputs (maps and slots) known to fit in memory."""
         per_image = self.maps * math.prod(spec.map_shape(1)) * spec.dtype.itemsize if maps else 0
+        layout = self.layout(spec)
         per_image += sum(math.prod(shape) * dtype.itemsize
-                         for shape, dtype in zip(self.slot_shapes(spec, 1), self.slot_dtypes(spec)))
+                         for shape, dtype in zip(layout.shapes, layout.dtypes))
         context = f" and {self.slots_option}={spec.max_slots}" if self.slots_option else ""
         return check_batch_size(batch_size, per_image, context)
 

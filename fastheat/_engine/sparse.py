@@ -53,7 +53,7 @@ class SparseTargets:
         """Pickle compactly (what crosses a DataLoader's pipe): the slot arrays without their
         trailing all-zero slots, the points (and clips) in int32; restored exactly."""
         family = FAMILIES[self.family]
-        slotted = [bool(dims) and dims[0] == SLOTS for dims, _ in family.slot_types(self.spec)]
+        slotted = [bool(dims) and dims[0] == SLOTS for dims in family.layout(self.spec).dims]
         used = 0
         for slot, has_slots in zip(self.slots, slotted):
             if has_slots and slot.size:  # slots holding a nonzero byte in any image
