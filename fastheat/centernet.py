@@ -165,13 +165,14 @@ def _center_pass(rows, batch_size, num_classes, width_ratio, height_ratio, min_o
 
 
 @jit
-def _gaussian_at(table, covered, beyond, first, radius, dy, dx, cell):
-    """The value at offset ``(dx, dy)`` of the Gaussian of ``radius``: from ``table`` if it
-    covers the radius, else ``beyond[first + cell]``, ``cell`` counting the point's visible
-    window row after row."""
+def _row_of(table, covered, beyond, first, radius, x, y, yy, x0, x1, y0):
+    """``(values, start)``: the Gaussian of ``radius`` at ``(x, y)`` has, in row ``yy`` of its
+    visible window ``[y0, ..) x [x0, x1)``, the value ``values[start + xx]`` at column ``xx``:
+    from ``table`` if it covers the radius (``tables``), else from ``beyond``, where the
+    point's window starts at ``first``, row after row."""
     if radius <= covered:
-        return table[table_offset(radius) + abs(dy) * (2 * radius + 1) + radius + dx]
-    return beyond[first + cell]
+        return table, table_offset(radius) + abs(yy - y) * (2 * radius + 1) + radius - x
+    return beyond, first + (yy - y0) * (x1 - x0) - x0
 
 
 @jit
@@ -195,26 +196,26 @@ def _dense_wh_pass(starts, points, sizes, height, width, msra_sigma, table, cove
             y0, y1 = window(y, radius, height)
             x0, x1 = window(x, radius, width)
             for yy in range(y0, y1):
+                values, start = _row_of(table, covered, beyond, beyond_starts[j], radius, x, y,
+                                        yy, x0, x1, y0)
                 for xx in range(x0, x1):
-                    value = _gaussian_at(table, covered, beyond, beyond_starts[j], radius,
-                                         yy - y, xx - x, (yy - y0) * (x1 - x0) + xx - x0)
-                    best[yy, xx] = max(best[yy, xx], value)
+                    best[yy, xx] = max(best[yy, xx], values[start + xx])
             radius = msra_sigma if msra_sigma > 0 else radius
             y0, y1 = window(y, radius, height)
             x0, x1 = window(x, radius, width)
+            w, h = sizes[j, 0], sizes[j, 1]
             for yy in range(y0, y1):
+                values, start = _row_of(compare, compare_covered, compare_beyond,
+                                        compare_starts[j], radius, x, y, yy, x0, x1, y0)
                 for xx in range(x0, x1):
-                    value = _gaussian_at(compare, compare_covered, compare_beyond,
-                                         compare_starts[j], radius, yy - y, xx - x,
-                                         (yy - y0) * (x1 - x0) + xx - x0)
-                    if value >= best[yy, xx]:
-                        dense_wh[b, 0, yy, xx] = sizes[j, 0]
-                        dense_wh[b, 1, yy, xx] = sizes[j, 1]
+                    if values[start + xx] >= best[yy, xx]:
+                        dense_wh[b, 0, yy, xx] = w
+                        dense_wh[b, 1, yy, xx] = h
         dense_wh_mask[b, 1, :, :] = best
 
 
 def _values_beyond(points, radii, gaussian, dtype, height: int, width: int):
-    """``(table, covered, beyond, beyond_starts)`` for ``_gaussian_at``: the shared table of
+    """``(table, covered, beyond, beyond_starts)`` for ``_row_of``: the shared table of
     ``gaussian`` and, for each point whose radius (``radii``) it does not cover, the values of
     its visible window (NumPy, as ``tables.stamp_clipped_window``)."""
     table, covered = table_of(gaussian, dtype, int(radii.max(initial=0)), max(height, width))

@@ -39,16 +39,23 @@ def affine_point(point, matrix):
 
 
 def centernet_image(boxes, categories, width, flipped, matrix, output_size, num_classes,
-                    max_objs):
-    """CenterNet's per-image ``ctdet`` loop (``mse_loss``, ``dense_wh``, ``cat_spec_wh`` off)."""
+                    max_objs, mse_loss=False, hm_gauss=None, dense_wh=False, cat_spec_wh=False):
+    """CenterNet's per-image ``ctdet`` loop, with its options ``mse_loss`` (and its
+    ``hm_gauss``), ``dense_wh`` and ``cat_spec_wh``; returns the fields of
+    ``CenterNetTargets`` those options fill, in order (CenterNet's ``ret`` drops ``wh`` with
+    ``dense_wh`` or ``cat_spec_wh``; fastheat keeps it)."""
     out_h, out_w = output_size
     hm = np.zeros((num_classes, out_h, out_w), np.float32)
     wh = np.zeros((max_objs, 2), np.float32)
+    dense = np.zeros((2, out_h, out_w), np.float32)
     reg = np.zeros((max_objs, 2), np.float32)
     ind = np.zeros(max_objs, np.int64)
     reg_mask = np.zeros(max_objs, np.uint8)
+    cat_wh = np.zeros((max_objs, num_classes * 2), np.float32)
+    cat_mask = np.zeros((max_objs, num_classes * 2), np.uint8)
     for k in range(min(len(boxes), max_objs)):
         bbox = boxes[k].astype(np.float32)  # (x1, y1, x2, y2), as _coco_box_to_bbox makes it
+        cls_id = categories[k]
         if flipped:
             bbox[[0, 2]] = width - bbox[[2, 0]] - 1
         bbox[:2] = affine_point(bbox[:2], matrix)
@@ -58,17 +65,32 @@ def centernet_image(boxes, categories, width, flipped, matrix, output_size, num_
         h, w = bbox[3] - bbox[1], bbox[2] - bbox[0]
         if h > 0 and w > 0:
             radius = max(0, int(naive.centernet_radius((math.ceil(h), math.ceil(w)), 0.7)))
+            radius = hm_gauss if mse_loss else radius
             ct = np.array([(bbox[0] + bbox[2]) / 2, (bbox[1] + bbox[3]) / 2], np.float32)
             ct_int = ct.astype(np.int32)
-            naive.draw_gaussian(hm[categories[k]], ct_int.tolist(), radius)
+            if mse_loss:
+                naive.draw_msra_gaussian(hm[cls_id], ct_int, radius)
+            else:
+                naive.draw_gaussian(hm[cls_id], ct_int.tolist(), radius)
             wh[k] = 1.0 * w, 1.0 * h
             ind[k] = ct_int[1] * out_w + ct_int[0]
             reg[k] = ct - ct_int
             reg_mask[k] = 1
-    return hm, wh, reg, ind, reg_mask
+            cat_wh[k, cls_id * 2: cls_id * 2 + 2] = wh[k]
+            cat_mask[k, cls_id * 2: cls_id * 2 + 2] = 1
+            if dense_wh:
+                naive.draw_dense_reg(dense, hm.max(axis=0), ct_int, wh[k], radius)
+    fields = [hm, wh, reg, ind, reg_mask]
+    if dense_wh:
+        hm_a = hm.max(axis=0, keepdims=True)
+        fields += [dense, np.concatenate([hm_a, hm_a], axis=0)]
+    if cat_spec_wh:
+        fields += [cat_wh, cat_mask]
+    return fields
 
 
-def fastheat_image(boxes, categories, width, flipped, matrix, output_size, num_classes, max_objs):
+def fastheat_image(boxes, categories, width, flipped, matrix, output_size, num_classes, max_objs,
+                   **options):
     """The README's recipe: flip and transform the boxes as CenterNet does, then hand fastheat
     output-map coordinates (``input_size == output_size``: a ratio of exactly 1)."""
     boxes = boxes.astype(np.float32)
@@ -79,11 +101,23 @@ def fastheat_image(boxes, categories, width, flipped, matrix, output_size, num_c
     rows = np.column_stack([categories, np.array(corners).reshape(-1, 4)])
     return fastheat.encode_centernet(rows, batch_size=None, num_classes=num_classes,
                                      input_size=output_size, output_size=output_size,
-                                     max_objs=max_objs, on_overflow="truncate")
+                                     max_objs=max_objs, on_overflow="truncate", **options)
+
+
+#: CenterNet's options and fastheat's for them.
+CENTERNET_OPTIONS = [
+    ({}, {}),
+    ({"mse_loss": True, "hm_gauss": 4}, {"gaussian": "msra", "gaussian_rad": 4}),
+    ({"dense_wh": True}, {"dense_wh": True}),
+    ({"cat_spec_wh": True}, {"cat_spec_wh": True}),
+    ({"mse_loss": True, "hm_gauss": 2, "dense_wh": True, "cat_spec_wh": True},
+     {"gaussian": "msra", "gaussian_rad": 2, "dense_wh": True, "cat_spec_wh": True}),
+]
 
 
 @pytest.mark.parametrize("seed", range(8))
-def test_centernet_recipe_on_random_crops_flips_and_scales(seed):
+@pytest.mark.parametrize("centernet_options, options", CENTERNET_OPTIONS)
+def test_centernet_recipe_on_random_crops_flips_and_scales(seed, centernet_options, options):
     rng = np.random.default_rng(seed)
     height, width = rng.integers(200, 640, 2)
     n = int(rng.integers(0, 40))
@@ -95,8 +129,10 @@ def test_centernet_recipe_on_random_crops_flips_and_scales(seed):
     output_size = (128, 128) if seed % 2 else (96, 160)  # (height, width)
     matrix = affine(center, scale, output_size[::-1])
     flipped = bool(seed % 3 == 0)
-    want = centernet_image(boxes, categories, width, flipped, matrix, output_size, 6, 32)
-    got = fastheat_image(boxes, categories, width, flipped, matrix, output_size, 6, 32)
+    want = centernet_image(boxes, categories, width, flipped, matrix, output_size, 6, 32,
+                           **centernet_options)
+    got = fastheat_image(boxes, categories, width, flipped, matrix, output_size, 6, 32, **options)
+    assert len(got) == len(want)
     for name, g, w in zip(got._fields, got, want):
         assert g.dtype == w.dtype and g.shape == w.shape, name
         np.testing.assert_array_equal(g, w, err_msg=name)
