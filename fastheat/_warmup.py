@@ -47,7 +47,8 @@ def warmup(dtypes: DTypeLike | Iterable[DTypeLike] = (np.float32,), *,
                 continue
             for dtype in dtypes if "dtype" in family.options else (np.float32,):
                 options = {**sizes, "dtype": dtype} if "dtype" in family.options else sizes
-                encode(family, detections, 1, options, None, threads, False)
+                for extra in family.warmup_options:
+                    encode(family, detections, 1, {**options, **extra}, None, threads, False)
                 if threads == 1:  # and the cell expansion of fastheat.torch's scatter path
                     sparse = encode(family, detections, 1, options, None, 1, True)
                     expand_cells(sparse.stamps, family.maps, sparse.spec.map_shape(1),

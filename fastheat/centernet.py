@@ -276,6 +276,7 @@ CENTERNET = register(Family(
            ((SLOTS, "2C"), np.float32, "cat_spec_wh", "cat_spec_wh"),
            ((SLOTS, "2C"), np.uint8, "cat_spec_mask", "cat_spec_wh")),
     slots_option="max_objs", make_spec=_make_spec, rendering=(*RENDERING, "msra_sigma"),
+    warmup_options=({}, {"dense_wh": True}),
 ))
 
 
@@ -293,9 +294,16 @@ def encode_centernet(detections, *, batch_size, out=None, sparse=False, image_id
     3. ``radius = max(min_radius, max(0, int(R((ceil(h), ceil(w)), gaussian_iou))))``;
     4. ``ct = float32((x1 + x2) / 2, (y1 + y2) / 2)``, ``ct_int = int(ct)`` (truncation);
     5. stamp the Gaussian of ``radius`` at ``ct_int`` into ``hm[b, category]`` (as
-       ``draw_gaussian``, with ``k`` and ``delte``), and set ``wh[b, t] = (w, h)``,
+       ``draw_gaussian``, with ``k`` and ``delte``; with ``gaussian="msra"``, CenterNet's
+       ``draw_msra_gaussian`` of sigma ``gaussian_rad``), and set ``wh[b, t] = (w, h)``,
        ``ind[b, t] = ct_int_y * out_w + ct_int_x``, ``reg[b, t] = ct - ct_int`` and
-       ``reg_mask[b, t] = 1``.
+       ``reg_mask[b, t] = 1`` (and with ``cat_spec_wh=True``, ``cat_spec_wh[b, t, 2c:2c + 2]
+       = (w, h)`` and ``cat_spec_mask[b, t, 2c:2c + 2] = 1`` for its category ``c``);
+    6. with ``dense_wh=True``, as CenterNet's ``draw_dense_reg``: every cell within
+       ``radius`` (``gaussian_rad`` with ``"msra"``) of ``ct_int`` where the umich Gaussian
+       of that radius (float64, ``delte``, ``k``) is at least ``hm[b].max(axis=0)`` as it
+       stands after step 5 gets ``dense_wh[b, :, y, x] = (w, h)``; finally
+       ``dense_wh_mask[b, 0] = dense_wh_mask[b, 1] = hm[b].max(axis=0)``.
 
     A box failing step 2 (zero-size, or wholly off the map) still takes its slot, which stays
     0, and stamps nothing.
@@ -311,18 +319,35 @@ image_ids, sparse, num_threads
         ``R``: the formula CenterNet shipped (default) or CornerNet's; see Notes.
     max_objs : int, default 128
         Slots per image ``M``, ``>= 1``.
+    gaussian : {"umich", "msra"}, default "umich"
+        The heatmap's Gaussian: CornerNet's ``gaussian2D`` of each box's radius (CenterNet's
+        ``draw_umich_gaussian``), or CenterNet's ``draw_msra_gaussian`` (its ``mse_loss``) of
+        sigma ``gaussian_rad`` for every box, cut at ``3 * gaussian_rad`` around the centre.
+        ``delte``, ``k`` and ``min_radius`` shape the umich Gaussian only (leave them at their
+        defaults with ``"msra"``).
+    gaussian_rad : int, default -1
+        With ``"umich"``: -1 computes each box's radius, ``>= 0`` fixes it (floored at
+        ``min_radius``). With ``"msra"``: the sigma, CenterNet's ``hm_gauss``, ``>= 1``
+        (required: CenterNet declares no default).
+    dense_wh, cat_spec_wh : bool, default False
+        Add the fields ``dense_wh`` and ``dense_wh_mask`` (step 6), or ``cat_spec_wh`` and
+        ``cat_spec_mask`` (step 5), to the result, in that order.
     on_overflow : {"warn", "error", "truncate"}, default "warn"
         An image with more than ``max_objs`` boxes keeps only its first ``max_objs`` boxes
         (CenterNet's behaviour); ``"warn"`` also says so, once per process, with the count of
         dropped boxes; ``"error"`` raises a ``ValueError`` naming the image instead.
-    out : CenterNetTargets or tuple of 5 arrays, optional
-        Arrays of the result's shapes and dtypes, overwritten entirely and returned.
+    out : CenterNetTargets or tuple of arrays, optional
+        Arrays of the result's fields (5, or more with ``dense_wh`` or ``cat_spec_wh``), of its
+        shapes and dtypes, overwritten entirely and returned.
 
     Returns
     -------
     CenterNetTargets
         ``hm``: float32 ``(B, C, out_h, out_w)``; ``wh``, ``reg``: float32 ``(B, M, 2)``;
-        ``ind``: int64 ``(B, M)``; ``reg_mask``: uint8 ``(B, M)``.
+        ``ind``: int64 ``(B, M)``; ``reg_mask``: uint8 ``(B, M)``; then, if asked for,
+        ``dense_wh``, ``dense_wh_mask``: float32 ``(B, 2, out_h, out_w)``; ``cat_spec_wh``:
+        float32, ``cat_spec_mask``: uint8, ``(B, M, 2C)``. Fields not asked for are not in
+        the tuple; their attributes are ``None``.
 
     Raises
     ------

@@ -156,6 +156,26 @@ def test_torch_to_dense_is_bit_identical(family, method):
 
 
 @pytest.mark.parametrize("method", ["numba", "scatter"])
+def test_torch_renders_centernet_options(method):
+    """The msra Gaussian (a table kind) and the dense fields (slot arrays) through both paths
+    and the Renderer."""
+    torch = pytest.importorskip("torch")
+    import fastheat.torch as fastheat_torch
+
+    options = dict(SMALL, gaussian="msra", gaussian_rad=3, dense_wh=True, cat_spec_wh=True)
+    rows = detections(8, batch_size=4)
+    want = fastheat.encode_centernet(rows, batch_size=4, **options)
+    sparse = pickle.loads(pickle.dumps(fastheat.encode_centernet(rows, batch_size=4, **options,
+                                                                 sparse=True)))
+    got = fastheat_torch.to_dense(sparse, method=method)
+    assert type(got) is type(want) and all(isinstance(t, torch.Tensor) for t in got)
+    assert_same(type(want)(*(tensor.numpy() for tensor in got)), want)
+    renderer = fastheat_torch.Renderer(buffers=2, pin_memory=False)
+    for _ in range(3):
+        assert_same(type(want)(*(tensor.numpy() for tensor in renderer(sparse))), want)
+
+
+@pytest.mark.parametrize("method", ["numba", "scatter"])
 def test_torch_out_is_checked(method):
     torch = pytest.importorskip("torch")
     import fastheat.torch as fastheat_torch

@@ -111,7 +111,10 @@ class Family:
         The public function's leading parameters (default: ``detections``, ``batch_size``).
     warmup : callable, optional
         ``warmup(num_threads)``: a few small calls that compile its kernels (default: one call
-        with one box).
+        with one box per option set of ``warmup_options``).
+    warmup_options : tuple of dict
+        The option sets (besides the sizes) whose kernels ``fastheat.warmup`` compiles
+        (default ``({},)``: the defaults).
     """
 
     name: str
@@ -126,6 +129,7 @@ class Family:
     unbound: Callable | None = None
     inputs: tuple = ()
     warmup: Callable | None = None
+    warmup_options: tuple = ({},)
     rendering: tuple = RENDERING
     _layouts: dict = field(default_factory=dict, compare=False, repr=False)
 
