@@ -203,6 +203,12 @@ TIMING_SCRIPT = textwrap.dedent("""
 
 
 
+#: Slack on the p90 of a default call over twice one thread's: one scheduler time slice (a busy
+#: shared machine preempts either kind of call now and then); the stalls these tests guard
+#: against (a parallel launch waiting 3-12 ms) hit every call, and the medians too.
+P90_SLACK = 5e-3
+
+
 def timings(tmp_path, threads=(None, 1), repeats=120, processes=1):
     script = tmp_path / "timing.py"
     script.write_text(TIMING_SCRIPT.format(threads=threads, repeats=repeats))
@@ -228,7 +234,7 @@ def test_default_call_does_not_stall_under_load(tmp_path):
     for case, (median, p90) in result["None"].items():
         one_median, one_p90 = result["1"][case]
         assert median <= 2 * one_median + 1e-3, (case, result)
-        assert p90 <= 2 * one_p90 + 2e-3, (case, result)
+        assert p90 <= 2 * one_p90 + P90_SLACK, (case, result)
 
 
 @pytest.mark.slow
@@ -240,4 +246,4 @@ def test_independent_processes_do_not_oversubscribe(tmp_path):
         for case, (median, p90) in result["None"].items():
             one_median, one_p90 = result["1"][case]
             assert median <= 2 * one_median + 1e-3, (case, result)
-            assert p90 <= 2 * one_p90 + 2e-3, (case, result)
+            assert p90 <= 2 * one_p90 + P90_SLACK, (case, result)
