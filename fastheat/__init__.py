@@ -10,13 +10,17 @@ from . import workloads
 from ._engine.runtime import default_num_threads, profile_stages
 from ._engine.sparse import SparseTargets, collate
 from ._warmup import warmup
-from .centernet import CenterNetEncoder, CenterNetTargets, encode_centernet
+from .centernet import (CenterNetAllTargets, CenterNetCatSpecTargets, CenterNetDenseTargets,
+                        CenterNetEncoder, CenterNetTargets, encode_centernet)
 from .cornernet import (CornerEncoder, CornerHeatmaps, CornerNetEncoder, CornerNetTargets,
                         encode_corners, encode_cornernet)
 from .gaussian import draw_gaussian, gaussian2d, gaussian_radius
 from .keypoints import KeypointEncoder, KeypointTargets, encode_keypoints
 
 __all__ = [
+    "CenterNetAllTargets",
+    "CenterNetCatSpecTargets",
+    "CenterNetDenseTargets",
     "CenterNetEncoder",
     "CenterNetTargets",
     "CornerEncoder",

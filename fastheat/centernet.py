@@ -16,12 +16,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ._engine import runtime
-from ._engine.family import SLOTS, Encoder, Family, encode, register
+from ._engine.family import (CHANNEL_PAIRS, HEIGHT, SLOTS, WIDTH, Encoder, Family, encode,
+                             register, with_fields)
 from ._engine.jit import jit
 from ._engine.passes import COUNT, add_stamp, check_rows, finish, group_rows, new_stamps, slots_fit
 from ._engine.radius import gaussian_radius_scalar
 from ._engine.spec import REQUIRED, RENDERING, MapSpec, check_flag, map_spec
-from ._engine.stamping import table_offset, window
+from ._engine.stamping import stamp, stamp_values, table_offset, window
 from ._engine.stamps import RADIUS, X, Y
 from ._engine.tables import MsraGaussian, table_of, values_of
 from ._engine.validate import MAX_GRID_COORD
@@ -54,6 +55,16 @@ class CenterNetTargets(NamedTuple):
                              doc="(B, M, 2C) with ``cat_spec_wh=True``, else None")
 
 
+DENSE_WH, CAT_SPEC_WH = ("dense_wh", "dense_wh_mask"), ("cat_spec_wh", "cat_spec_mask")
+CenterNetDenseTargets = with_fields(CenterNetTargets, "CenterNetDenseTargets", DENSE_WH,
+                                    "``CenterNetTargets`` with ``dense_wh=True``.")
+CenterNetCatSpecTargets = with_fields(CenterNetTargets, "CenterNetCatSpecTargets", CAT_SPEC_WH,
+                                      "``CenterNetTargets`` with ``cat_spec_wh=True``.")
+CenterNetAllTargets = with_fields(CenterNetTargets, "CenterNetAllTargets", DENSE_WH + CAT_SPEC_WH,
+                                  "``CenterNetTargets`` with ``dense_wh=True`` and "
+                                  "``cat_spec_wh=True``.")
+
+
 @dataclass(frozen=True)
 class CenterNetSpec(MapSpec):
     """``MapSpec`` with CenterNet's own options: ``msra_sigma`` is the sigma of
@@ -63,6 +74,12 @@ class CenterNetSpec(MapSpec):
     msra_sigma: int = 0
     dense_wh: bool = False
     cat_spec_wh: bool = False
+
+    def differences(self, other: MapSpec, fields=None) -> list[str]:
+        """``MapSpec.differences``, ``msra_sigma`` named by the option users set
+        (``gaussian``, with ``gaussian_rad``)."""
+        names = super().differences(other, fields)
+        return list(dict.fromkeys("gaussian" if name == "msra_sigma" else name for name in names))
 
     @property
     def gaussian(self):
@@ -82,9 +99,13 @@ def _make_spec(values: dict) -> CenterNetSpec:
         if not 1 <= msra_sigma < MAX_GRID_COORD // 3:
             raise ValueError(f"gaussian='msra' needs gaussian_rad, its sigma (CenterNet's "
                              f"hm_gauss), in [1, {MAX_GRID_COORD // 3}), got {msra_sigma}")
-        if (spec.delte, spec.k, spec.min_radius) != (6.0, 1.0, 0):
-            raise ValueError("delte, k and min_radius shape gaussian='umich' only: leave them at "
-                             "6, 1 and 0 with gaussian='msra'")
+        defaults = CENTERNET.options
+        ignored = [name for name in ("gaussian_iou", "radius_formula", "min_radius", "delte", "k")
+                   if values[name] != defaults[name]]
+        if ignored:
+            raise ValueError(f"{', '.join(ignored)} shape gaussian='umich' only (gaussian='msra' "
+                             f"stamps every box with sigma gaussian_rad): leave "
+                             f"{'it' if len(ignored) == 1 else 'them'} at the default")
     return CenterNetSpec(**{field.name: getattr(spec, field.name) for field in fields(MapSpec)},
                          msra_sigma=msra_sigma, dense_wh=check_flag("dense_wh", values["dense_wh"]),
                          cat_spec_wh=check_flag("cat_spec_wh", values["cat_spec_wh"]))
@@ -179,7 +200,8 @@ def _row_of(table, covered, beyond, first, radius, x, y, yy, x0, x1, y0):
 def _dense_wh_pass(starts, points, sizes, height, width, msra_sigma, table, covered, beyond,
                    beyond_starts, compare, compare_covered, compare_beyond, compare_starts,
                    dense_wh, dense_wh_mask):
-    """CenterNet's ``draw_dense_reg`` for every stamped box, image by image in box order.
+    """CenterNet's ``draw_dense_reg`` for every stamped box, image by image in box order, into
+    the flat ``(B, 2, H, W)`` ``dense_wh`` and ``dense_wh_mask``.
 
     ``dense_wh_mask[b, 0]`` holds the running ``hm.max(axis=0)``: each box's stamp (``table``)
     is merged into it first, then every cell of the box's ``compare`` Gaussian (the umich
@@ -187,19 +209,19 @@ def _dense_wh_pass(starts, points, sizes, height, width, msra_sigma, table, cove
     box's ``(w, h)`` in ``dense_wh``. At the end ``dense_wh_mask[b, 1]`` is a copy of it.
     Points whose radius a table does not cover read their window's values from ``beyond`` at
     ``beyond_starts[j]`` (and ``compare_beyond``)."""
+    plane = height * width
     for b in range(starts.size - 1):
-        best = dense_wh_mask[b, 0]
-        best[:] = 0.0
-        dense_wh[b] = 0.0
+        base = 2 * b * plane
+        dense_wh_mask[base:base + plane] = 0.0
+        dense_wh[base:base + 2 * plane] = 0.0
         for j in range(starts[b], starts[b + 1]):
             x, y, radius = points[j, X], points[j, Y], points[j, RADIUS]
-            y0, y1 = window(y, radius, height)
-            x0, x1 = window(x, radius, width)
-            for yy in range(y0, y1):
-                values, start = _row_of(table, covered, beyond, beyond_starts[j], radius, x, y,
-                                        yy, x0, x1, y0)
-                for xx in range(x0, x1):
-                    best[yy, xx] = max(best[yy, xx], values[start + xx])
+            if radius <= covered:
+                stamp(dense_wh_mask, base, height, width, x, y, radius, table)
+            else:
+                y0, y1 = window(y, radius, height)
+                x0, x1 = window(x, radius, width)
+                stamp_values(dense_wh_mask, base, width, beyond, beyond_starts[j], y0, y1, x0, x1)
             radius = msra_sigma if msra_sigma > 0 else radius
             y0, y1 = window(y, radius, height)
             x0, x1 = window(x, radius, width)
@@ -207,40 +229,59 @@ def _dense_wh_pass(starts, points, sizes, height, width, msra_sigma, table, cove
             for yy in range(y0, y1):
                 values, start = _row_of(compare, compare_covered, compare_beyond,
                                         compare_starts[j], radius, x, y, yy, x0, x1, y0)
+                row = base + yy * width
                 for xx in range(x0, x1):
-                    if values[start + xx] >= best[yy, xx]:
-                        dense_wh[b, 0, yy, xx] = w
-                        dense_wh[b, 1, yy, xx] = h
-        dense_wh_mask[b, 1, :, :] = best
+                    if values[start + xx] >= dense_wh_mask[row + xx]:
+                        dense_wh[row + xx] = w
+                        dense_wh[row + plane + xx] = h
+        dense_wh_mask[base + plane:base + 2 * plane] = dense_wh_mask[base:base + plane]
 
 
-def _values_beyond(points, radii, gaussian, dtype, height: int, width: int):
-    """``(table, covered, beyond, beyond_starts)`` for ``_row_of``: the shared table of
-    ``gaussian`` and, for each point whose radius (``radii``) it does not cover, the values of
-    its visible window (NumPy, as ``tables.stamp_clipped_window``)."""
-    table, covered = table_of(gaussian, dtype, int(radii.max(initial=0)), max(height, width))
-    beyond_starts = np.zeros(len(points), np.int64)
+def _window_values(points, radii, indices, gaussian, dtype, height: int, width: int):
+    """``(values, first)``: the values of the visible windows of the points ``indices``, each
+    of radius ``radii[j]``, row after row, point ``j``'s from ``first[j]`` (NumPy, as
+    ``tables.stamp_clipped_window`` computes them)."""
+    first = np.zeros(len(points), np.int64)
     parts = [np.zeros(0, dtype)]
-    for j in np.flatnonzero(radii > covered).tolist():
+    count = 0
+    for j in indices.tolist():
         x, y, radius = int(points[j, X]), int(points[j, Y]), int(radii[j])
-        beyond_starts[j] = sum(len(part) for part in parts)
         rows = np.arange(max(y - radius, 0), min(y + radius + 1, height)) - y
         columns = np.arange(max(x - radius, 0), min(x + radius + 1, width)) - x
         parts.append(values_of(gaussian, rows, columns, radius).astype(dtype).ravel())
-    return table, covered, np.concatenate(parts), beyond_starts
+        first[j] = count
+        count += parts[-1].size
+    return np.concatenate(parts), first
 
 
 def _dense_wh(spec: CenterNetSpec, stamps, sizes, dense_wh, dense_wh_mask) -> None:
+    """Fill the dense fields (``_dense_wh_pass``): one call for the batch when the Gaussian
+    tables cover every radius, else one call per image with its points' windows beyond them
+    (bounded memory: one image's windows at a time)."""
     height, width = spec.output_size
-    points = stamps.points
-    radii = np.full(len(points), spec.msra_sigma) if spec.msra_sigma else points[:, RADIUS]
-    runtime.call(_dense_wh_pass, _dense_wh_pass, stamps.starts, points, sizes, height, width,
-                 spec.msra_sigma,
-                 *_values_beyond(points, points[:, RADIUS], spec.gaussian, spec.dtype, height,
-                                 width),
-                 *_values_beyond(points, radii, (spec.delte, spec.k), np.dtype(np.float64),
-                                 height, width),
-                 dense_wh, dense_wh_mask)
+    points, starts = stamps.points, stamps.starts
+    radii = points[:, RADIUS]
+    compare_radii = np.full(len(points), spec.msra_sigma) if spec.msra_sigma else radii
+    table, covered = table_of(spec.gaussian, spec.dtype, stamps.max_radius, max(height, width))
+    compare, compare_covered = table_of((spec.delte, spec.k), np.dtype(np.float64),
+                                        int(compare_radii.max(initial=0)), max(height, width))
+    if radii.max(initial=0) <= covered and compare_radii.max(initial=0) <= compare_covered:
+        chunks = [(0, stamps.images)]
+    else:
+        chunks = [(b, b + 1) for b in range(stamps.images)]
+    dense_wh, dense_wh_mask = dense_wh.reshape(-1), dense_wh_mask.reshape(-1)
+    size = 2 * height * width
+    for first, last in chunks:
+        mine = np.arange(starts[first], starts[last])
+        runtime.call(_dense_wh_pass, _dense_wh_pass, starts[first:last + 1], points, sizes,
+                     height, width, spec.msra_sigma, table, covered,
+                     *_window_values(points, radii, mine[radii[mine] > covered], spec.gaussian,
+                                     spec.dtype, height, width),
+                     compare, compare_covered,
+                     *_window_values(points, compare_radii,
+                                     mine[compare_radii[mine] > compare_covered],
+                                     (spec.delte, spec.k), np.dtype(np.float64), height, width),
+                     dense_wh[first * size:last * size], dense_wh_mask[first * size:last * size])
 
 
 _NO_CAT_SPEC = (np.zeros((0, 0, 0), np.float32), np.zeros((0, 0, 0), np.uint8))
@@ -249,18 +290,18 @@ _NO_CAT_SPEC = (np.zeros((0, 0, 0), np.float32), np.zeros((0, 0, 0), np.uint8))
 def _run_center_pass(spec, rows, batch_size, slots, labels):
     starts, points, info = new_stamps(batch_size, len(rows))
     sizes = np.empty((len(rows) if spec.dense_wh else 0, 2), np.float32)
-    slots = list(slots)
-    dense = [slots.pop(4), slots.pop(4)] if spec.dense_wh else None
-    cat_spec = slots[4:] if spec.cat_spec_wh else _NO_CAT_SPEC
+    fields = dict(zip(CENTERNET.layout(spec).result._fields[1:], slots))
+    cat_spec = [fields[name] for name in CAT_SPEC_WH] if spec.cat_spec_wh else _NO_CAT_SPEC
     runtime.call(_center_pass, _center_pass, rows, batch_size, spec.num_classes, *spec.ratios,
                  spec.gaussian_iou, spec.gaussian_rad, spec.min_radius, spec.msra_sigma,
                  spec.radius_formula, 2.0, spec.max_slots, spec.on_overflow, *spec.output_size,
-                 starts, points, info, sizes, *slots[:4], *cat_spec)
+                 starts, points, info, sizes, *(fields[name] for name in CenterNetTargets._fields[1:]),
+                 *cat_spec)
     stamps = finish(rows, starts, points, info, batch_size=batch_size,
                     num_classes=spec.num_classes, slots_name="max_objs",
                     max_slots=spec.max_slots, on_overflow=spec.on_overflow, labels=labels)
-    if dense is not None:
-        _dense_wh(spec, stamps, sizes, *dense)
+    if spec.dense_wh:
+        _dense_wh(spec, stamps, sizes, *(fields[name] for name in DENSE_WH))
     return stamps
 
 
@@ -271,10 +312,12 @@ CENTERNET = register(Family(
                  gaussian="umich", gaussian_rad=-1, dense_wh=False, cat_spec_wh=False,
                  delte=6, k=1.0, min_radius=0),
     slots=(((SLOTS, 2), np.float32), ((SLOTS, 2), np.float32), ((SLOTS,), np.int64),
-           ((SLOTS,), np.uint8), ((2, "H", "W"), np.float32, "dense_wh", "dense_wh"),
-           ((2, "H", "W"), np.float32, "dense_wh_mask", "dense_wh"),
-           ((SLOTS, "2C"), np.float32, "cat_spec_wh", "cat_spec_wh"),
-           ((SLOTS, "2C"), np.uint8, "cat_spec_mask", "cat_spec_wh")),
+           ((SLOTS,), np.uint8), ((2, HEIGHT, WIDTH), np.float32, "dense_wh", "dense_wh"),
+           ((2, HEIGHT, WIDTH), np.float32, "dense_wh_mask", "dense_wh"),
+           ((SLOTS, CHANNEL_PAIRS), np.float32, "cat_spec_wh", "cat_spec_wh"),
+           ((SLOTS, CHANNEL_PAIRS), np.uint8, "cat_spec_mask", "cat_spec_wh")),
+    variants={DENSE_WH: CenterNetDenseTargets, CAT_SPEC_WH: CenterNetCatSpecTargets,
+              DENSE_WH + CAT_SPEC_WH: CenterNetAllTargets},
     slots_option="max_objs", make_spec=_make_spec, rendering=(*RENDERING, "msra_sigma"),
     warmup_options=({}, {"dense_wh": True}),
 ))
@@ -291,7 +334,9 @@ def encode_centernet(detections, *, batch_size, out=None, sparse=False, image_id
        the ratios of ``encode_corners``), round to a float32 ``bbox`` and clip in float32:
        ``x`` to ``[0, out_w - 1]``, ``y`` to ``[0, out_h - 1]``;
     2. ``w = x2 - x1``, ``h = y2 - y1`` (float32). Only if ``h > 0 and w > 0``:
-    3. ``radius = max(min_radius, max(0, int(R((ceil(h), ceil(w)), gaussian_iou))))``;
+    3. ``radius = max(min_radius, max(0, int(R((ceil(h), ceil(w)), gaussian_iou))))``, or
+       ``max(min_radius, gaussian_rad)`` if ``gaussian_rad >= 0``, or with ``gaussian="msra"``
+       ``gaussian_rad`` (its sigma; it stamps the cells within ``3 * gaussian_rad``);
     4. ``ct = float32((x1 + x2) / 2, (y1 + y2) / 2)``, ``ct_int = int(ct)`` (truncation);
     5. stamp the Gaussian of ``radius`` at ``ct_int`` into ``hm[b, category]`` (as
        ``draw_gaussian``, with ``k`` and ``delte``; with ``gaussian="msra"``, CenterNet's
@@ -323,8 +368,8 @@ image_ids, sparse, num_threads
         The heatmap's Gaussian: CornerNet's ``gaussian2D`` of each box's radius (CenterNet's
         ``draw_umich_gaussian``), or CenterNet's ``draw_msra_gaussian`` (its ``mse_loss``) of
         sigma ``gaussian_rad`` for every box, cut at ``3 * gaussian_rad`` around the centre.
-        ``delte``, ``k`` and ``min_radius`` shape the umich Gaussian only (leave them at their
-        defaults with ``"msra"``).
+        ``gaussian_iou``, ``radius_formula``, ``min_radius``, ``delte`` and ``k`` shape the
+        umich Gaussian only (leave them at their defaults with ``"msra"``).
     gaussian_rad : int, default -1
         With ``"umich"``: -1 computes each box's radius, ``>= 0`` fixes it (floored at
         ``min_radius``). With ``"msra"``: the sigma, CenterNet's ``hm_gauss``, ``>= 1``

@@ -40,12 +40,6 @@ def _check_targets(targets) -> None:
                         f"got {type(targets).__name__}")
 
 
-def _shapes_and_dtypes(family, spec, batch_size):
-    shapes = [spec.map_shape(batch_size)] * family.maps + family.slot_shapes(spec, batch_size)
-    dtypes = [spec.dtype] * family.maps + family.layout(spec).dtypes
-    return shapes, dtypes
-
-
 def _torch_dtype(dtype: np.dtype) -> torch.dtype:
     return torch.from_numpy(np.zeros(0, dtype)).dtype
 
@@ -78,7 +72,7 @@ def to_dense(targets: SparseTargets, device=None, out=None, *, method: str = "au
         raise ValueError(f"method must be one of {list(METHODS)}, got {method!r}")
     family, spec = FAMILIES[targets.family], targets.spec
     threads = check_num_threads(num_threads)
-    shapes, dtypes = _shapes_and_dtypes(family, spec, targets.batch_size)
+    names, shapes, dtypes = family.fields(spec, targets.batch_size)
     if out is None:
         device = torch.device(device if device is not None else "cpu")
         family.check_batch_size(spec, targets.batch_size)
@@ -87,7 +81,7 @@ def to_dense(targets: SparseTargets, device=None, out=None, *, method: str = "au
                     for shape, dtype in zip(shapes, dtypes))
         fresh = True
     else:
-        out = _check_out(out, shapes, dtypes, device)
+        out = _check_out(out, shapes, dtypes, names, device)
         device, fresh = out[0].device, False
     if method == "auto":
         method = "numba" if device.type == "cpu" else "scatter"
@@ -112,26 +106,30 @@ def to_dense(targets: SparseTargets, device=None, out=None, *, method: str = "au
     return family.result_of(spec, maps, slots)
 
 
-def _check_out(out, shapes, dtypes, device) -> tuple:
-    """``out``: contiguous tensors of these shapes and dtypes on one device (``device`` if given)."""
+def _check_out(out, shapes, dtypes, names, device) -> tuple:
+    """``out``: contiguous tensors of these shapes and dtypes on one device (``device`` if
+    given), the fields ``names`` (for messages)."""
     if not isinstance(out, (tuple, list)) or len(out) != len(shapes):
-        raise TypeError(f"out must be a tuple of {len(shapes)} tensors, got {type(out).__name__}")
+        raise TypeError(f"out must be a tuple of {len(shapes)} tensors ({', '.join(names)}), "
+                        f"got {type(out).__name__}"
+                        + (f" of {len(out)}" if isinstance(out, (tuple, list)) else ""))
     for i, (tensor, shape, dtype) in enumerate(zip(out, shapes, dtypes)):
+        name = f"out[{i}] ({names[i]})"
         if not isinstance(tensor, torch.Tensor):
-            raise TypeError(f"out[{i}] must be a torch.Tensor, got {type(tensor).__name__}")
+            raise TypeError(f"{name} must be a torch.Tensor, got {type(tensor).__name__}")
         if tensor.dtype != _torch_dtype(dtype) or tuple(tensor.shape) != shape:
-            raise ValueError(f"out[{i}] is {tensor.dtype} {tuple(tensor.shape)}, expected "
+            raise ValueError(f"{name} is {tensor.dtype} {tuple(tensor.shape)}, expected "
                              f"{_torch_dtype(dtype)} {shape}")
         if not tensor.is_contiguous():
-            raise ValueError(f"out[{i}] must be contiguous")
+            raise ValueError(f"{name} must be contiguous")
         if tensor.device != out[0].device or not _on(tensor.device, device):
-            raise ValueError(f"out[{i}] is on {tensor.device}, not on the device of the others "
+            raise ValueError(f"{name} is on {tensor.device}, not on the device of the others "
                              f"or the one asked for")
         if tensor.requires_grad:
-            raise ValueError(f"out[{i}] requires grad: targets are written in place")
+            raise ValueError(f"{name} requires grad: targets are written in place")
         for j in range(i):
             if _share_memory(tensor, out[j]):
-                raise ValueError(f"out[{j}] and out[{i}] share memory")
+                raise ValueError(f"out[{j}] ({names[j]}) and {name} share memory")
     return tuple(out)
 
 

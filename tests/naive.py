@@ -233,36 +233,35 @@ def encode_cornernet(detections, batch_size, num_classes, input_size, output_siz
     return (tl_heatmaps, br_heatmaps, tl_regrs, br_regrs, tl_tags, br_tags, tag_masks, tag_lens)
 
 
-def draw_msra_gaussian(heatmap, center, sigma, names_as_shipped=True):
+def draw_msra_gaussian(heatmap, center, sigma, issue_483_fix=False):
     """CenterNet's ``draw_msra_gaussian``: max-merge a Gaussian of ``sigma`` (float32 grid of
     ``6 sigma + 1`` cells, centred on ``int(center + 0.5)``) into ``heatmap`` in place.
 
-    CenterNet's text reads ``w, h = heatmap.shape[0], heatmap.shape[1]`` (CenterNet issue
-    #483: the names are swapped, ``w`` is the height). ``names_as_shipped=False`` spells the
-    names the right way round and uses them where each is meant; the tests show both give the
-    same maps on non-square maps: every use of the swapped names is swapped too.
+    CenterNet's text reads ``w, h = heatmap.shape[0], heatmap.shape[1]``: ``w`` is the height
+    and ``h`` the width (CenterNet issue #483), and every later line uses ``h`` as the bound of
+    x and ``w`` as the bound of y, so the function is right. ``issue_483_fix=True`` applies the
+    fix the issue proposes, ``h, w = ...`` on that line alone; the tests show it breaks
+    non-square maps (Gaussians lost or cut wrongly, or a broadcast error).
     """
     reach = sigma * 3
     mu_x, mu_y = int(center[0] + 0.5), int(center[1] + 0.5)
-    if names_as_shipped:
-        w, h = heatmap.shape[0], heatmap.shape[1]
-        columns, rows = h, w  # how the shipped text uses them
-    else:
+    if issue_483_fix:
         h, w = heatmap.shape[0], heatmap.shape[1]
-        columns, rows = w, h
+    else:
+        w, h = heatmap.shape[0], heatmap.shape[1]
     ul = [int(mu_x - reach), int(mu_y - reach)]
     br = [int(mu_x + reach + 1), int(mu_y + reach + 1)]
-    if ul[0] >= columns or ul[1] >= rows or br[0] < 0 or br[1] < 0:
+    if ul[0] >= h or ul[1] >= w or br[0] < 0 or br[1] < 0:
         return heatmap
     size = 2 * reach + 1
     x = np.arange(0, size, 1, np.float32)
     y = x[:, np.newaxis]
     x0 = y0 = size // 2
     g = np.exp(-((x - x0) ** 2 + (y - y0) ** 2) / (2 * sigma**2))
-    g_x = max(0, -ul[0]), min(br[0], columns) - ul[0]
-    g_y = max(0, -ul[1]), min(br[1], rows) - ul[1]
-    img_x = max(0, ul[0]), min(br[0], columns)
-    img_y = max(0, ul[1]), min(br[1], rows)
+    g_x = max(0, -ul[0]), min(br[0], h) - ul[0]
+    g_y = max(0, -ul[1]), min(br[1], w) - ul[1]
+    img_x = max(0, ul[0]), min(br[0], h)
+    img_y = max(0, ul[1]), min(br[1], w)
     heatmap[img_y[0]:img_y[1], img_x[0]:img_x[1]] = np.maximum(
         heatmap[img_y[0]:img_y[1], img_x[0]:img_x[1]], g[g_y[0]:g_y[1], g_x[0]:g_x[1]])
     return heatmap

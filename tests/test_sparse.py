@@ -184,14 +184,14 @@ def test_torch_out_is_checked(method):
     fresh = fastheat_torch.to_dense(sparse)
     shared = list(tensor.clone() for tensor in fresh)
     shared[5] = shared[4]  # tl_tags and br_tags: one tensor
-    with pytest.raises(ValueError, match=r"out\[4\] and out\[5\] share memory"):
+    with pytest.raises(ValueError, match=r"out\[4\] \(tl_tags\) and out\[5\] \(br_tags\) share memory"):
         fastheat_torch.to_dense(sparse, out=tuple(shared), method=method)
     maps = torch.zeros((2, *fresh[0].shape))
     overlapping = (maps[0], maps[0], *(tensor.clone() for tensor in fresh[2:]))
-    with pytest.raises(ValueError, match=r"out\[0\] and out\[1\] share memory"):
+    with pytest.raises(ValueError, match=r"out\[0\] \(tl_heatmaps\) and out\[1\] \(br_heatmaps\) share memory"):
         fastheat_torch.to_dense(sparse, out=overlapping, method=method)
     grad = (fresh[0].clone().requires_grad_(), *(tensor.clone() for tensor in fresh[1:]))
-    with pytest.raises(ValueError, match=r"out\[0\] requires grad"):
+    with pytest.raises(ValueError, match=r"out\[0\] \(tl_heatmaps\) requires grad"):
         fastheat_torch.to_dense(sparse, out=grad, method=method)
 
 

@@ -219,20 +219,38 @@ def test_centernet_options_on_crowded_coco_batches(rng, options, input_size, out
         assert got.dense_wh.any() and (got.dense_wh_mask[:, 0] == got.hm.max(axis=1)).all()
 
 
-def test_msra_gaussian_names_swapped_in_centernet_change_nothing(rng):
+def test_msra_gaussian_is_centernets_as_shipped_not_issue_483s_fix(rng):
     """CenterNet issue #483: ``draw_msra_gaussian`` names the height ``w`` and the width ``h``,
-    but uses ``h`` wherever it means the width and ``w`` for the height, so its maps equal
-    those of the names put right, on non-square maps too, centres on and near every border."""
-    for height, width in [(7, 19), (19, 7), (32, 96), (1, 40), (40, 1)]:
+    but bounds x by ``h`` and y by ``w`` everywhere, so it is right: fastheat's msra heatmap
+    equals it on non-square maps, centres on and near every border. The fix the issue proposes
+    (swapping the names on that one line) would break those maps."""
+    broken = 0
+    for height, width in [(7, 19), (19, 7), (32, 96), (1, 40), (40, 1), (24, 24)]:
         for sigma in (1, 2, 5):
-            for _ in range(30):
-                center = (int(rng.integers(-3, width + 3)), int(rng.integers(-3, height + 3)))
-                shipped = naive.draw_msra_gaussian(np.zeros((height, width), np.float32), center, sigma)
-                named_right = naive.draw_msra_gaussian(np.zeros((height, width), np.float32),
-                                                       center, sigma, names_as_shipped=False)
-                np.testing.assert_array_equal(shipped, named_right)
-                if 0 <= center[0] < width and 0 <= center[1] < height:
-                    assert shipped[center[1], center[0]] == 1.0
+            for _ in range(20):
+                center = (int(rng.integers(0, width)), int(rng.integers(0, height)))
+                if center[0] < width - 1 and center[1] < height - 1:  # a box centred there
+                    box = [[0, center[0], center[1], center[0] + 1.0, center[1] + 1.0]]
+                    got = encode_centernet(box, batch_size=None, num_classes=1,
+                                           input_size=(height, width),
+                                           output_size=(height, width), gaussian="msra",
+                                           gaussian_rad=sigma).hm[0]
+                    want = naive.draw_msra_gaussian(np.zeros((height, width), np.float32),
+                                                    center, sigma)
+                    np.testing.assert_array_equal(got, want)
+                    assert want[center[1], center[0]] == 1.0
+                try:
+                    fixed = naive.draw_msra_gaussian(np.zeros((height, width), np.float32),
+                                                     center, sigma, issue_483_fix=True)
+                except ValueError:  # operands could not be broadcast together
+                    broken += 1
+                    continue
+                shipped = naive.draw_msra_gaussian(np.zeros((height, width), np.float32),
+                                                   center, sigma)
+                broken += not np.array_equal(fixed, shipped)
+                if height == width:
+                    np.testing.assert_array_equal(fixed, shipped)
+    assert broken > 100
 
 
 def test_centernet_msra_is_draw_msra_gaussian():
@@ -256,8 +274,14 @@ def test_centernet_msra_is_draw_msra_gaussian():
     ({"gaussian": "msra", "gaussian_rad": 0}, ValueError, "hm_gauss"),
     ({"gaussian": "msra", "gaussian_rad": 2**30}, ValueError, "needs gaussian_rad"),
     ({"gaussian": "msra", "gaussian_rad": 2.0}, TypeError, "gaussian_rad must be an integer"),
-    ({"gaussian": "msra", "gaussian_rad": 2, "k": 0.5}, ValueError, "delte, k and min_radius"),
-    ({"gaussian": "msra", "gaussian_rad": 2, "min_radius": 1}, ValueError, "min_radius"),
+    ({"gaussian": "msra", "gaussian_rad": 2, "k": 0.5}, ValueError,
+     r"^k shape gaussian='umich' only \(gaussian='msra' stamps every box with sigma "
+     r"gaussian_rad\): leave it at the default$"),
+    ({"gaussian": "msra", "gaussian_rad": 2, "min_radius": 1, "delte": 3}, ValueError,
+     "^min_radius, delte shape gaussian='umich' only.*leave them at the default$"),
+    ({"gaussian": "msra", "gaussian_rad": 2, "gaussian_iou": 0.5}, ValueError, "^gaussian_iou shape"),
+    ({"gaussian": "msra", "gaussian_rad": 2, "radius_formula": "cornernet"}, ValueError,
+     "^radius_formula shape"),
     ({"dense_wh": 1}, TypeError, "dense_wh must be True or False"),
     ({"cat_spec_wh": "yes"}, TypeError, "cat_spec_wh must be True or False"),
     ({"gaussian_rad": -2}, ValueError, "gaussian_rad must be >= -1"),
@@ -312,3 +336,19 @@ def test_property_matches_transcription(batch, mode, max_slots):
 def test_property_centernet_options_match_transcription(batch, max_objs, options, dense_wh):
     options = {**options, "dense_wh": dense_wh or options.get("dense_wh", False)}
     assert_same("centernet", *batch, on_overflow="truncate", max_objs=max_objs, **options)
+
+
+def test_centernet_render_and_collate_name_the_gaussian_option():
+    sizes = dict(num_classes=2, input_size=32, output_size=8)
+    rows = np.array([[0, 0, 1, 1, 9, 9]])
+    umich = encode_centernet(rows, batch_size=1, **sizes, sparse=True)
+    msra = encode_centernet(rows, batch_size=1, **sizes, gaussian="msra", gaussian_rad=2,
+                            sparse=True)
+    with pytest.raises(ValueError, match="other gaussian than this CenterNetEncoder's"):
+        fastheat.CenterNetEncoder(**sizes, gaussian="msra", gaussian_rad=1).render(msra)
+    with pytest.raises(ValueError, match="other gaussian than this CenterNetEncoder's"):
+        fastheat.CenterNetEncoder(**sizes).render(msra)
+    with pytest.raises(ValueError, match=r"items\[1\] was encoded with other gaussian_rad, gaussian"):
+        fastheat.collate([umich, msra])
+    fixed = fastheat.CenterNetEncoder(**sizes, gaussian_rad=3)  # shaped the stamps only
+    np.testing.assert_array_equal(fixed.render(umich).hm, umich.to_dense().hm)

@@ -14,7 +14,6 @@ its pass, one compiled call that checks the annotations, fills the slot arrays a
 
 from __future__ import annotations
 
-import functools
 import inspect
 import math
 from collections import namedtuple
@@ -28,7 +27,8 @@ from .passes import Labels
 from .registry import FAMILIES, register  # noqa: F401 (families register through here)
 from .runtime import check_num_threads, stage_clock
 from .sparse import SparseTargets
-from .spec import CHANNELS, RENDERING, REQUIRED, SLOTS, MapSpec, spec_for  # noqa: F401 (families)
+from .spec import (  # noqa: F401 (families import them from here)
+    CHANNEL_PAIRS, CHANNELS, HEIGHT, RENDERING, REQUIRED, SLOTS, WIDTH, MapSpec, spec_for)
 from .validate import as_rows, check_batch_size, check_image_ids, check_index
 
 
@@ -43,24 +43,17 @@ class SlotLayout(NamedTuple):
     result: type
 
 
-@functools.cache
-def with_fields(result: type, optional: tuple[str, ...]) -> type:
-    """``result`` (a named tuple) with the ``optional`` fields appended: a named tuple of the
-    same name, a subclass of ``result`` (whose properties keep giving ``None`` for the
-    optional fields it has not), pickled by rebuilding it here.
+def with_fields(result: type, name: str, optional: tuple[str, ...], doc: str) -> type:
+    """The named tuple ``name``: ``result``'s fields, then the ``optional`` ones; a subclass of
+    ``result``, whose properties keep giving ``None`` for the optional fields it has not.
 
-    A result has only the fields its options fill, so code written for the default options
-    (unpacking, ``torch``'s default collate, pickling) keeps working, and ``result.dense_wh``
-    is ``None`` when the options leave it out.
+    A family's results hold only the fields their options fill (``Family.variants``), so that
+    code written for the default options (unpacking, torch's default collate) keeps working.
+    Assign the class to ``name`` in ``result``'s module: pickle finds it there.
     """
-    fields = namedtuple(result.__name__, result._fields + optional)
-    return type(result.__name__, (fields, result), {
-        "__slots__": (), "__doc__": result.__doc__, "__module__": result.__module__,
-        "__reduce__": lambda self: (_rebuild, (result, optional, tuple(self)))})
-
-
-def _rebuild(result: type, optional: tuple[str, ...], values: tuple):
-    return with_fields(result, optional)(*values)
+    fields = namedtuple(name, result._fields + optional, module=result.__module__)
+    return type(name, (fields, result), {"__slots__": (), "__module__": result.__module__,
+                                         "__doc__": doc})
 
 
 @dataclass(frozen=True)
@@ -85,8 +78,8 @@ class Family:
         known to be good) and returns the points to stamp.
     slots : tuple of ((int or str, ...), dtype[, name, flag])
         Each slot array's shape after the batch axis (``SLOTS`` for ``max_slots``,
-        ``CHANNELS`` for the maps' channels, ``"2C"`` for twice that, ``"H"`` and ``"W"`` for
-        the maps' height and width) and dtype. An optional field also has its name and the
+        ``CHANNELS`` for the maps' channels, ``CHANNEL_PAIRS`` for twice that, ``HEIGHT`` and
+        ``WIDTH`` for the maps' height and width) and dtype. An optional field also has its name and the
         spec's flag that adds it to the result (``layout``).
     slots_option : str, optional
         The option that sets ``max_slots`` (``"max_tag_len"``, ``"max_objs"``).
@@ -107,6 +100,9 @@ class Family:
     rendering : tuple of str
         The spec's fields that rendering stamps depends on (default ``spec.RENDERING``); the
         others shaped the stamps.
+    variants : dict
+        The result types of options that add optional slot fields: the tuple of the fields'
+        names -> a named tuple (``with_fields``).
     inputs : tuple of inspect.Parameter
         The public function's leading parameters (default: ``detections``, ``batch_size``).
     warmup : callable, optional
@@ -131,7 +127,8 @@ class Family:
     warmup: Callable | None = None
     warmup_options: tuple = ({},)
     rendering: tuple = RENDERING
-    _layouts: dict = field(default_factory=dict, compare=False, repr=False)
+    variants: dict = field(default_factory=dict)
+    _layouts: dict = field(default_factory=dict, init=False, compare=False, repr=False)
 
     @property
     def takes_detections(self) -> bool:
@@ -152,15 +149,15 @@ class Family:
         if layout is None:
             present = [slot for slot in self.slots if len(slot) < 3 or getattr(spec, slot[3])]
             _, channels, height, width = spec.map_shape(1)
-            sizes = {SLOTS: spec.max_slots, CHANNELS: channels, "2C": 2 * channels,
-                     "H": height, "W": width}
+            sizes = {SLOTS: spec.max_slots, CHANNELS: channels, CHANNEL_PAIRS: 2 * channels,
+                     HEIGHT: height, WIDTH: width}
             optional = tuple(slot[2] for slot in present if len(slot) > 2)
             layout = SlotLayout(
                 dims=[slot[0] for slot in present],
                 shapes=[tuple(sizes[d] if isinstance(d, str) else d for d in slot[0])
                         for slot in present],
                 dtypes=[np.dtype(slot[1]) for slot in present],
-                result=with_fields(self.result, optional) if optional else self.result)
+                result=self.variants[optional] if optional else self.result)
             if len(self._layouts) >= 64:
                 self._layouts.clear()
             self._layouts[spec] = layout
@@ -168,6 +165,14 @@ class Family:
 
     def slot_shapes(self, spec: MapSpec, batch_size: int) -> list[tuple[int, ...]]:
         return [(batch_size, *shape) for shape in self.layout(spec).shapes]
+
+    def fields(self, spec: MapSpec, batch_size: int) -> tuple[tuple, list, list]:
+        """``(names, shapes, dtypes)`` of the fields of ``spec``'s results of ``batch_size``
+        images (what ``out=`` must be)."""
+        layout = self.layout(spec)
+        return (layout.result._fields,
+                [spec.map_shape(batch_size)] * self.maps + self.slot_shapes(spec, batch_size),
+                [spec.dtype] * self.maps + layout.dtypes)
 
     def new_slots(self, spec: MapSpec, batch_size: int) -> tuple[np.ndarray, ...]:
         if not self.slots:
@@ -190,7 +195,10 @@ class Family:
         layout = self.layout(spec)
         per_image += sum(math.prod(shape) * dtype.itemsize
                          for shape, dtype in zip(layout.shapes, layout.dtypes))
-        context = f" and {self.slots_option}={spec.max_slots}" if self.slots_option else ""
+        _, channels, height, width = spec.map_shape(1)
+        context = f" of {self.maps} x {channels} x {height} x {width} maps" if maps else ""
+        if self.slots_option:
+            context += f" and {self.slots_option}={spec.max_slots} slots"
         return check_batch_size(batch_size, per_image, context)
 
     def signature(self, *, encoder: bool = False) -> inspect.Signature:
@@ -368,9 +376,10 @@ class Encoder:
 
     def render(self, targets: SparseTargets, *, copy: bool = False):
         """Render ``targets`` (``sparse=True`` output of this family, encoded with this
-        encoder's ``num_classes``, ``output_size``, ``dtype``, ``delte`` and ``k``: the other
-        options shaped the stamps) into the reused buffers, as a call with their detections
-        would.
+        encoder's options that rendering depends on, ``Family.rendering``: ``num_classes``,
+        ``output_size``, ``dtype``, ``delte``, ``k`` and the family's own, such as CenterNet's
+        ``gaussian``; the other options shaped the stamps) into the reused buffers, as a call
+        with their detections would.
 
         Returns the family's result: the maps as read-only views valid until the next call
         (fresh arrays with ``copy=True``), and ``targets``' own slot arrays.

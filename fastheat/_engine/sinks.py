@@ -17,9 +17,8 @@ from .validate import check_out
 
 def check_out_of(family, spec, batch_size: int, out) -> tuple:
     """``out`` checked against the family's result: shapes and dtypes, field by field."""
-    shapes = [spec.map_shape(batch_size)] * family.maps + family.slot_shapes(spec, batch_size)
-    layout = family.layout(spec)
-    return check_out(out, shapes, [spec.dtype] * family.maps + layout.dtypes, layout.result._fields)
+    names, shapes, dtypes = family.fields(spec, batch_size)
+    return check_out(out, shapes, dtypes, names)
 
 
 def dense(family, spec, stamps: Stamps, slots: tuple, out, num_threads):

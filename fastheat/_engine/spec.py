@@ -31,6 +31,8 @@ from .validate import (
 REQUIRED = inspect.Parameter.empty
 SLOTS = "T"  # stands for ``max_slots`` in a slot field's shape (``family.Family.slots``)
 CHANNELS = "C"  # stands for the maps' channel count in a slot field's shape
+CHANNEL_PAIRS = "2C"  # twice that
+HEIGHT, WIDTH = "H", "W"  # the maps' height and width
 ON_OVERFLOW = {"warn": passes.WARN, "error": passes.ERROR, "truncate": passes.TRUNCATE}
 
 

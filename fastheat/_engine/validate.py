@@ -121,7 +121,8 @@ def check_memory(culprit, needed) -> None:
 def check_batch_size(batch_size, bytes_per_image, context="") -> int:
     """``batch_size >= 1`` whose new outputs, ``bytes_per_image`` each, fit in memory.
 
-    ``context`` (say ``" and max_objs=128"``) follows ``batch_size=...`` in the error.
+    ``context`` (say ``" of 1 x 80 x 128 x 128 maps and max_objs=128 slots"``) follows
+    ``batch_size=...`` in the error.
     """
     batch_size = check_index("batch_size", batch_size, minimum=1)
     check_memory(f"batch_size={batch_size}{context}", batch_size * bytes_per_image)
