@@ -24,7 +24,7 @@ from ._engine.radius import gaussian_radius_scalar
 from ._engine.spec import REQUIRED, RENDERING, MapSpec, check_flag, map_spec
 from ._engine.stamping import stamp, stamp_values, table_offset, window
 from ._engine.stamps import RADIUS, X, Y
-from ._engine.tables import MsraGaussian, table_of, values_of
+from ._engine.tables import MsraGaussian, table_of, visible_window
 from ._engine.validate import MAX_GRID_COORD
 
 GAUSSIANS = ("umich", "msra")
@@ -239,16 +239,15 @@ def _dense_wh_pass(starts, points, sizes, height, width, msra_sigma, table, cove
 
 def _window_values(points, radii, indices, gaussian, dtype, height: int, width: int):
     """``(values, first)``: the values of the visible windows of the points ``indices``, each
-    of radius ``radii[j]``, row after row, point ``j``'s from ``first[j]`` (NumPy, as
-    ``tables.stamp_clipped_window`` computes them)."""
+    of radius ``radii[j]`` (``tables.visible_window``), row after row, point ``j``'s from
+    ``first[j]``."""
     first = np.zeros(len(points), np.int64)
     parts = [np.zeros(0, dtype)]
     count = 0
     for j in indices.tolist():
-        x, y, radius = int(points[j, X]), int(points[j, Y]), int(radii[j])
-        rows = np.arange(max(y - radius, 0), min(y + radius + 1, height)) - y
-        columns = np.arange(max(x - radius, 0), min(x + radius + 1, width)) - x
-        parts.append(values_of(gaussian, rows, columns, radius).astype(dtype).ravel())
+        values = visible_window(gaussian, int(points[j, X]), int(points[j, Y]), int(radii[j]),
+                                height, width)[4]
+        parts.append(values.astype(dtype).ravel())  # (a centre on the map: never empty)
         first[j] = count
         count += parts[-1].size
     return np.concatenate(parts), first

@@ -314,13 +314,9 @@ def expand_cells(stamps: Stamps, maps: int, shape, gaussian, dtype) -> list:
     expanded = [([cells[map_starts[m]:map_starts[m + 1]]], [values[map_starts[m]:map_starts[m + 1]]])
                 for m in range(maps)]
     for j, b, (m, c, x, y, r), clip in _beyond_table(stamps, covered):
-        y0, y1 = max(y - r, 0), min(y + r + 1, height)
-        x0, x1 = max(x - r, 0), min(x + r + 1, width)
-        if clip is not None:
-            x0, x1, y0, y1 = max(x0, clip[0]), min(x1, clip[1]), max(y0, clip[2]), min(y1, clip[3])
-        if y0 < y1 and x0 < x1:
-            window_values = tables.values_of(gaussian, np.arange(y0 - y, y1 - y),
-                                             np.arange(x0 - x, x1 - x), r)
+        y0, y1, x0, x1, window_values = tables.visible_window(gaussian, x, y, r, height, width,
+                                                              clip)
+        if window_values is not None:
             rows, columns = np.arange(y0, y1)[:, None], np.arange(x0, x1)[None, :]
             expanded[m][0].append((((b * channels + c) * height + rows) * width + columns).ravel())
             expanded[m][1].append(window_values.astype(dtype).ravel())

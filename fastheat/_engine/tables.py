@@ -99,19 +99,30 @@ def stamp_window(heatmap: NDArray, x: int, y: int, radius: int, delte: float, k:
     stamp_clipped_window(heatmap, x, y, radius, (delte, k))
 
 
+def visible_window(gaussian, x: int, y: int, radius: int, height: int, width: int,
+                   clip=None) -> tuple:
+    """``(y0, y1, x0, x1, values)``: the cells ``[y0, y1) x [x0, x1)`` of a ``height x width``
+    map that the Gaussian of ``radius`` at ``(x, y)`` covers, within the rectangle ``clip``
+    (a ``Stamps.clips`` row) if given, and their values (``values_of``), or None if there are
+    none."""
+    y0, y1 = max(y - radius, 0), min(y + radius + 1, height)
+    x0, x1 = max(x - radius, 0), min(x + radius + 1, width)
+    if clip is not None:
+        x0, x1, y0, y1 = max(x0, clip[0]), min(x1, clip[1]), max(y0, clip[2]), min(y1, clip[3])
+    if y0 >= y1 or x0 >= x1:
+        return y0, y1, x0, x1, None
+    values = values_of(gaussian, np.arange(y0 - y, y1 - y), np.arange(x0 - x, x1 - x), radius)
+    return y0, y1, x0, x1, values
+
+
 def stamp_clipped_window(heatmap: NDArray, x: int, y: int, radius: int, gaussian,
                          clip=None) -> None:
     """``stamp_window`` for any table kind, within the rectangle ``clip`` (``Stamps.clips``
     row) if given."""
-    y0, y1 = max(y - radius, 0), min(y + radius + 1, heatmap.shape[0])
-    x0, x1 = max(x - radius, 0), min(x + radius + 1, heatmap.shape[1])
-    if clip is not None:
-        x0, x1, y0, y1 = max(x0, clip[0]), min(x1, clip[1]), max(y0, clip[2]), min(y1, clip[3])
-    if y0 >= y1 or x0 >= x1:
-        return
-    values = values_of(gaussian, np.arange(y0 - y, y1 - y), np.arange(x0 - x, x1 - x), radius)
-    target = heatmap[y0:y1, x0:x1]
-    np.maximum(target, values, out=target, casting="same_kind")
+    y0, y1, x0, x1, values = visible_window(gaussian, x, y, radius, *heatmap.shape, clip)
+    if values is not None:
+        target = heatmap[y0:y1, x0:x1]
+        np.maximum(target, values, out=target, casting="same_kind")
 
 
 @dataclass(frozen=True)
