@@ -107,7 +107,8 @@ def _make_spec(values: dict) -> CenterNetSpec:
                              f"stamps every box with sigma gaussian_rad): leave "
                              f"{'it' if len(ignored) == 1 else 'them'} at the default")
     return CenterNetSpec(**{field.name: getattr(spec, field.name) for field in fields(MapSpec)},
-                         msra_sigma=msra_sigma, dense_wh=check_flag("dense_wh", values["dense_wh"]),
+                         msra_sigma=msra_sigma,
+                         dense_wh=check_flag("dense_wh", values["dense_wh"]),
                          cat_spec_wh=check_flag("cat_spec_wh", values["cat_spec_wh"]))
 
 
@@ -289,18 +290,18 @@ _NO_CAT_SPEC = (np.zeros((0, 0, 0), np.float32), np.zeros((0, 0, 0), np.uint8))
 def _run_center_pass(spec, rows, batch_size, slots, labels):
     starts, points, info = new_stamps(batch_size, len(rows))
     sizes = np.empty((len(rows) if spec.dense_wh else 0, 2), np.float32)
-    fields = dict(zip(CENTERNET.layout(spec).result._fields[1:], slots))
-    cat_spec = [fields[name] for name in CAT_SPEC_WH] if spec.cat_spec_wh else _NO_CAT_SPEC
+    slot = dict(zip(CENTERNET.layout(spec).result._fields[1:], slots))  # by field name
+    always = [slot[name] for name in CenterNetTargets._fields[1:]]
+    cat_spec = [slot[name] for name in CAT_SPEC_WH] if spec.cat_spec_wh else _NO_CAT_SPEC
     runtime.call(_center_pass, _center_pass, rows, batch_size, spec.num_classes, *spec.ratios,
                  spec.gaussian_iou, spec.gaussian_rad, spec.min_radius, spec.msra_sigma,
                  spec.radius_formula, 2.0, spec.max_slots, spec.on_overflow, *spec.output_size,
-                 starts, points, info, sizes, *(fields[name] for name in CenterNetTargets._fields[1:]),
-                 *cat_spec)
+                 starts, points, info, sizes, *always, *cat_spec)
     stamps = finish(rows, starts, points, info, batch_size=batch_size,
                     num_classes=spec.num_classes, slots_name="max_objs",
                     max_slots=spec.max_slots, on_overflow=spec.on_overflow, labels=labels)
     if spec.dense_wh:
-        _dense_wh(spec, stamps, sizes, *(fields[name] for name in DENSE_WH))
+        _dense_wh(spec, stamps, sizes, *(slot[name] for name in DENSE_WH))
     return stamps
 
 

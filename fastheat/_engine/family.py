@@ -32,7 +32,6 @@ from .spec import (  # noqa: F401 (families import them from here)
 from .validate import as_rows, check_batch_size, check_image_ids, check_index
 
 
-
 class SlotLayout(NamedTuple):
     """The slot arrays of one spec's results: each one's ``dims`` (``Family.slots``), shape
     after the batch axis and dtype; the results' named tuple."""
@@ -79,8 +78,8 @@ class Family:
     slots : tuple of ((int or str, ...), dtype[, name, flag])
         Each slot array's shape after the batch axis (``SLOTS`` for ``max_slots``,
         ``CHANNELS`` for the maps' channels, ``CHANNEL_PAIRS`` for twice that, ``HEIGHT`` and
-        ``WIDTH`` for the maps' height and width) and dtype. An optional field also has its name and the
-        spec's flag that adds it to the result (``layout``).
+        ``WIDTH`` for the maps' height and width) and dtype. An optional field also has its
+        name and the spec's flag that adds it to the result (``layout``).
     slots_option : str, optional
         The option that sets ``max_slots`` (``"max_tag_len"``, ``"max_objs"``).
 
