@@ -28,6 +28,7 @@ from ._engine import sinks, stamping
 from ._engine.registry import FAMILIES
 from ._engine.runtime import check_num_threads
 from ._engine.sparse import SparseTargets
+from ._engine.validate import out_names
 
 __all__ = ["Renderer", "to_dense"]
 
@@ -91,7 +92,7 @@ def to_dense(targets: SparseTargets, device=None, out=None, *, method: str = "au
         arrays = sinks.check_out_of(family, spec, targets.batch_size,
                                     tuple(tensor.numpy() for tensor in out))  # e.g. overlaps
         sinks.dense(family, spec, targets.stamps, targets.slots, arrays, threads)
-        return family.result_of(spec, out[:family.maps], out[family.maps:])
+        return family.result_of(spec, out)
     maps, slots = out[:family.maps], out[family.maps:]
     if not fresh:
         for tensor in maps:
@@ -103,18 +104,15 @@ def to_dense(targets: SparseTargets, device=None, out=None, *, method: str = "au
                                         torch.from_numpy(values).to(device), "amax")
     for tensor, slot in zip(slots, targets.slots):
         tensor.copy_(torch.from_numpy(slot))
-    return family.result_of(spec, maps, slots)
+    return family.result_of(spec, out)
 
 
 def _check_out(out, shapes, dtypes, names, device) -> tuple:
     """``out``: contiguous tensors of these shapes and dtypes on one device (``device`` if
     given), the fields ``names`` (for messages)."""
-    if not isinstance(out, (tuple, list)) or len(out) != len(shapes):
-        raise TypeError(f"out must be a tuple of {len(shapes)} tensors ({', '.join(names)}), "
-                        f"got {type(out).__name__}"
-                        + (f" of {len(out)}" if isinstance(out, (tuple, list)) else ""))
+    labels = out_names(out, names, "tensors")
     for i, (tensor, shape, dtype) in enumerate(zip(out, shapes, dtypes)):
-        name = f"out[{i}] ({names[i]})"
+        name = labels[i]
         if not isinstance(tensor, torch.Tensor):
             raise TypeError(f"{name} must be a torch.Tensor, got {type(tensor).__name__}")
         if tensor.dtype != _torch_dtype(dtype) or tuple(tensor.shape) != shape:
@@ -129,7 +127,7 @@ def _check_out(out, shapes, dtypes, names, device) -> tuple:
             raise ValueError(f"{name} requires grad: targets are written in place")
         for j in range(i):
             if _share_memory(tensor, out[j]):
-                raise ValueError(f"out[{j}] ({names[j]}) and {name} share memory")
+                raise ValueError(f"{labels[j]} and {name} share memory")
     return tuple(out)
 
 
@@ -198,5 +196,5 @@ class Renderer:
         family.check_batch_size(targets.spec, targets.batch_size)
         maps = next(self._sets[key]).render(targets.stamps, targets.batch_size, self.num_threads,
                                             False, type(self).__name__, readonly=False)
-        return family.result_of(targets.spec, [torch.from_numpy(m) for m in maps],
-                                [torch.from_numpy(s) for s in targets.slots])
+        return family.result_of(targets.spec, [torch.from_numpy(array)
+                                               for array in (*maps, *targets.slots)])

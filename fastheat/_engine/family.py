@@ -180,9 +180,9 @@ class Family:
         return tuple(np.zeros((batch_size, *shape), dtype)
                      for shape, dtype in zip(layout.shapes, layout.dtypes))
 
-    def result_of(self, spec: MapSpec, maps, slots):
-        """The result of ``spec``: ``maps``, then ``slots``."""
-        return self.layout(spec).result(*maps, *slots)
+    def result_of(self, spec: MapSpec, fields):
+        """The result of ``spec`` holding ``fields``: its maps, then its slot arrays."""
+        return self.layout(spec).result(*fields)
 
     def new_maps(self, spec: MapSpec, batch_size: int) -> tuple[np.ndarray, ...]:
         """Zeroed maps (calloc'd: the kernel first-touches them only on several threads)."""
@@ -276,7 +276,7 @@ def encode(family: Family, detections, batch_size, options: dict, out, num_threa
         if clock:
             clock("stamp")
         if fields is not None:
-            result = family.result_of(spec, fields[:family.maps], fields[family.maps:])
+            result = family.result_of(spec, fields)
         elif single:
             result = type(result)(*(field[0] for field in result))
     if clock:
@@ -366,7 +366,7 @@ class Encoder:
         maps = self._maps.render(stamps, batch_size, self.num_threads, copy, type(self).__name__)
         if clock:
             clock("stamp")
-        result = family.result_of(spec, maps, slots)
+        result = family.result_of(spec, (*maps, *slots))
         if single:
             result = type(result)(*(field[0] for field in result))
         if clock:
@@ -397,4 +397,4 @@ class Encoder:
         batch_size = self._check_batch_size(targets.batch_size, targets.spec)
         maps = maps.render(targets.stamps, batch_size, self.num_threads, copy,
                            type(self).__name__)
-        return self.family.result_of(targets.spec, maps, targets.slots)
+        return self.family.result_of(targets.spec, (*maps, *targets.slots))

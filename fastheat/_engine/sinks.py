@@ -33,7 +33,7 @@ def dense(family, spec, stamps: Stamps, slots: tuple, out, num_threads):
                 target[...] = source
         slots = out[family.maps:]
     stamp_maps(maps, stamps, spec.gaussian, num_threads, clear)
-    return family.result_of(spec, maps, slots)
+    return family.result_of(spec, (*maps, *slots))
 
 
 class ReusedMaps:

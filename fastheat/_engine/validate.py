@@ -152,15 +152,22 @@ def check_heatmap(name, heatmap) -> None:
         raise ValueError(f"{name} is not writeable")
 
 
+def out_names(out, names, kind: str) -> list[str]:
+    """How messages name each field of ``out``, a tuple (or list, or named tuple) of one
+    ``kind`` (``"numpy arrays"``, ``"tensors"``) per field ``names``: ``out[i] (name)``."""
+    if not isinstance(out, (tuple, list)) or len(out) != len(names):
+        raise TypeError(f"out must be a tuple of {len(names)} {kind} ({', '.join(names)}), "
+                        f"got {type(out).__name__}"
+                        + (f" of {len(out)}" if isinstance(out, (tuple, list)) else ""))
+    return [f"out[{i}] ({name})" for i, name in enumerate(names)]
+
+
 def check_out(out, shapes, dtypes, names) -> tuple[np.ndarray, ...]:
     """``out``: a tuple (or named tuple) of writeable, C-contiguous, non-overlapping arrays of
     these shapes and dtypes, the fields ``names`` (for messages)."""
-    if not isinstance(out, (tuple, list)) or len(out) != len(shapes):
-        raise TypeError(f"out must be a tuple of {len(shapes)} numpy arrays "
-                        f"({', '.join(names)}), got {type(out).__name__}"
-                        + (f" of {len(out)}" if isinstance(out, (tuple, list)) else ""))
+    labels = out_names(out, names, "numpy arrays")
     for i, (array, shape, dtype) in enumerate(zip(out, shapes, dtypes)):
-        name = f"out[{i}] ({names[i]})"
+        name = labels[i]
         if not isinstance(array, np.ndarray):
             raise TypeError(f"{name} must be a numpy.ndarray, got {type(array).__name__}")
         if array.dtype != dtype:
@@ -173,7 +180,7 @@ def check_out(out, shapes, dtypes, names) -> tuple[np.ndarray, ...]:
             raise ValueError(f"{name} is not writeable")
         for j in range(i):
             if np.may_share_memory(array, out[j]):
-                raise ValueError(f"out[{j}] ({names[j]}) and {name} share memory")
+                raise ValueError(f"{labels[j]} and {name} share memory")
     return tuple(out)
 
 
