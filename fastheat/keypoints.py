@@ -391,6 +391,7 @@ KEYPOINTS = register(Family(
     options=dict(input_size=REQUIRED, heatmap_size=REQUIRED, sigma=2.0, method="msra"),
     slots=(((SLOTS, CHANNELS), np.float32),),
     make_spec=_make_spec, as_input=_as_input, unbound=_unbound, warmup=_warmup,
+    spec_type=KeypointSpec, stamp_arrays=lambda spec: (True, spec.code != MSRA),
     rendering=("output_size", "dtype", "sigma", "method"),
     inputs=(inspect.Parameter("keypoints", _POSITIONAL),
             inspect.Parameter("visible", _POSITIONAL, default=None)),

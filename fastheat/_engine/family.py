@@ -27,6 +27,7 @@ from .passes import Labels
 from .registry import FAMILIES, register  # noqa: F401 (families register through here)
 from .runtime import check_num_threads, stage_clock
 from .sparse import SparseTargets
+from .sparse_check import check_sparse
 from .spec import (  # noqa: F401 (families import them from here)
     CHANNEL_PAIRS, CHANNELS, HEIGHT, RENDERING, REQUIRED, SLOTS, WIDTH, MapSpec, spec_for)
 from .validate import as_rows, check_batch_size, check_image_ids, check_index
@@ -102,6 +103,12 @@ class Family:
     variants : dict
         The result types of options that add optional slot fields: the tuple of the fields'
         names -> a named tuple (``with_fields``).
+    spec_type : type
+        The class of the family's specs (default ``MapSpec``; a family's own ``make_spec``
+        makes another), what sparse targets of the family must hold.
+    stamp_arrays : callable
+        ``stamp_arrays(spec) -> (clips, centres)``: whether the family's stamps of ``spec``
+        carry ``Stamps.clips`` and ``Stamps.centres`` (default: neither).
     inputs : tuple of inspect.Parameter
         The public function's leading parameters (default: ``detections``, ``batch_size``).
     warmup : callable, optional
@@ -127,6 +134,8 @@ class Family:
     warmup_options: tuple = ({},)
     rendering: tuple = RENDERING
     variants: dict = field(default_factory=dict)
+    spec_type: type = MapSpec
+    stamp_arrays: Callable = lambda spec: (False, False)
     _layouts: dict = field(default_factory=dict, init=False, compare=False, repr=False)
 
     @property
@@ -383,8 +392,7 @@ class Encoder:
         Returns the family's result: the maps as read-only views valid until the next call
         (fresh arrays with ``copy=True``), and ``targets``' own slot arrays.
         """
-        if not isinstance(targets, SparseTargets):
-            raise TypeError(f"targets must be SparseTargets, got {type(targets).__name__}")
+        check_sparse(targets)
         if targets.family != self.family.name:
             raise ValueError(f"targets are of the {targets.family!r} family, not "
                              f"{self.family.name!r} ({type(self).__name__})")

@@ -17,6 +17,7 @@ from . import sinks
 from .registry import FAMILIES
 from .runtime import check_num_threads
 from .spec import SLOTS, MapSpec
+from .sparse_check import check_sparse
 from .stamps import Stamps
 
 
@@ -51,7 +52,9 @@ class SparseTargets:
 
     def __reduce__(self):
         """Pickle compactly (what crosses a DataLoader's pipe): the slot arrays without their
-        trailing all-zero slots, the points (and clips) in int32; restored exactly."""
+        trailing all-zero slots, the points (and clips) in int32; restored exactly. Checked
+        first (``check_sparse``): a corrupted batch is refused where it is made."""
+        check_sparse(self, "pickled targets")
         family = FAMILIES[self.family]
         slotted = [bool(dims) and dims[0] == SLOTS for dims in family.layout(self.spec).dims]
         used = 0
@@ -63,7 +66,7 @@ class SparseTargets:
                 used = max(used, int(nonzero[-1]) + 1 if nonzero.size else 0)
         slots = tuple(slot[:, :used] if has_slots else slot
                       for slot, has_slots in zip(self.slots, slotted))
-        points = self.stamps.points.astype(np.int32)  # they fit: see Stamps
+        points = self.stamps.points.astype(np.int32)  # they fit: checked
         clips = None if self.stamps.clips is None else self.stamps.clips.astype(np.int32)
         stamps = (self.stamps.starts, points, self.stamps.max_radius, self.stamps.cells, clips,
                   self.stamps.centres)
@@ -79,6 +82,7 @@ class SparseTargets:
         num_threads : int, optional
             As for the encode functions.
         """
+        check_sparse(self)
         family = FAMILIES[self.family]
         threads = check_num_threads(num_threads)
         if out is None:
@@ -92,18 +96,28 @@ class SparseTargets:
 
 def _restore(family, spec, stamps, slots, slotted) -> SparseTargets:
     """Undo ``SparseTargets.__reduce__``: int64 points (and clips), slot arrays padded back
-    with zeros."""
+    with zeros; then check them (``check_sparse``): what was pickled may have been changed."""
     starts, points, max_radius, cells, clips, centres = stamps
     full = []
     for slot, has_slots in zip(slots, slotted):
-        if has_slots and slot.shape[1] != spec.max_slots:
+        if (has_slots and isinstance(slot, np.ndarray) and slot.ndim >= 2
+                and slot.shape[1] < getattr(spec, "max_slots", 0)):
             padded = np.zeros((slot.shape[0], spec.max_slots, *slot.shape[2:]), slot.dtype)
             padded[:, :slot.shape[1]] = slot
             slot = padded
         full.append(slot)
-    clips = None if clips is None else clips.astype(np.int64)
-    return SparseTargets(family, spec, Stamps(starts, points.astype(np.int64), max_radius, cells,
-                                              clips, centres), tuple(full))
+    stamps = Stamps(starts, _widened(points), max_radius, cells, _widened(clips), centres)
+    targets = SparseTargets(family, spec, stamps, tuple(full))
+    check_sparse(targets, "unpickled targets")
+    return targets
+
+
+def _widened(array):
+    """The int32 points or clips of ``__reduce__`` back in int64; anything else as it is (for
+    the check to name)."""
+    if isinstance(array, np.ndarray) and array.dtype == np.int32:
+        return array.astype(np.int64)
+    return array
 
 
 def collate(items) -> SparseTargets:
@@ -124,8 +138,7 @@ def collate(items) -> SparseTargets:
         raise ValueError("collate needs at least one SparseTargets")
     first = items[0]
     for k, item in enumerate(items):
-        if not isinstance(item, SparseTargets):
-            raise TypeError(f"items[{k}] is {type(item).__name__}, not SparseTargets")
+        check_sparse(item, f"items[{k}]")
         if item.family != first.family:
             raise ValueError(f"items[{k}] is of the {item.family!r} family, items[0] of "
                              f"{first.family!r}")

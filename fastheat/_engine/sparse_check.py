@@ -1,0 +1,209 @@
+"""Sparse targets checked at the door, before anything is rendered from them.
+
+Sparse targets cross process boundaries (DataLoader workers, custom collate functions, caches on
+disk), so whatever renders them trusts nothing they hold: ``check_sparse`` runs at every way
+into rendering (``SparseTargets.to_dense``, ``Encoder.render``, ``fastheat.collate``,
+``fastheat.torch.to_dense`` and ``Renderer``, unpickling) and raises a ``ValueError`` (a
+``TypeError`` for a wrong type) naming the field and its first bad point before anything is
+written. What passes describes a batch of the family and spec it names, so the kernels'
+accesses stay in bounds:
+
+* ``family`` a registered family, ``spec`` of its spec type, with positive map sizes, a float32
+  or float64 dtype and ``max_slots >= 0``;
+* ``stamps.starts`` int64 ``(B + 1,)``, ``B >= 1``, non-decreasing from 0 to the number of points;
+* ``stamps.points`` int64 ``(n, 5)``: maps in ``[0, family.maps)``, channels in ``[0, C)``, grid
+  cells and radii below 2**31 in magnitude, radii >= 0; ``max_radius`` their true maximum (-1
+  without points) and ``cells`` the cells they cover (``passes.add_stamp``'s count);
+* ``stamps.clips`` (int64 ``(n, 4)``, below 2**31 in magnitude) and ``stamps.centres`` (float64
+  ``(n, 2)``, finite) present exactly when the family's stamps of this spec have them
+  (``Family.stamp_arrays``);
+* the slot arrays, one per field of the spec's result after the maps, each of the family's
+  dtype and shape with ``B`` images.
+
+The per-point part is one compiled pass over the points: O(points), a few microseconds for a
+COCO-size CornerNet batch (benchmarks/test_bench_handoff.py measures it against rendering).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .jit import jit
+from .registry import FAMILIES
+from .runtime import call
+from .stamps import CHANNEL, COLUMNS, MAP, RADIUS, X, X_HI, X_LO, Y, Y_HI, Y_LO, Stamps
+from .validate import MAX_GRID_COORD
+
+# What ``_point_problem`` reports, in the order a point's fields are checked.
+STARTS_FIRST, STARTS_ORDER, STARTS_LAST = 1, 2, 3
+MAP_OUTSIDE, CHANNEL_OUTSIDE, X_BEYOND, Y_BEYOND, RADIUS_OUTSIDE = 4, 5, 6, 7, 8
+CLIPS_BEYOND, CENTRES_NOT_FINITE = 9, 10
+_PROBLEMS = {
+    MAP_OUTSIDE: "has map {value} outside [0, {maps})",
+    CHANNEL_OUTSIDE: "has channel {value} outside [0, {channels})",
+    X_BEYOND: "has x = {value} beyond +-{bound}",
+    Y_BEYOND: "has y = {value} beyond +-{bound}",
+    RADIUS_OUTSIDE: "has radius {value} outside [0, {bound})",
+}
+
+
+@jit
+def _point_problem(starts, points, clips, centres, maps, channels, height, width, result):
+    """Check ``starts`` and every point; ``result`` gets ``(code, where, max_radius, cells)``:
+    the first problem's code (0: none) and its index (into ``starts`` or the points), else the
+    points' largest radius and the cells they cover."""
+    n = points.shape[0]
+    result[0], result[1], result[2], result[3] = 0, 0, -1, 0
+    if starts[0] != 0:
+        result[0] = STARTS_FIRST
+        return
+    for b in range(starts.size - 1):
+        if starts[b + 1] < starts[b]:
+            result[0], result[1] = STARTS_ORDER, b + 1
+            return
+    if starts[starts.size - 1] != n:
+        result[0], result[1] = STARTS_LAST, starts.size - 1
+        return
+    bound = MAX_GRID_COORD
+    for j in range(n):
+        code = 0
+        if not 0 <= points[j, MAP] < maps:
+            code = MAP_OUTSIDE
+        elif not 0 <= points[j, CHANNEL] < channels:
+            code = CHANNEL_OUTSIDE
+        elif not -bound < points[j, X] < bound:
+            code = X_BEYOND
+        elif not -bound < points[j, Y] < bound:
+            code = Y_BEYOND
+        elif not 0 <= points[j, RADIUS] < bound:
+            code = RADIUS_OUTSIDE
+        elif clips.shape[0] > 0 and not (-bound < clips[j, X_LO] < bound
+                                         and -bound < clips[j, X_HI] < bound
+                                         and -bound < clips[j, Y_LO] < bound
+                                         and -bound < clips[j, Y_HI] < bound):
+            code = CLIPS_BEYOND
+        elif centres.shape[0] > 0 and not (np.isfinite(centres[j, 0])
+                                           and np.isfinite(centres[j, 1])):
+            code = CENTRES_NOT_FINITE
+        if code:
+            result[0], result[1] = code, j
+            return
+        x, y, radius = points[j, X], points[j, Y], points[j, RADIUS]
+        result[2] = max(result[2], radius)
+        if clips.shape[0] > 0:  # as passes.add_clipped_stamp counts them
+            columns = min(x + radius + 1, clips[j, X_HI], width) - max(x - radius, clips[j, X_LO], 0)
+            rows = min(y + radius + 1, clips[j, Y_HI], height) - max(y - radius, clips[j, Y_LO], 0)
+            result[3] += max(columns, 0) * max(rows, 0)
+        else:  # as passes.add_stamp counts them
+            side = 2 * radius + 1
+            result[3] += min(side, height) * min(side, width)
+
+
+_NO_CLIPS = np.zeros((0, 4), np.int64)
+_NO_CENTRES = np.zeros((0, 2), np.float64)
+
+
+def _check_array(name: str, value, dtype, shape) -> None:
+    """``value`` is an ndarray of ``dtype`` and ``shape`` (None in ``shape``: any length)."""
+    if not isinstance(value, np.ndarray):
+        raise TypeError(f"{name} must be a numpy array, got {type(value).__name__}")
+    if value.dtype != dtype or value.ndim != len(shape) or any(
+            want is not None and got != want for got, want in zip(value.shape, shape)):
+        expected = ", ".join("n" if want is None else str(want) for want in shape)
+        raise ValueError(f"{name} is {value.dtype} {value.shape}, expected "
+                         f"{np.dtype(dtype)} ({expected}{',' if len(shape) == 1 else ''})")
+
+
+def _check_spec(family, spec, name: str) -> tuple[int, int, int, int]:
+    """The spec is of the family's type and describes real maps: ``map_shape(1)``."""
+    if not isinstance(spec, family.spec_type):
+        raise TypeError(f"{name}.spec is a {type(spec).__name__}, not the "
+                        f"{family.spec_type.__name__} of the {family.name!r} family")
+    shape = spec.map_shape(1)
+    if not all(isinstance(size, int) and 0 < size < MAX_GRID_COORD for size in shape[1:]):
+        raise ValueError(f"{name}.spec describes maps of (channels, height, width) = "
+                         f"{shape[1:]}: each must be an int in [1, 2**31)")
+    if spec.dtype not in (np.float32, np.float64):
+        raise ValueError(f"{name}.spec has dtype {spec.dtype}, not float32 or float64")
+    if not isinstance(spec.max_slots, int) or spec.max_slots < 0:
+        raise ValueError(f"{name}.spec has max_slots={spec.max_slots!r}, not an int >= 0")
+    return shape
+
+
+def check_sparse(targets, name: str = "targets") -> None:
+    """Raise unless ``targets`` (``SparseTargets``, called ``name`` in messages: e.g.
+    ``targets.stamps.points[3] = [...] has channel 80 outside [0, 80) (image 1)``) describe a
+    batch of their family and spec (module docstring)."""
+    from .sparse import SparseTargets  # (sparse.py imports this module)
+
+    if not isinstance(targets, SparseTargets):
+        raise TypeError(f"{name} must be SparseTargets (encode_*(..., sparse=True)), got "
+                        f"{type(targets).__name__}")
+    family = FAMILIES.get(targets.family) if isinstance(targets.family, str) else None
+    if family is None:
+        raise ValueError(f"{name} are of an unknown family {targets.family!r}; families are "
+                         f"{sorted(FAMILIES)}")
+    _, channels, height, width = _check_spec(family, targets.spec, name)
+    stamps = targets.stamps
+    if not isinstance(stamps, Stamps):
+        raise TypeError(f"{name}.stamps must be Stamps, got {type(stamps).__name__}")
+    _check_array(f"{name}.stamps.starts", stamps.starts, np.int64, (None,))
+    images = stamps.starts.size - 1
+    if images < 1:
+        raise ValueError(f"{name}.stamps.starts must have batch_size + 1 >= 2 entries, "
+                         f"got {stamps.starts.size}")
+    _check_array(f"{name}.stamps.points", stamps.points, np.int64, (None, COLUMNS))
+    n = len(stamps.points)
+    has_clips, has_centres = family.stamp_arrays(targets.spec)
+    for field, value, has, dtype, columns in (("clips", stamps.clips, has_clips, np.int64, 4),
+                                              ("centres", stamps.centres, has_centres,
+                                               np.float64, 2)):
+        if has and value is None or not has and value is not None:
+            raise ValueError(f"{name}.stamps.{field} must be "
+                             f"{'an array' if has else 'None'} for the {family.name!r} family "
+                             "with these options")
+        if value is not None:
+            _check_array(f"{name}.stamps.{field}", value, dtype, (n, columns))
+    for field in ("max_radius", "cells"):
+        if not isinstance(getattr(stamps, field), (int, np.integer)):
+            raise TypeError(f"{name}.stamps.{field} must be an int, got "
+                            f"{type(getattr(stamps, field)).__name__}")
+    result = np.empty(4, np.int64)
+    call(_point_problem, _point_problem, stamps.starts, np.ascontiguousarray(stamps.points),
+         _NO_CLIPS if stamps.clips is None else np.ascontiguousarray(stamps.clips),
+         _NO_CENTRES if stamps.centres is None else np.ascontiguousarray(stamps.centres),
+         family.maps, channels, height, width, result)
+    code, where, max_radius, cells = result.tolist()
+    if code in (STARTS_FIRST, STARTS_ORDER, STARTS_LAST):
+        raise ValueError(f"{name}.stamps.starts must rise from 0 to the {n} points "
+                         f"without decreasing; starts[{where}] = {int(stamps.starts[where])}"
+                         + (f" < starts[{where - 1}]" if code == STARTS_ORDER else ""))
+    if code:
+        image = int(np.searchsorted(stamps.starts, where, side="right")) - 1
+        if code == CLIPS_BEYOND:
+            problem = f"stamps.clips[{where}] = {stamps.clips[where].tolist()} is beyond +-2**31"
+        elif code == CENTRES_NOT_FINITE:
+            problem = f"stamps.centres[{where}] = {stamps.centres[where].tolist()} is not finite"
+        else:
+            column = (MAP, CHANNEL, X, Y, RADIUS)[code - MAP_OUTSIDE]
+            problem = f"stamps.points[{where}] = {stamps.points[where].tolist()} " + \
+                _PROBLEMS[code].format(value=int(stamps.points[where, column]), maps=family.maps,
+                                       channels=channels, bound="2**31")
+        raise ValueError(f"{name}.{problem} (image {image})")
+    for field, true in (("max_radius", max_radius), ("cells", cells)):
+        if getattr(stamps, field) != true:
+            raise ValueError(f"{name}.stamps.{field} is {getattr(stamps, field)}, but "
+                             f"the points give {true}")
+    _check_slots(family, targets, images, name)
+
+
+def _check_slots(family, targets, images: int, name: str) -> None:
+    names, shapes, dtypes = family.fields(targets.spec, images)
+    names, shapes, dtypes = names[family.maps:], shapes[family.maps:], dtypes[family.maps:]
+    slots = targets.slots
+    if not isinstance(slots, tuple) or len(slots) != len(names):
+        count = len(slots) if isinstance(slots, (tuple, list)) else type(slots).__name__
+        raise ValueError(f"{name}.slots must be a tuple of {len(names)} arrays "
+                         f"({', '.join(names) or 'none'}), got {count}")
+    for field, slot, shape, dtype in zip(names, slots, shapes, dtypes):
+        _check_array(f"{name}.slots ({field})", slot, dtype, shape)
