@@ -99,35 +99,62 @@ def _point_problem(starts, points, clips, centres, maps, channels, height, width
             result[3] += min(side, height) * min(side, width)
 
 
+_INT64, _FLOAT64 = np.dtype(np.int64), np.dtype(np.float64)
 _NO_CLIPS = np.zeros((0, 4), np.int64)
 _NO_CENTRES = np.zeros((0, 2), np.float64)
 
 
-def _check_array(name: str, value, dtype, shape) -> None:
-    """``value`` is an ndarray of ``dtype`` and ``shape`` (None in ``shape``: any length)."""
+def _check_array(name: str, field: str, value, dtype: np.dtype, shape: tuple,
+                 expected: str) -> None:
+    """``name.field`` (``value``) is an ndarray of ``dtype`` and ``shape`` (said ``expected``
+    in messages)."""
+    if type(value) is np.ndarray and value.dtype == dtype and value.shape == shape:
+        return  # (the common case first: every door runs this)
     if not isinstance(value, np.ndarray):
-        raise TypeError(f"{name} must be a numpy array, got {type(value).__name__}")
-    if value.dtype != dtype or value.ndim != len(shape) or any(
-            want is not None and got != want for got, want in zip(value.shape, shape)):
-        expected = ", ".join("n" if want is None else str(want) for want in shape)
-        raise ValueError(f"{name} is {value.dtype} {value.shape}, expected "
-                         f"{np.dtype(dtype)} ({expected}{',' if len(shape) == 1 else ''})")
+        raise TypeError(f"{name}.{field} must be a numpy array, got {type(value).__name__}")
+    raise ValueError(f"{name}.{field} is {value.dtype} {value.shape}, expected {dtype} "
+                     f"{expected}")
 
 
-def _check_spec(family, spec, name: str) -> tuple[int, int, int, int]:
-    """The spec is of the family's type and describes real maps: ``map_shape(1)``."""
-    if not isinstance(spec, family.spec_type):
-        raise TypeError(f"{name}.spec is a {type(spec).__name__}, not the "
-                        f"{family.spec_type.__name__} of the {family.name!r} family")
-    shape = spec.map_shape(1)
-    if not all(isinstance(size, int) and 0 < size < MAX_GRID_COORD for size in shape[1:]):
-        raise ValueError(f"{name}.spec describes maps of (channels, height, width) = "
-                         f"{shape[1:]}: each must be an int in [1, 2**31)")
-    if spec.dtype not in (np.float32, np.float64):
-        raise ValueError(f"{name}.spec has dtype {spec.dtype}, not float32 or float64")
-    if not isinstance(spec.max_slots, int) or spec.max_slots < 0:
-        raise ValueError(f"{name}.spec has max_slots={spec.max_slots!r}, not an int >= 0")
-    return shape
+def _rows(array, columns: int) -> tuple:
+    """The shape ``array`` has if it is ``(n, columns)``, for ``_check_array``."""
+    return (array.shape[0] if getattr(array, "ndim", 0) == 2 else -1, columns)
+
+
+class _Expected:
+    """What sparse targets of one family and spec must be, once the spec is known good."""
+
+    def __init__(self, family, spec, name: str):
+        if not isinstance(spec, family.spec_type):
+            raise TypeError(f"{name}.spec is a {type(spec).__name__}, not the "
+                            f"{family.spec_type.__name__} of the {family.name!r} family")
+        _, self.channels, self.height, self.width = shape = spec.map_shape(1)
+        if not all(isinstance(size, int) and 0 < size < MAX_GRID_COORD for size in shape[1:]):
+            raise ValueError(f"{name}.spec describes maps of (channels, height, width) = "
+                             f"{shape[1:]}: each must be an int in [1, 2**31)")
+        if spec.dtype not in (np.float32, np.float64):
+            raise ValueError(f"{name}.spec has dtype {spec.dtype}, not float32 or float64")
+        if not isinstance(spec.max_slots, int) or spec.max_slots < 0:
+            raise ValueError(f"{name}.spec has max_slots={spec.max_slots!r}, not an int >= 0")
+        self.spec = spec  # (kept: its id stays its own while it is cached)
+        self.has_clips, self.has_centres = family.stamp_arrays(spec)
+        layout = family.layout(spec)
+        self.slots = [(f"slots ({field})", shape, dtype) for field, shape, dtype
+                      in zip(layout.result._fields[family.maps:], layout.shapes, layout.dtypes)]
+
+
+_EXPECTED: dict = {}  # (family name, id(spec)) -> _Expected
+
+
+def _expected(family, spec, name: str) -> _Expected:
+    key = (family.name, id(spec))
+    expected = _EXPECTED.get(key)
+    if expected is None or expected.spec is not spec:
+        expected = _Expected(family, spec, name)
+        if len(_EXPECTED) >= 64:
+            _EXPECTED.clear()
+        _EXPECTED[key] = expected
+    return expected
 
 
 def check_sparse(targets, name: str = "targets") -> None:
@@ -143,67 +170,68 @@ def check_sparse(targets, name: str = "targets") -> None:
     if family is None:
         raise ValueError(f"{name} are of an unknown family {targets.family!r}; families are "
                          f"{sorted(FAMILIES)}")
-    _, channels, height, width = _check_spec(family, targets.spec, name)
+    expected = _expected(family, targets.spec, name)
     stamps = targets.stamps
-    if not isinstance(stamps, Stamps):
+    if type(stamps) is not Stamps:
         raise TypeError(f"{name}.stamps must be Stamps, got {type(stamps).__name__}")
-    _check_array(f"{name}.stamps.starts", stamps.starts, np.int64, (None,))
-    images = stamps.starts.size - 1
+    starts, points, clips, centres = stamps.starts, stamps.points, stamps.clips, stamps.centres
+    _check_array(name, "stamps.starts", starts, _INT64, (getattr(starts, "size", -1),), "(B + 1,)")
+    images = starts.size - 1
     if images < 1:
         raise ValueError(f"{name}.stamps.starts must have batch_size + 1 >= 2 entries, "
-                         f"got {stamps.starts.size}")
-    _check_array(f"{name}.stamps.points", stamps.points, np.int64, (None, COLUMNS))
-    n = len(stamps.points)
-    has_clips, has_centres = family.stamp_arrays(targets.spec)
-    for field, value, has, dtype, columns in (("clips", stamps.clips, has_clips, np.int64, 4),
-                                              ("centres", stamps.centres, has_centres,
-                                               np.float64, 2)):
-        if has and value is None or not has and value is not None:
+                         f"got {starts.size}")
+    _check_array(name, "stamps.points", points, _INT64, _rows(points, COLUMNS), "(n, 5)")
+    n = len(points)
+    for field, value, has, dtype, columns in (("clips", clips, expected.has_clips, _INT64, 4),
+                                              ("centres", centres, expected.has_centres,
+                                               _FLOAT64, 2)):
+        if has != (value is not None):
             raise ValueError(f"{name}.stamps.{field} must be "
                              f"{'an array' if has else 'None'} for the {family.name!r} family "
                              "with these options")
         if value is not None:
-            _check_array(f"{name}.stamps.{field}", value, dtype, (n, columns))
+            _check_array(name, f"stamps.{field}", value, dtype, (n, columns), f"({n}, {columns})")
     for field in ("max_radius", "cells"):
         if not isinstance(getattr(stamps, field), (int, np.integer)):
             raise TypeError(f"{name}.stamps.{field} must be an int, got "
                             f"{type(getattr(stamps, field)).__name__}")
     result = np.empty(4, np.int64)
-    call(_point_problem, _point_problem, stamps.starts, np.ascontiguousarray(stamps.points),
-         _NO_CLIPS if stamps.clips is None else np.ascontiguousarray(stamps.clips),
-         _NO_CENTRES if stamps.centres is None else np.ascontiguousarray(stamps.centres),
-         family.maps, channels, height, width, result)
+    call(_point_problem, _point_problem, starts, points, _NO_CLIPS if clips is None else clips,
+         _NO_CENTRES if centres is None else centres, family.maps, expected.channels,
+         expected.height, expected.width, result)
     code, where, max_radius, cells = result.tolist()
-    if code in (STARTS_FIRST, STARTS_ORDER, STARTS_LAST):
-        raise ValueError(f"{name}.stamps.starts must rise from 0 to the {n} points "
-                         f"without decreasing; starts[{where}] = {int(stamps.starts[where])}"
-                         + (f" < starts[{where - 1}]" if code == STARTS_ORDER else ""))
     if code:
-        image = int(np.searchsorted(stamps.starts, where, side="right")) - 1
-        if code == CLIPS_BEYOND:
-            problem = f"stamps.clips[{where}] = {stamps.clips[where].tolist()} is beyond +-2**31"
-        elif code == CENTRES_NOT_FINITE:
-            problem = f"stamps.centres[{where}] = {stamps.centres[where].tolist()} is not finite"
-        else:
-            column = (MAP, CHANNEL, X, Y, RADIUS)[code - MAP_OUTSIDE]
-            problem = f"stamps.points[{where}] = {stamps.points[where].tolist()} " + \
-                _PROBLEMS[code].format(value=int(stamps.points[where, column]), maps=family.maps,
-                                       channels=channels, bound="2**31")
-        raise ValueError(f"{name}.{problem} (image {image})")
-    for field, true in (("max_radius", max_radius), ("cells", cells)):
-        if getattr(stamps, field) != true:
-            raise ValueError(f"{name}.stamps.{field} is {getattr(stamps, field)}, but "
-                             f"the points give {true}")
-    _check_slots(family, targets, images, name)
-
-
-def _check_slots(family, targets, images: int, name: str) -> None:
-    names, shapes, dtypes = family.fields(targets.spec, images)
-    names, shapes, dtypes = names[family.maps:], shapes[family.maps:], dtypes[family.maps:]
+        _raise_point_problem(name, family, expected, stamps, code, where)
+    if stamps.max_radius != max_radius or stamps.cells != cells:
+        field, true = ("max_radius", max_radius) if stamps.max_radius != max_radius else \
+            ("cells", cells)
+        raise ValueError(f"{name}.stamps.{field} is {getattr(stamps, field)}, but the points "
+                         f"give {true}")
     slots = targets.slots
-    if not isinstance(slots, tuple) or len(slots) != len(names):
+    if type(slots) is not tuple or len(slots) != len(expected.slots):
         count = len(slots) if isinstance(slots, (tuple, list)) else type(slots).__name__
-        raise ValueError(f"{name}.slots must be a tuple of {len(names)} arrays "
-                         f"({', '.join(names) or 'none'}), got {count}")
-    for field, slot, shape, dtype in zip(names, slots, shapes, dtypes):
-        _check_array(f"{name}.slots ({field})", slot, dtype, shape)
+        raise ValueError(f"{name}.slots must be a tuple of {len(expected.slots)} arrays "
+                         f"({', '.join(f[7:-1] for f, _, _ in expected.slots) or 'none'}), "
+                         f"got {count}")
+    for slot, (field, shape, dtype) in zip(slots, expected.slots):
+        _check_array(name, field, slot, dtype, (images, *shape), str((images, *shape)))
+
+
+def _raise_point_problem(name, family, expected, stamps, code, where):
+    """The named ``ValueError`` of ``_point_problem``'s ``code`` at ``where``."""
+    starts = stamps.starts
+    if code in (STARTS_FIRST, STARTS_ORDER, STARTS_LAST):
+        raise ValueError(f"{name}.stamps.starts must rise from 0 to the {len(stamps.points)} "
+                         f"points without decreasing; starts[{where}] = {int(starts[where])}"
+                         + (f" < starts[{where - 1}]" if code == STARTS_ORDER else ""))
+    image = int(np.searchsorted(starts, where, side="right")) - 1
+    if code == CLIPS_BEYOND:
+        problem = f"stamps.clips[{where}] = {stamps.clips[where].tolist()} is beyond +-2**31"
+    elif code == CENTRES_NOT_FINITE:
+        problem = f"stamps.centres[{where}] = {stamps.centres[where].tolist()} is not finite"
+    else:
+        column = (MAP, CHANNEL, X, Y, RADIUS)[code - MAP_OUTSIDE]
+        problem = f"stamps.points[{where}] = {stamps.points[where].tolist()} " + \
+            _PROBLEMS[code].format(value=int(stamps.points[where, column]), maps=family.maps,
+                                   channels=expected.channels, bound="2**31")
+    raise ValueError(f"{name}.{problem} (image {image})")
