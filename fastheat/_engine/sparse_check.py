@@ -26,6 +26,8 @@ COCO-size CornerNet batch (benchmarks/test_bench_handoff.py measures it against 
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from .jit import jit
@@ -157,13 +159,18 @@ def _expected(family, spec, name: str) -> _Expected:
     return expected
 
 
+@functools.cache
+def _sparse_targets() -> type:
+    from .sparse import SparseTargets  # (sparse.py imports this module)
+
+    return SparseTargets
+
+
 def check_sparse(targets, name: str = "targets") -> None:
     """Raise unless ``targets`` (``SparseTargets``, called ``name`` in messages: e.g.
     ``targets.stamps.points[3] = [...] has channel 80 outside [0, 80) (image 1)``) describe a
     batch of their family and spec (module docstring)."""
-    from .sparse import SparseTargets  # (sparse.py imports this module)
-
-    if not isinstance(targets, SparseTargets):
+    if not isinstance(targets, _sparse_targets()):
         raise TypeError(f"{name} must be SparseTargets (encode_*(..., sparse=True)), got "
                         f"{type(targets).__name__}")
     family = FAMILIES.get(targets.family) if isinstance(targets.family, str) else None
