@@ -107,8 +107,14 @@ class Family:
         The class of the family's specs (default ``MapSpec``; a family's own ``make_spec``
         makes another), what sparse targets of the family must hold.
     stamp_arrays : callable
-        ``stamp_arrays(spec) -> (clips, centres)``: whether the family's stamps of ``spec``
-        carry ``Stamps.clips`` and ``Stamps.centres`` (default: neither).
+        ``stamp_arrays(spec) -> names``: the optional per-point arrays of ``Stamps`` (e.g.
+        ``("clips", "centres")``) the family's stamps of ``spec`` carry (default: none).
+    check_stamps : callable, optional
+        ``check_stamps(spec, stamps) -> str or None``: the family's own invariants of its
+        stamps' optional arrays, beyond their dtypes, shapes and bounds
+        (``sparse_check.OPTIONAL_ARRAYS``), that its rendering relies on: a message naming
+        the field and its first bad point (``"stamps.regions[3] = ... is not ..."``), or
+        None. Run on sparse targets at every door into rendering.
     inputs : tuple of inspect.Parameter
         The public function's leading parameters (default: ``detections``, ``batch_size``).
     warmup : callable, optional
@@ -135,7 +141,8 @@ class Family:
     rendering: tuple = RENDERING
     variants: dict = field(default_factory=dict)
     spec_type: type = MapSpec
-    stamp_arrays: Callable = lambda spec: (False, False)
+    stamp_arrays: Callable = lambda spec: ()
+    check_stamps: Callable | None = None
     _layouts: dict = field(default_factory=dict, init=False, compare=False, repr=False)
 
     @property

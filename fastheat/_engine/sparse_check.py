@@ -3,25 +3,27 @@
 Sparse targets cross process boundaries (DataLoader workers, custom collate functions, caches on
 disk), so whatever renders them trusts nothing they hold: ``check_sparse`` runs at every way
 into rendering (``SparseTargets.to_dense``, ``Encoder.render``, ``fastheat.collate``,
-``fastheat.torch.to_dense`` and ``Renderer``, unpickling) and raises a ``ValueError`` (a
-``TypeError`` for a wrong type) naming the field and its first bad point before anything is
-written. What passes describes a batch of the family and spec it names, so the kernels'
-accesses stay in bounds:
+``fastheat.torch.to_dense`` and ``Renderer``, pickling and unpickling) and raises a
+``ValueError`` (a ``TypeError`` for a wrong type) naming the field and its first bad point
+before anything is written. What passes describes a batch of the family and spec it names, so
+the kernels' accesses stay in bounds:
 
 * ``family`` a registered family, ``spec`` of its spec type, with positive map sizes, a float32
   or float64 dtype and ``max_slots >= 0``;
 * ``stamps.starts`` int64 ``(B + 1,)``, ``B >= 1``, non-decreasing from 0 to the number of points;
 * ``stamps.points`` int64 ``(n, 5)``: maps in ``[0, family.maps)``, channels in ``[0, C)``, grid
   cells and radii below 2**31 in magnitude, radii >= 0; ``max_radius`` their true maximum (-1
-  without points) and ``cells`` the cells they cover (``passes.add_stamp``'s count);
-* ``stamps.clips`` (int64 ``(n, 4)``, below 2**31 in magnitude) and ``stamps.centres`` (float64
-  ``(n, 2)``, finite) present exactly when the family's stamps of this spec have them
-  (``Family.stamp_arrays``);
+  without points: the tables grow to it); ``cells`` an int >= 0 (a work estimate);
+* the optional per-point arrays (``OPTIONAL_ARRAYS``: ``clips``, ``centres``, ...) present
+  exactly when the family's stamps of this spec have them (``Family.stamp_arrays``), each of
+  its dtype and ``(n, columns)`` shape, cells within +-2**31, floats finite where they must be;
+  then the family's own invariants of them, if it declares any (``Family.check_stamps``);
 * the slot arrays, one per field of the spec's result after the maps, each of the family's
   dtype and shape with ``B`` images.
 
-The per-point part is one compiled pass over the points: O(points), a few microseconds for a
-COCO-size CornerNet batch (benchmarks/test_bench_handoff.py measures it against rendering).
+The per-point part is one compiled pass over the points (and a vectorised NumPy test per
+optional array): O(points), a few microseconds for a COCO-size CornerNet batch
+(benchmarks/test_bench_handoff.py measures it against rendering).
 """
 
 from __future__ import annotations
@@ -33,29 +35,38 @@ import numpy as np
 from .jit import jit
 from .registry import FAMILIES
 from .runtime import call
-from .stamps import CHANNEL, COLUMNS, MAP, RADIUS, X, X_HI, X_LO, Y, Y_HI, Y_LO, Stamps
+from .stamps import CHANNEL, COLUMNS, MAP, RADIUS, X, Y, Stamps
 from .validate import MAX_GRID_COORD
+
+_INT64, _FLOAT64 = np.dtype(np.int64), np.dtype(np.float64)
+
+#: The optional per-point arrays of ``Stamps``: name -> (dtype, columns, what each value must
+#: be: ``"cells"`` below 2**31 in magnitude, ``"finite"``, or ``"any"``); ``columns`` None: any
+#: count (the family's ``check_stamps`` checks it).
+OPTIONAL_ARRAYS = {
+    "clips": (_INT64, 4, "cells"),
+    "centres": (_FLOAT64, 2, "finite"),
+}
 
 # What ``_point_problem`` reports, in the order a point's fields are checked.
 STARTS_FIRST, STARTS_ORDER, STARTS_LAST = 1, 2, 3
 MAP_OUTSIDE, CHANNEL_OUTSIDE, X_BEYOND, Y_BEYOND, RADIUS_OUTSIDE = 4, 5, 6, 7, 8
-CLIPS_BEYOND, CENTRES_NOT_FINITE = 9, 10
 _PROBLEMS = {
     MAP_OUTSIDE: "has map {value} outside [0, {maps})",
     CHANNEL_OUTSIDE: "has channel {value} outside [0, {channels})",
-    X_BEYOND: "has x = {value} beyond +-{bound}",
-    Y_BEYOND: "has y = {value} beyond +-{bound}",
-    RADIUS_OUTSIDE: "has radius {value} outside [0, {bound})",
+    X_BEYOND: "has x = {value} beyond +-2**31",
+    Y_BEYOND: "has y = {value} beyond +-2**31",
+    RADIUS_OUTSIDE: "has radius {value} outside [0, 2**31)",
 }
 
 
 @jit
-def _point_problem(starts, points, clips, centres, maps, channels, height, width, result):
-    """Check ``starts`` and every point; ``result`` gets ``(code, where, max_radius, cells)``:
-    the first problem's code (0: none) and its index (into ``starts`` or the points), else the
-    points' largest radius and the cells they cover."""
+def _point_problem(starts, points, maps, channels, result):
+    """Check ``starts`` and every point; ``result`` gets ``(code, where, max_radius)``: the
+    first problem's code (0: none) and its index (into ``starts`` or the points), else the
+    points' largest radius."""
     n = points.shape[0]
-    result[0], result[1], result[2], result[3] = 0, 0, -1, 0
+    result[0], result[1], result[2] = 0, 0, -1
     if starts[0] != 0:
         result[0] = STARTS_FIRST
         return
@@ -79,31 +90,10 @@ def _point_problem(starts, points, clips, centres, maps, channels, height, width
             code = Y_BEYOND
         elif not 0 <= points[j, RADIUS] < bound:
             code = RADIUS_OUTSIDE
-        elif clips.shape[0] > 0 and not (-bound < clips[j, X_LO] < bound
-                                         and -bound < clips[j, X_HI] < bound
-                                         and -bound < clips[j, Y_LO] < bound
-                                         and -bound < clips[j, Y_HI] < bound):
-            code = CLIPS_BEYOND
-        elif centres.shape[0] > 0 and not (np.isfinite(centres[j, 0])
-                                           and np.isfinite(centres[j, 1])):
-            code = CENTRES_NOT_FINITE
         if code:
             result[0], result[1] = code, j
             return
-        x, y, radius = points[j, X], points[j, Y], points[j, RADIUS]
-        result[2] = max(result[2], radius)
-        if clips.shape[0] > 0:  # as passes.add_clipped_stamp counts them
-            columns = min(x + radius + 1, clips[j, X_HI], width) - max(x - radius, clips[j, X_LO], 0)
-            rows = min(y + radius + 1, clips[j, Y_HI], height) - max(y - radius, clips[j, Y_LO], 0)
-            result[3] += max(columns, 0) * max(rows, 0)
-        else:  # as passes.add_stamp counts them
-            side = 2 * radius + 1
-            result[3] += min(side, height) * min(side, width)
-
-
-_INT64, _FLOAT64 = np.dtype(np.int64), np.dtype(np.float64)
-_NO_CLIPS = np.zeros((0, 4), np.int64)
-_NO_CENTRES = np.zeros((0, 2), np.float64)
+        result[2] = max(result[2], points[j, RADIUS])
 
 
 def _check_array(name: str, field: str, value, dtype: np.dtype, shape: tuple,
@@ -118,9 +108,12 @@ def _check_array(name: str, field: str, value, dtype: np.dtype, shape: tuple,
                      f"{expected}")
 
 
-def _rows(array, columns: int) -> tuple:
-    """The shape ``array`` has if it is ``(n, columns)``, for ``_check_array``."""
-    return (array.shape[0] if getattr(array, "ndim", 0) == 2 else -1, columns)
+def _rows(array, columns) -> tuple:
+    """The shape ``array`` has if it is ``(n, columns)`` (None: any count), for
+    ``_check_array``."""
+    if getattr(array, "ndim", 0) != 2:
+        return (-1, -1)
+    return (array.shape[0], array.shape[1] if columns is None else columns)
 
 
 class _Expected:
@@ -139,7 +132,9 @@ class _Expected:
         if not isinstance(spec.max_slots, int) or spec.max_slots < 0:
             raise ValueError(f"{name}.spec has max_slots={spec.max_slots!r}, not an int >= 0")
         self.spec = spec  # (kept: its id stays its own while it is cached)
-        self.has_clips, self.has_centres = family.stamp_arrays(spec)
+        present = set(family.stamp_arrays(spec))
+        self.arrays = [(field, field in present, *OPTIONAL_ARRAYS[field])
+                       for field in OPTIONAL_ARRAYS]
         layout = family.layout(spec)
         self.slots = [(f"slots ({field})", shape, dtype) for field, shape, dtype
                       in zip(layout.result._fields[family.maps:], layout.shapes, layout.dtypes)]
@@ -181,7 +176,7 @@ def check_sparse(targets, name: str = "targets") -> None:
     stamps = targets.stamps
     if type(stamps) is not Stamps:
         raise TypeError(f"{name}.stamps must be Stamps, got {type(stamps).__name__}")
-    starts, points, clips, centres = stamps.starts, stamps.points, stamps.clips, stamps.centres
+    starts, points = stamps.starts, stamps.points
     _check_array(name, "stamps.starts", starts, _INT64, (getattr(starts, "size", -1),), "(B + 1,)")
     images = starts.size - 1
     if images < 1:
@@ -189,31 +184,33 @@ def check_sparse(targets, name: str = "targets") -> None:
                          f"got {starts.size}")
     _check_array(name, "stamps.points", points, _INT64, _rows(points, COLUMNS), "(n, 5)")
     n = len(points)
-    for field, value, has, dtype, columns in (("clips", clips, expected.has_clips, _INT64, 4),
-                                              ("centres", centres, expected.has_centres,
-                                               _FLOAT64, 2)):
+    for field, has, dtype, columns, values in expected.arrays:
+        value = getattr(stamps, field)
         if has != (value is not None):
             raise ValueError(f"{name}.stamps.{field} must be "
                              f"{'an array' if has else 'None'} for the {family.name!r} family "
                              "with these options")
         if value is not None:
-            _check_array(name, f"stamps.{field}", value, dtype, (n, columns), f"({n}, {columns})")
-    for field in ("max_radius", "cells"):
-        if not isinstance(getattr(stamps, field), (int, np.integer)):
-            raise TypeError(f"{name}.stamps.{field} must be an int, got "
-                            f"{type(getattr(stamps, field)).__name__}")
-    result = np.empty(4, np.int64)
-    call(_point_problem, _point_problem, starts, points, _NO_CLIPS if clips is None else clips,
-         _NO_CENTRES if centres is None else centres, family.maps, expected.channels,
-         expected.height, expected.width, result)
-    code, where, max_radius, cells = result.tolist()
+            _check_array(name, f"stamps.{field}", value, dtype, (n, *_rows(value, columns)[1:]),
+                         f"({n}, {'V' if columns is None else columns})")
+            _check_values(name, field, value, values, starts)
+    if not isinstance(stamps.max_radius, (int, np.integer)):
+        raise TypeError(f"{name}.stamps.max_radius must be an int, got "
+                        f"{type(stamps.max_radius).__name__}")
+    if not isinstance(stamps.cells, (int, np.integer)) or stamps.cells < 0:
+        raise ValueError(f"{name}.stamps.cells must be an int >= 0, got {stamps.cells!r}")
+    result = np.empty(3, np.int64)
+    call(_point_problem, _point_problem, starts, points, family.maps, expected.channels, result)
+    code, where, max_radius = result.tolist()
     if code:
         _raise_point_problem(name, family, expected, stamps, code, where)
-    if stamps.max_radius != max_radius or stamps.cells != cells:
-        field, true = ("max_radius", max_radius) if stamps.max_radius != max_radius else \
-            ("cells", cells)
-        raise ValueError(f"{name}.stamps.{field} is {getattr(stamps, field)}, but the points "
-                         f"give {true}")
+    if stamps.max_radius != max_radius:
+        raise ValueError(f"{name}.stamps.max_radius is {stamps.max_radius}, but the points give "
+                         f"{max_radius}")
+    if family.check_stamps is not None:
+        problem = family.check_stamps(targets.spec, stamps)
+        if problem:
+            raise ValueError(f"{name}.{problem}")
     slots = targets.slots
     if type(slots) is not tuple or len(slots) != len(expected.slots):
         count = len(slots) if isinstance(slots, (tuple, list)) else type(slots).__name__
@@ -224,6 +221,24 @@ def check_sparse(targets, name: str = "targets") -> None:
         _check_array(name, field, slot, dtype, (images, *shape), str((images, *shape)))
 
 
+def _check_values(name: str, field: str, value: np.ndarray, values: str, starts) -> None:
+    """Every row of the optional array ``field`` holds what ``values`` says."""
+    if values == "any" or not value.size:
+        return
+    if values == "cells":
+        bad = np.abs(value) >= MAX_GRID_COORD  # (-2**63 stays negative: caught as well)
+        bad |= value < -MAX_GRID_COORD
+        what = "is beyond +-2**31"
+    else:
+        bad = ~np.isfinite(value)
+        what = "is not finite"
+    rows = np.flatnonzero(bad.any(axis=1))
+    if rows.size:
+        j = int(rows[0])
+        image = int(np.searchsorted(starts, j, side="right")) - 1
+        raise ValueError(f"{name}.stamps.{field}[{j}] = {value[j].tolist()} {what} (image {image})")
+
+
 def _raise_point_problem(name, family, expected, stamps, code, where):
     """The named ``ValueError`` of ``_point_problem``'s ``code`` at ``where``."""
     starts = stamps.starts
@@ -232,13 +247,8 @@ def _raise_point_problem(name, family, expected, stamps, code, where):
                          f"points without decreasing; starts[{where}] = {int(starts[where])}"
                          + (f" < starts[{where - 1}]" if code == STARTS_ORDER else ""))
     image = int(np.searchsorted(starts, where, side="right")) - 1
-    if code == CLIPS_BEYOND:
-        problem = f"stamps.clips[{where}] = {stamps.clips[where].tolist()} is beyond +-2**31"
-    elif code == CENTRES_NOT_FINITE:
-        problem = f"stamps.centres[{where}] = {stamps.centres[where].tolist()} is not finite"
-    else:
-        column = (MAP, CHANNEL, X, Y, RADIUS)[code - MAP_OUTSIDE]
-        problem = f"stamps.points[{where}] = {stamps.points[where].tolist()} " + \
-            _PROBLEMS[code].format(value=int(stamps.points[where, column]), maps=family.maps,
-                                   channels=expected.channels, bound="2**31")
-    raise ValueError(f"{name}.{problem} (image {image})")
+    column = (MAP, CHANNEL, X, Y, RADIUS)[code - MAP_OUTSIDE]
+    problem = _PROBLEMS[code].format(value=int(stamps.points[where, column]), maps=family.maps,
+                                     channels=expected.channels)
+    raise ValueError(f"{name}.stamps.points[{where}] = {stamps.points[where].tolist()} {problem} "
+                     f"(image {image})")
