@@ -137,7 +137,7 @@ class FastheatCodec:
         return {key: value[0] for key, value in self._encode_batch(keypoints[None],
                                                                    visible[None]).items()}
 
-    def batch_encode(self, keypoints, keypoints_visible=None) -> dict:
+    def batch_encode(self, keypoints, keypoints_visible=None, *, num_threads=None) -> dict:
         """``encode`` of every image of a batch in one call, its outputs stacked.
 
         Parameters
@@ -145,6 +145,8 @@ class FastheatCodec:
         keypoints : np.ndarray, shape (B, N, K, 2)
         keypoints_visible : np.ndarray, shape (B, N, K), optional
             Default: float32 ones.
+        num_threads : int, optional
+            As for ``fastheat.encode_keypoints`` (default: fastheat's thread policy).
 
         Returns
         -------
@@ -158,11 +160,12 @@ class FastheatCodec:
             _warn_fallback(keypoints, visible)
             encoded = [super(FastheatCodec, self).encode(k, v) for k, v in zip(keypoints, visible)]
             return {key: np.stack([e[key] for e in encoded]) for key in encoded[0]}
-        return self._encode_batch(keypoints, visible)
+        return self._encode_batch(keypoints, visible, num_threads)
 
-    def _encode_batch(self, keypoints: np.ndarray, visible: np.ndarray) -> dict:
+    def _encode_batch(self, keypoints: np.ndarray, visible: np.ndarray,
+                      num_threads=None) -> dict:
         """mmpose's keys for a batch: ``keypoints`` ``(B, N, K, 2)`` of a dtype fastheat computes
-        as mmpose, ``visible`` ``(B, N, K)``."""
+        as mmpose, ``visible`` ``(B, N, K)``, on ``num_threads`` threads."""
         raise NotImplementedError
 
     def _checked(self, keypoints, keypoints_visible, batched: bool):
@@ -203,9 +206,10 @@ class _HeatmapCodec(FastheatCodec):
     _method: str
     _sizes: dict
 
-    def _encode_batch(self, keypoints: np.ndarray, visible: np.ndarray) -> dict:
+    def _encode_batch(self, keypoints: np.ndarray, visible: np.ndarray,
+                      num_threads=None) -> dict:
         targets = encode_keypoints(keypoints, visible.astype(np.float64), sigma=self.sigma,
-                                   method=self._method, **self._sizes)
+                                   method=self._method, num_threads=num_threads, **self._sizes)
         return dict(heatmaps=targets.heatmaps,
                     keypoint_weights=mmpose_weights(visible, targets.weights))
 
