@@ -23,9 +23,11 @@ import time
 
 import numpy as np
 import pytest
-from mmpose.registry import KEYPOINT_CODECS
 
-import fastheat.mmpose  # noqa: F401 (registers the fastheat codecs)
+pytest.importorskip("mmpose", reason="runs in the toolkit venv: bash scripts/toolkit_env.sh")
+from mmpose.registry import KEYPOINT_CODECS  # noqa: E402
+
+import fastheat.mmpose  # noqa: E402,F401 (registers the fastheat codecs)
 
 CODECS = {"msra": ("MSRAHeatmap", {}), "dark": ("MSRAHeatmap", dict(unbiased=True)),
           "udp": ("UDPHeatmap", {})}
