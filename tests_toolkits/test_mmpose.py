@@ -285,7 +285,9 @@ def test_config_file_with_custom_imports(tmp_path):
     script = (
         "import sys, numpy as np\n"
         "from mmengine.config import Config\n"
+        "from mmengine.registry import init_default_scope\n"
         "from mmpose.registry import KEYPOINT_CODECS, TRANSFORMS\n"
+        "init_default_scope('mmpose')  # as mmpose's Runner does\n"
         "assert 'fastheat.mmpose' not in sys.modules\n"
         "cfg = Config.fromfile(sys.argv[1])\n"
         "codec = KEYPOINT_CODECS.build(cfg.codec)\n"
