@@ -50,24 +50,27 @@ class SparseTargets:
                 f"points={len(self.stamps.points)}, slots={len(self.slots)})")
 
     def __reduce__(self):
-        """Pickle compactly (what crosses a DataLoader's pipe): the slot arrays without their
-        trailing all-zero slots, the points (and clips) in int32; restored exactly."""
-        family = FAMILIES[self.family]
-        slotted = [bool(dims) and dims[0] == SLOTS for dims in family.layout(self.spec).dims]
-        used = 0
-        for slot, has_slots in zip(self.slots, slotted):
-            if has_slots and slot.size:  # slots holding a nonzero byte in any image
-                bytes_per_image = slot.reshape(slot.shape[0], -1).view(np.uint8)
-                per_slot = bytes_per_image.max(axis=0).reshape(slot.shape[1], -1).max(axis=1)
-                nonzero = np.flatnonzero(per_slot)
-                used = max(used, int(nonzero[-1]) + 1 if nonzero.size else 0)
-        slots = tuple(slot[:, :used] if has_slots else slot
-                      for slot, has_slots in zip(self.slots, slotted))
+        """Pickle compactly (what crosses a DataLoader's pipe): of the slot arrays only the
+        slots holding a nonzero byte in some field, and their indices; the points (and clips)
+        in int32; restored exactly (``_restore``)."""
+        dims = FAMILIES[self.family].layout(self.spec).dims
+        slotted = [SLOTS in field for field in dims]
+        rows = [_slot_rows(slot, field) if SLOTS in field else None
+                for slot, field in zip(self.slots, dims)]
+        used = None  # per slot (the axes up to the slots' flattened): any nonzero byte
+        for row in rows:
+            if row is not None:
+                nonzero = row.view(np.uint8).any(axis=1)
+                used = nonzero if used is None else used | nonzero
+        kept = np.zeros(0, np.int64) if used is None else np.flatnonzero(used)
+        kept = kept.astype(np.int32) if used is None or used.size < 2**31 else kept
+        slots = tuple(slot if row is None else row[kept] for slot, row in zip(self.slots, rows))
+        shapes = [slot.shape for slot in self.slots]
         points = self.stamps.points.astype(np.int32)  # they fit: see Stamps
         clips = None if self.stamps.clips is None else self.stamps.clips.astype(np.int32)
         stamps = (self.stamps.starts, points, self.stamps.max_radius, self.stamps.cells, clips,
                   self.stamps.centres)
-        return _restore, (self.family, self.spec, stamps, slots, slotted)
+        return _restore, (self.family, self.spec, stamps, slots, slotted, kept, shapes)
 
     def to_dense(self, out=None, *, num_threads: int | None = None):
         """The dense result, bit-identical to the dense call's (same named tuple and dtypes).
@@ -90,16 +93,23 @@ class SparseTargets:
         return sinks.dense(family, self.spec, self.stamps, slots, out, threads)
 
 
-def _restore(family, spec, stamps, slots, slotted) -> SparseTargets:
-    """Undo ``SparseTargets.__reduce__``: int64 points (and clips), slot arrays padded back
-    with zeros."""
+def _slot_rows(slot: np.ndarray, dims) -> np.ndarray:
+    """``slot`` (a field whose ``dims`` hold ``SLOTS``) as a 2-D C-contiguous array, one row
+    per slot of every image (and group): its axes up to the slots' flattened."""
+    count = int(np.prod(slot.shape[:2 + list(dims).index(SLOTS)]))
+    return np.ascontiguousarray(slot).reshape(count, -1)
+
+
+def _restore(family, spec, stamps, slots, slotted, kept, shapes) -> SparseTargets:
+    """Undo ``SparseTargets.__reduce__``: int64 points (and clips), the kept slots put back in
+    zeroed slot arrays."""
     starts, points, max_radius, cells, clips, centres = stamps
     full = []
-    for slot, has_slots in zip(slots, slotted):
-        if has_slots and slot.shape[1] != spec.max_slots:
-            padded = np.zeros((slot.shape[0], spec.max_slots, *slot.shape[2:]), slot.dtype)
-            padded[:, :slot.shape[1]] = slot
-            slot = padded
+    for slot, has_slots, shape in zip(slots, slotted, shapes):
+        if has_slots:
+            rows = np.zeros(shape, slot.dtype).reshape(-1, slot.shape[1])
+            rows[kept] = slot
+            slot = rows.reshape(shape)
         full.append(slot)
     clips = None if clips is None else clips.astype(np.int64)
     return SparseTargets(family, spec, Stamps(starts, points.astype(np.int64), max_radius, cells,

@@ -33,6 +33,7 @@ SLOTS = "T"  # stands for ``max_slots`` in a slot field's shape (``family.Family
 CHANNELS = "C"  # stands for the maps' channel count in a slot field's shape
 CHANNEL_PAIRS = "2C"  # twice that
 HEIGHT, WIDTH = "H", "W"  # the maps' height and width
+GROUPS = "G"  # stands for ``spec.groups``, the groups of slots (CenterPoint's task heads)
 ON_OVERFLOW = {"warn": passes.WARN, "error": passes.ERROR, "truncate": passes.TRUNCATE}
 
 
