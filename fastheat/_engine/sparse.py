@@ -52,7 +52,7 @@ class SparseTargets:
     def __reduce__(self):
         """Pickle compactly (what crosses a DataLoader's pipe): of the slot arrays only the
         slots holding a nonzero byte in some field, and their indices; the points (and clips)
-        in int32; restored exactly (``_restore``)."""
+        in int16 or int32 (``_narrow``); restored exactly (``_restore``)."""
         dims = FAMILIES[self.family].layout(self.spec).dims
         slotted = [SLOTS in field for field in dims]
         rows = [_slot_rows(slot, field) if SLOTS in field else None
@@ -63,11 +63,11 @@ class SparseTargets:
                 nonzero = row.view(np.uint8).any(axis=1)
                 used = nonzero if used is None else used | nonzero
         kept = np.zeros(0, np.int64) if used is None else np.flatnonzero(used)
-        kept = kept.astype(np.int32) if used is None or used.size < 2**31 else kept
+        kept = _narrow(kept) if used is None or used.size < 2**31 else kept
         slots = tuple(slot if row is None else row[kept] for slot, row in zip(self.slots, rows))
         shapes = [slot.shape for slot in self.slots]
-        points = self.stamps.points.astype(np.int32)  # they fit: see Stamps
-        clips = None if self.stamps.clips is None else self.stamps.clips.astype(np.int32)
+        points = _narrow(self.stamps.points)
+        clips = None if self.stamps.clips is None else _narrow(self.stamps.clips)
         stamps = (self.stamps.starts, points, self.stamps.max_radius, self.stamps.cells, clips,
                   self.stamps.centres)
         return _restore, (self.family, self.spec, stamps, slots, slotted, kept, shapes)
@@ -91,6 +91,13 @@ class SparseTargets:
             out = sinks.check_out_of(family, self.spec, self.batch_size, out)
             slots = self.slots
         return sinks.dense(family, self.spec, self.stamps, slots, out, threads)
+
+
+def _narrow(values: np.ndarray) -> np.ndarray:
+    """int64 ``values`` as int16 if they fit, else int32 (points and clips fit: see ``Stamps``;
+    slot indices below 2**31)."""
+    small = values.size == 0 or (values.min() >= -2**15 and values.max() < 2**15)
+    return values.astype(np.int16 if small else np.int32)
 
 
 def _slot_rows(slot: np.ndarray, dims) -> np.ndarray:
