@@ -53,9 +53,9 @@ class SparseTargets:
         """Pickle compactly (what crosses a DataLoader's pipe): of the slot arrays only the
         slots holding a nonzero byte in some field, and their indices; the points (and clips)
         in int16 or int32 (``_narrow``); restored exactly (``_restore``)."""
-        dims = FAMILIES[self.family].layout(self.spec).dims
-        slotted = [SLOTS in field for field in dims]
-        rows = [_slot_rows(slot, field) if SLOTS in field else None
+        dims = [tuple(field) if SLOTS in field else None
+                for field in FAMILIES[self.family].layout(self.spec).dims]
+        rows = [None if field is None else _slot_rows(slot, field)
                 for slot, field in zip(self.slots, dims)]
         used = None  # per slot (the axes up to the slots' flattened): any nonzero byte
         for row in rows:
@@ -70,7 +70,7 @@ class SparseTargets:
         clips = None if self.stamps.clips is None else _narrow(self.stamps.clips)
         stamps = (self.stamps.starts, points, self.stamps.max_radius, self.stamps.cells, clips,
                   self.stamps.centres)
-        return _restore, (self.family, self.spec, stamps, slots, slotted, kept, shapes)
+        return _restore, (self.family, self.spec, stamps, slots, dims, kept, shapes)
 
     def to_dense(self, out=None, *, num_threads: int | None = None):
         """The dense result, bit-identical to the dense call's (same named tuple and dtypes).
@@ -103,20 +103,22 @@ def _narrow(values: np.ndarray) -> np.ndarray:
 def _slot_rows(slot: np.ndarray, dims) -> np.ndarray:
     """``slot`` (a field whose ``dims`` hold ``SLOTS``) as a 2-D C-contiguous array, one row
     per slot of every image (and group): its axes up to the slots' flattened."""
-    count = int(np.prod(slot.shape[:2 + list(dims).index(SLOTS)]))
-    return np.ascontiguousarray(slot).reshape(count, -1)
+    axis = 2 + list(dims).index(SLOTS)
+    shape = (int(np.prod(slot.shape[:axis])), int(np.prod(slot.shape[axis:])))
+    return np.ascontiguousarray(slot).reshape(shape)
 
 
-def _restore(family, spec, stamps, slots, slotted, kept, shapes) -> SparseTargets:
+def _restore(family, spec, stamps, slots, dims, kept, shapes) -> SparseTargets:
     """Undo ``SparseTargets.__reduce__``: int64 points (and clips), the kept slots put back in
     zeroed slot arrays."""
     starts, points, max_radius, cells, clips, centres = stamps
     full = []
-    for slot, has_slots, shape in zip(slots, slotted, shapes):
-        if has_slots:
-            rows = np.zeros(shape, slot.dtype).reshape(-1, slot.shape[1])
+    for slot, field, shape in zip(slots, dims, shapes):
+        if field is not None:
+            whole = np.zeros(shape, slot.dtype)
+            rows = _slot_rows(whole, field)  # a view of ``whole``
             rows[kept] = slot
-            slot = rows.reshape(shape)
+            slot = whole
         full.append(slot)
     clips = None if clips is None else clips.astype(np.int64)
     return SparseTargets(family, spec, Stamps(starts, points.astype(np.int64), max_radius, cells,
