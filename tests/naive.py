@@ -2,7 +2,7 @@
 
 Every function here has the name of its public counterpart in ``fastheat`` (``gaussian_radius``,
 ``gaussian2d``, ``draw_gaussian``, ``encode_corners``, ``encode_cornernet``,
-``encode_centernet``) and is what the tests compare it with, bit for bit. Their signatures are
+``encode_centernet``, ``encode_keypoints``, ``encode_centerpoint``) and is what the tests compare it with, bit for bit. Their signatures are
 the transcribed code's own (positional sizes, the reference's argument order), not the public
 ones. The encoders (``CornerEncoder``, ``CornerNetEncoder``, ``CenterNetEncoder``) have no
 transcription: they must equal the one-shot functions.
@@ -29,6 +29,15 @@ keypoints by their scale factor around them. Written as NumPy operations on the 
 the same order as mmpose's (they decide the bits: float32 grids, Python-float ``sigma``, the
 UDP centre a NumPy float64 scalar), so the results follow NumPy's promotion rules as mmpose's
 do. No deviation.
+
+**CenterPoint** (``encode_centerpoint``): mmdetection3d's ``CenterHead.get_targets_single``
+(docs/references.md, mmdetection3d) for one scene (``centerpoint_scene``), its torch float32
+scalar arithmetic spelled out with NumPy float32 scalars in the same order, the Python-float
+coefficients of ``gaussian_radius`` (``centerpoint_radius``) rounded to float32 as torch
+rounds a scalar, and ``draw_gaussian`` above for ``draw_heatmap_gaussian`` (the same Gaussian,
+merged into float32). Deviations: ``log``, ``sin`` and ``cos`` of float32 values are
+``float32(f(float64))`` (torch's float32 functions are not correctly rounded); boxes come as
+one ``(N, 9)`` array per scene rather than ``LiDARInstance3DBoxes``.
 """
 
 import math
