@@ -2,10 +2,11 @@
 
 Every function here has the name of its public counterpart in ``fastheat`` (``gaussian_radius``,
 ``gaussian2d``, ``draw_gaussian``, ``encode_corners``, ``encode_cornernet``,
-``encode_centernet``, ``encode_keypoints``, ``encode_centerpoint``) and is what the tests compare it with, bit for bit. Their signatures are
-the transcribed code's own (positional sizes, the reference's argument order), not the public
-ones. The encoders (``CornerEncoder``, ``CornerNetEncoder``, ``CenterNetEncoder``) have no
-transcription: they must equal the one-shot functions.
+``encode_centernet``, ``encode_keypoints``, ``encode_centerpoint``) and is what the tests
+compare it with, bit for bit. Their signatures are the transcribed code's own (positional
+sizes, the reference's argument order), not the public ones. The encoders (``CornerEncoder``,
+``CornerNetEncoder``, ``CenterNetEncoder``, ...) have no transcription: they must equal the
+one-shot functions.
 
 **CornerNet** (``gaussian_radius``, ``gaussian2D``, ``draw_gaussian``, ``encode_corners``): the
 CornerNet reference (docs/references.md), kept as close to its text as possible. Deviations
