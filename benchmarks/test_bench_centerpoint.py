@@ -23,7 +23,6 @@ import pickle
 import statistics
 import time
 
-import numpy as np
 import pytest
 
 import fastheat

@@ -13,9 +13,7 @@ heatmaps are one map, concatenated along channels.
 
 from __future__ import annotations
 
-import dataclasses
 import inspect
-import math
 from dataclasses import dataclass
 from typing import NamedTuple
 

@@ -80,8 +80,9 @@ class Family:
         Each slot array's shape after the batch axis (``SLOTS`` for ``max_slots``,
         ``CHANNELS`` for the maps' channels, ``CHANNEL_PAIRS`` for twice that, ``HEIGHT`` and
         ``WIDTH`` for the maps' height and width, ``GROUPS`` for ``spec.groups``, the groups
-        of slots of a spec that has them, such as CenterPoint's task heads) and dtype. An optional field also has its
-        name and the spec's flag that adds it to the result (``layout``).
+        of slots of a spec that has them, such as CenterPoint's task heads) and dtype. An
+        optional field also has its name and the spec's flag that adds it to the result
+        (``layout``).
     slots_option : str, optional
         The option that sets ``max_slots`` (``"max_tag_len"``, ``"max_objs"``).
 
