@@ -59,20 +59,14 @@ class CenterPointTargets(NamedTuple):
         fields), and on a single scene's fields (``batch_size=None``), without the batch axis.
         """
         tasks = _check_tasks(tasks)
-        single = self.ind.ndim == 2
         if len(tasks) != self.ind.shape[-2] or sum(tasks) != self.heatmap.shape[-3]:
             raise ValueError(f"tasks {tasks} do not match the targets' {self.ind.shape[-2]} "
                              f"tasks and {self.heatmap.shape[-3]} heatmap channels")
         bounds = np.cumsum((0,) + tasks).tolist()
-        if single:
-            return ([self.heatmap[lo:hi] for lo, hi in zip(bounds, bounds[1:])],
-                    [self.anno_box[t] for t in range(len(tasks))],
-                    [self.ind[t] for t in range(len(tasks))],
-                    [self.mask[t] for t in range(len(tasks))])
-        return ([self.heatmap[:, lo:hi] for lo, hi in zip(bounds, bounds[1:])],
-                [self.anno_box[:, t] for t in range(len(tasks))],
-                [self.ind[:, t] for t in range(len(tasks))],
-                [self.mask[:, t] for t in range(len(tasks))])
+        return ([self.heatmap[..., lo:hi, :, :] for lo, hi in zip(bounds, bounds[1:])],
+                [self.anno_box[..., t, :, :] for t in range(len(tasks))],
+                [self.ind[..., t, :] for t in range(len(tasks))],
+                [self.mask[..., t, :] for t in range(len(tasks))])
 
 
 # --- the spec ------------------------------------------------------------------------------------
