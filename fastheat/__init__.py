@@ -1,8 +1,8 @@
 """fastheat: Gaussian keypoint heatmap training targets (CornerNet, CenterNet, human pose), fast.
 
 Layout: ``fastheat/_engine/`` is the engine every family plugs into (spec, stamps, the one
-stamping kernel, sinks, process state); ``cornernet.py``, ``centernet.py`` and ``keypoints.py``
-are the families;
+stamping kernel, sinks, process state); ``cornernet.py``, ``centernet.py``, ``centerpoint.py`` and
+``keypoints.py`` are the families;
 ``gaussian.py`` holds the reference's Gaussian helpers.
 """
 
@@ -10,6 +10,7 @@ from . import workloads
 from ._engine.runtime import default_num_threads, profile_stages
 from ._engine.sparse import SparseTargets, collate
 from ._warmup import warmup
+from .centerpoint import CenterPointEncoder, CenterPointTargets, encode_centerpoint
 from .centernet import (CenterNetAllTargets, CenterNetCatSpecTargets, CenterNetDenseTargets,
                         CenterNetEncoder, CenterNetTargets, encode_centernet)
 from .cornernet import (CornerEncoder, CornerHeatmaps, CornerNetEncoder, CornerNetTargets,
@@ -23,6 +24,8 @@ __all__ = [
     "CenterNetDenseTargets",
     "CenterNetEncoder",
     "CenterNetTargets",
+    "CenterPointEncoder",
+    "CenterPointTargets",
     "CornerEncoder",
     "CornerHeatmaps",
     "CornerNetEncoder",
@@ -34,6 +37,7 @@ __all__ = [
     "default_num_threads",
     "draw_gaussian",
     "encode_centernet",
+    "encode_centerpoint",
     "encode_corners",
     "encode_cornernet",
     "encode_keypoints",

@@ -95,7 +95,8 @@ class _Sent:
         stamps = targets.stamps
         self.args = (targets.family, targets.spec, (stamps.starts, stamps.points,
                      stamps.max_radius, stamps.cells, stamps.clips, stamps.centres),
-                     targets.slots, [False] * len(targets.slots))
+                     targets.slots, [None] * len(targets.slots), np.zeros(0, np.int64),
+                     [getattr(slot, "shape", None) for slot in targets.slots])
 
     def __reduce__(self):
         from fastheat._engine.sparse import _restore
