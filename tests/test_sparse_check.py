@@ -19,7 +19,7 @@ try:  # the torch doors are tested where torch is installed (CI: always, test_to
     import torch
 except ImportError:
     torch = None
-from fastheat.workloads import coco_like_detections
+from fastheat.workloads import NUSCENES, coco_like_detections, nuscenes_like_boxes
 
 SMALL = dict(num_classes=4, input_size=(96, 120), output_size=(24, 30))
 KEYPOINTS = dict(input_size=(64, 48), heatmap_size=(32, 24), sigma=2.0)
@@ -38,20 +38,50 @@ def keypoints(seed, batch_size=3):
 
 
 def sparse_of(kind, seed=0):
-    """``(targets, encoder)``: sparse targets of one kind of family and an encoder for them."""
-    if kind in ("msra", "udp", "dark"):
-        options = dict(KEYPOINTS, method=kind)
-        targets = fastheat.encode_keypoints(*keypoints(seed), **options, sparse=True)
-        return targets, fastheat.KeypointEncoder(**options)
-    encode = {"corners": fastheat.encode_corners, "cornernet": fastheat.encode_cornernet,
-              "centernet": fastheat.encode_centernet}[kind]
-    encoder = {"corners": fastheat.CornerEncoder, "cornernet": fastheat.CornerNetEncoder,
-               "centernet": fastheat.CenterNetEncoder}[kind]
-    options = dict(SMALL, dense_wh=True) if kind == "centernet" else SMALL
-    return encode(detections(seed), batch_size=4, **options, sparse=True), encoder(**options)
+    """``(targets, encoder)``: sparse targets of one kind (a family, or a family and option)
+    and an encoder for them (``SAMPLES``)."""
+    return SAMPLES[kind](seed)
 
 
-KINDS = ["corners", "cornernet", "centernet", "msra", "udp", "dark"]
+def _detections_sample(encode, encoder, **extra):
+    options = dict(SMALL, **extra)
+    return lambda seed: (encode(detections(seed), batch_size=4, **options, sparse=True),
+                         encoder(**options))
+
+
+def _keypoints_sample(method):
+    options = dict(KEYPOINTS, method=method)
+    return lambda seed: (fastheat.encode_keypoints(*keypoints(seed), **options, sparse=True),
+                         fastheat.KeypointEncoder(**options))
+
+
+def _centerpoint_sample(seed):
+    options = dict(NUSCENES, max_objs=8)
+    return (fastheat.encode_centerpoint(nuscenes_like_boxes(seed, batch_size=3, boxes_per_scene=12),
+                                        batch_size=3, **options, sparse=True),
+            fastheat.CenterPointEncoder(**options))
+
+
+#: Every registered family, by kind: ``kind -> seed -> (sparse targets, encoder)``. A new
+#: family adds its kinds here (``test_every_family_has_a_sample``).
+SAMPLES = {
+    "corners": _detections_sample(fastheat.encode_corners, fastheat.CornerEncoder),
+    "cornernet": _detections_sample(fastheat.encode_cornernet, fastheat.CornerNetEncoder),
+    "centernet": _detections_sample(fastheat.encode_centernet, fastheat.CenterNetEncoder,
+                                    dense_wh=True),
+    "keypoints-msra": _keypoints_sample("msra"),
+    "keypoints-udp": _keypoints_sample("udp"),
+    "keypoints-dark": _keypoints_sample("dark"),
+    "centerpoint": _centerpoint_sample,
+}
+KINDS = sorted(SAMPLES)
+
+
+def test_every_family_has_a_sample():
+    assert {kind.split("-")[0] for kind in SAMPLES} == set(FAMILIES)
+    for kind in KINDS:
+        targets, encoder = sparse_of(kind)
+        assert targets.family == kind.split("-")[0] and len(targets.stamps.points) > 0, kind
 
 
 def with_stamps(targets, **changes):
@@ -216,7 +246,7 @@ COLUMN_BOUNDS = {0: 2, 1: 4, 4: None}  # map, channel: [0, bound); radius: [0, m
 
 
 @settings(max_examples=60, deadline=None)
-@given(kind=st.sampled_from(["corners", "centernet", "udp"]), seed=st.integers(0, 50),
+@given(kind=st.sampled_from(KINDS), seed=st.integers(0, 50),
        column=st.integers(0, 4), value=st.integers(-(2**62), 2**62), which=st.integers(0, 10**6))
 def test_any_changed_point_is_refused_or_rendered_in_bounds(kind, seed, column, value, which):
     """Whatever value lands in any column of any point, rendering either refuses it with a named
