@@ -58,8 +58,10 @@ __all__ = ["CODECS", "FASTHEAT_CODECS", "FastheatCodec", "MSRAHeatmap", "UDPHeat
 
 #: mmpose's ``KEYPOINT_CODECS``' child of scope ``fastheat`` (the existing one if a module
 #: already made it): ``dict(type="fastheat.MSRAHeatmap")`` builds from it.
-FASTHEAT_CODECS = KEYPOINT_CODECS.children.get("fastheat") or Registry(
-    "KEYPOINT_CODECS", parent=KEYPOINT_CODECS, scope="fastheat", locations=["fastheat.mmpose"])
+FASTHEAT_CODECS = KEYPOINT_CODECS.children.get("fastheat")
+if FASTHEAT_CODECS is None:  # (an empty Registry is falsy: no ``or``)
+    FASTHEAT_CODECS = Registry("KEYPOINT_CODECS", parent=KEYPOINT_CODECS, scope="fastheat",
+                               locations=["fastheat.mmpose"])
 
 _warned_fallback = False
 
@@ -80,7 +82,7 @@ def check_size(codec: str, name: str, value, minimum: int) -> tuple[int, int]:
     return int(value[1]), int(value[0])
 
 
-def check_sigma(codec: str, sigma) -> float:
+def check_sigma(codec: str, sigma) -> None:
     """A Python int or float sigma: mmpose's arithmetic with a NumPy scalar (float64 or float32)
     is not the one fastheat reproduces."""
     if type(sigma) not in (int, float):
@@ -90,7 +92,6 @@ def check_sigma(codec: str, sigma) -> float:
     if not MIN_SIGMA <= sigma <= MAX_SIGMA:
         raise ValueError(f"fastheat.{codec}: sigma must be in [{MIN_SIGMA}, {MAX_SIGMA:g}], "
                          f"got {sigma!r}")
-    return float(sigma)
 
 
 def computed_in_float32(keypoints: np.ndarray) -> bool:
