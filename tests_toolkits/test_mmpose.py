@@ -20,7 +20,7 @@ import fastheat
 import fastheat.mmpose
 import naive
 
-#: (fastheat config type, mmpose's, method, extra options)
+#: (the codec's class name, fastheat's method, the options that select it)
 CODECS = [("MSRAHeatmap", "msra", {}), ("MSRAHeatmap", "dark", dict(unbiased=True)),
           ("UDPHeatmap", "udp", {})]
 IDS = [method for _, method, _ in CODECS]
@@ -110,7 +110,7 @@ SETTINGS = settings(max_examples=150, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
-# --- the codecs, called as mmpose's codecs ----------------------------------------------------------
+# --- the codecs, called as mmpose's codecs ---------------------------------------------------
 
 
 @pytest.mark.parametrize("name, method, extra", CODECS, ids=IDS)
