@@ -24,7 +24,7 @@ The bits are mmpose's for keypoints whose division by the codec's float32 scale 
 in float32: float32 keypoints (what mmpose's pipeline holds), and float16 or 8/16-bit integers.
 Keypoints of any other dtype (float64, int64, ...), for which mmpose computes in float64, are
 encoded by mmpose's own code, as it computes them (a ``RuntimeWarning`` once per process says
-so: cast them to float32 for fastheat's speed).
+so: cast them to float32 for fastheat's speed), and so are images of no keypoints (``K == 0``).
 
 Adding a codec (the SimCC and associative-embedding families, once they exist): subclass
 ``FastheatCodec`` and mmpose's codec, check the options fastheat cannot reproduce in
@@ -58,8 +58,10 @@ __all__ = ["CODECS", "FASTHEAT_CODECS", "FastheatCodec", "MSRAHeatmap", "UDPHeat
 
 #: mmpose's ``KEYPOINT_CODECS``' child of scope ``fastheat`` (the existing one if a module
 #: already made it): ``dict(type="fastheat.MSRAHeatmap")`` builds from it.
-FASTHEAT_CODECS = KEYPOINT_CODECS.children.get("fastheat") or Registry(
-    "KEYPOINT_CODECS", parent=KEYPOINT_CODECS, scope="fastheat", locations=["fastheat.mmpose"])
+FASTHEAT_CODECS = KEYPOINT_CODECS.children.get("fastheat")
+if FASTHEAT_CODECS is None:  # (an empty Registry is falsy: no ``or``)
+    FASTHEAT_CODECS = Registry("KEYPOINT_CODECS", parent=KEYPOINT_CODECS, scope="fastheat",
+                               locations=["fastheat.mmpose"])
 
 _warned_fallback = False
 
@@ -80,7 +82,7 @@ def check_size(codec: str, name: str, value, minimum: int) -> tuple[int, int]:
     return int(value[1]), int(value[0])
 
 
-def check_sigma(codec: str, sigma) -> float:
+def check_sigma(codec: str, sigma) -> None:
     """A Python int or float sigma: mmpose's arithmetic with a NumPy scalar (float64 or float32)
     is not the one fastheat reproduces."""
     if type(sigma) not in (int, float):
@@ -90,7 +92,6 @@ def check_sigma(codec: str, sigma) -> float:
     if not MIN_SIGMA <= sigma <= MAX_SIGMA:
         raise ValueError(f"fastheat.{codec}: sigma must be in [{MIN_SIGMA}, {MAX_SIGMA:g}], "
                          f"got {sigma!r}")
-    return float(sigma)
 
 
 def computed_in_float32(keypoints: np.ndarray) -> bool:
@@ -131,8 +132,7 @@ class FastheatCodec:
             Default: float32 ones. ``keypoint_weights`` has its dtype.
         """
         keypoints, visible = self._checked(keypoints, keypoints_visible, batched=False)
-        if not (computed_in_float32(keypoints) and exact_in_float64(visible)):
-            _warn_fallback(keypoints, visible)
+        if left_to_mmpose(keypoints, visible):
             return super().encode(keypoints, visible)
         return {key: value[0] for key, value in self._encode_batch(keypoints[None],
                                                                    visible[None]).items()}
@@ -156,8 +156,7 @@ class FastheatCodec:
             ``np.stack([encode(keypoints[b], keypoints_visible[b])[key] for b in range(B)])``.
         """
         keypoints, visible = self._checked(keypoints, keypoints_visible, batched=True)
-        if not (computed_in_float32(keypoints) and exact_in_float64(visible)):
-            _warn_fallback(keypoints, visible)
+        if left_to_mmpose(keypoints, visible):
             encoded = [super(FastheatCodec, self).encode(k, v) for k, v in zip(keypoints, visible)]
             return {key: np.stack([e[key] for e in encoded]) for key in encoded[0]}
         return self._encode_batch(keypoints, visible, num_threads)
@@ -177,6 +176,9 @@ class FastheatCodec:
                                 else ("(N, K, 2)", "(N, K)"))
         if keypoints.ndim != 3 + batched or keypoints.shape[-1] != 2:
             raise ValueError(f"{name}: keypoints must be {shape}, got shape {keypoints.shape}")
+        if batched and keypoints.shape[0] == 0:
+            raise ValueError(f"{name}: keypoints must hold at least one image (B >= 1 in "
+                             f"{shape}), got shape {keypoints.shape}")
         if self.single_instance and keypoints.shape[-3] != 1:
             raise ValueError(f"{name}: keypoints must hold one instance (N == 1 in {shape}), as "
                              f"mmpose's {type(self).__name__} takes, got shape {keypoints.shape}")
@@ -189,7 +191,14 @@ class FastheatCodec:
         return keypoints, visible
 
 
-def _warn_fallback(keypoints: np.ndarray, visible: np.ndarray) -> None:
+def left_to_mmpose(keypoints: np.ndarray, visible: np.ndarray) -> bool:
+    """Whether mmpose's own code encodes these: no keypoints (``K == 0``: empty maps), or
+    dtypes mmpose computes in another precision than the one fastheat reproduces (a warning,
+    once per process)."""
+    if keypoints.shape[-2] == 0:
+        return True
+    if computed_in_float32(keypoints) and exact_in_float64(visible):
+        return False
     global _warned_fallback
     if not _warned_fallback:
         _warned_fallback = True
@@ -198,6 +207,7 @@ def _warn_fallback(keypoints: np.ndarray, visible: np.ndarray) -> None:
             f"{visible.dtype}) are encoded by mmpose's own code, which computes them in another "
             f"precision than the float32 fastheat reproduces: pass float32 keypoints, as "
             f"mmpose's pipeline does, for fastheat's speed", RuntimeWarning, stacklevel=3)
+    return True
 
 
 class _HeatmapCodec(FastheatCodec):

@@ -20,7 +20,7 @@ import fastheat
 import fastheat.mmpose
 import naive
 
-#: (fastheat config type, mmpose's, method, extra options)
+#: (the codec's class name, fastheat's method, the options that select it)
 CODECS = [("MSRAHeatmap", "msra", {}), ("MSRAHeatmap", "dark", dict(unbiased=True)),
           ("UDPHeatmap", "udp", {})]
 IDS = [method for _, method, _ in CODECS]
@@ -110,7 +110,7 @@ SETTINGS = settings(max_examples=150, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
-# --- the codecs, called as mmpose's codecs ----------------------------------------------------------
+# --- the codecs, called as mmpose's codecs ---------------------------------------------------
 
 
 @pytest.mark.parametrize("name, method, extra", CODECS, ids=IDS)
@@ -195,6 +195,17 @@ def test_keypoint_dtypes(name, method, extra, rng):
                 assert_identical(ours.encode(keypoints[b]), theirs.encode(keypoints[b]))
                 assert_identical({key: value[b] for key, value in got.items()},
                                  theirs.encode(keypoints[b]))
+
+
+@pytest.mark.parametrize("name, method, extra", CODECS, ids=IDS)
+def test_no_keypoints(name, method, extra):
+    """K == 0: mmpose's empty maps and weights (its own code makes them)."""
+    ours, theirs = build_pair(name, extra)
+    keypoints = np.zeros((1, 0, 2), np.float32)
+    expected = theirs.encode(keypoints)
+    assert_identical(ours.encode(keypoints), expected)
+    assert_identical(ours.batch_encode(keypoints[None].repeat(2, 0)),
+                     {key: np.stack([value, value]) for key, value in expected.items()})
 
 
 def test_float64_keypoints_get_mmpose_float64_arithmetic():
@@ -348,6 +359,8 @@ def test_options_that_only_decoding_uses_are_mmpose_s(rng):
     (lambda c: c.batch_encode(np.zeros((1, 17, 2), np.float32)),
      r"keypoints must be \(B, N, K, 2\)"),
     (lambda c: c.batch_encode(np.zeros((4, 2, 17, 2), np.float32)), "one instance"),
+    (lambda c: c.batch_encode(np.zeros((0, 1, 17, 2), np.float32)), r"B >= 1"),
+    (lambda c: c.batch_encode(np.zeros((0, 1, 17, 2))), r"B >= 1"),
     (lambda c: c.encode(np.full((1, 17, 2), np.nan, np.float32)), "not finite"),
     (lambda c: c.encode(np.zeros((1, 17, 2), np.float32), np.full((1, 17), np.inf)),
      "visible.* is not finite"),
