@@ -1,8 +1,8 @@
 """fastheat: Gaussian keypoint heatmap training targets (CornerNet, CenterNet, human pose), fast.
 
 Layout: ``fastheat/_engine/`` is the engine every family plugs into (spec, stamps, the one
-stamping kernel, sinks, process state); ``cornernet.py``, ``centernet.py`` and ``keypoints.py``
-are the families;
+stamping kernel, sinks, process state); ``cornernet.py``, ``centernet.py``, ``keypoints.py``
+and ``simcc.py`` are the families;
 ``gaussian.py`` holds the reference's Gaussian helpers.
 """
 
@@ -16,6 +16,7 @@ from .cornernet import (CornerEncoder, CornerHeatmaps, CornerNetEncoder, CornerN
                         encode_corners, encode_cornernet)
 from .gaussian import draw_gaussian, gaussian2d, gaussian_radius
 from .keypoints import KeypointEncoder, KeypointTargets, encode_keypoints
+from .simcc import SimCCEncoder, SimCCTargets, encode_simcc
 
 __all__ = [
     "CenterNetAllTargets",
@@ -29,6 +30,8 @@ __all__ = [
     "CornerNetTargets",
     "KeypointEncoder",
     "KeypointTargets",
+    "SimCCEncoder",
+    "SimCCTargets",
     "SparseTargets",
     "collate",
     "default_num_threads",
@@ -37,6 +40,7 @@ __all__ = [
     "encode_corners",
     "encode_cornernet",
     "encode_keypoints",
+    "encode_simcc",
     "gaussian2d",
     "gaussian_radius",
     "profile_stages",

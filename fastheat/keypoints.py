@@ -226,8 +226,10 @@ def _unbound(spec: KeypointSpec) -> KeypointSpec:
 # --- the input and the pass ----------------------------------------------------------------------
 
 
-def _as_input(spec: KeypointSpec, data, image_ids):
-    """``(spec bound to K and N, (keypoints float32, visible float64), B, labels)``."""
+def keypoint_input(spec, data, image_ids):
+    """``(spec bound to K and N, (keypoints float32, visible float64), B, labels)``: the
+    ``Family.as_input`` of every pose family (its spec a dataclass with ``num_keypoints`` and
+    ``max_slots``)."""
     keypoints, visible = data
     keypoints = as_real_array("keypoints", keypoints)
     if keypoints.ndim != 4 or keypoints.shape[3] != 2 or 0 in keypoints.shape[0::2]:
@@ -250,8 +252,22 @@ def _as_input(spec: KeypointSpec, data, image_ids):
 NOT_FINITE_VISIBLE, NOT_FINITE, BEYOND = 1, 2, 3
 _PROBLEMS = {NOT_FINITE_VISIBLE: "visible{where} = {visible} is not finite",
              NOT_FINITE: "keypoints{where} = {keypoint} of a visible keypoint is not finite",
-             BEYOND: "keypoints{where} = {keypoint} is beyond +-{bound} heatmap cells once divided "
-                     "by the scale factor {scale}"}
+             BEYOND: "keypoints{where} = {keypoint} is beyond +-{bound} {beyond}"}
+
+
+def keypoint_error(info, keypoints, visible, labels: Labels, beyond: str) -> ValueError:
+    """The ``ValueError`` of a pose family's pass that found a bad keypoint (``info[CODE]``,
+    one of ``NOT_FINITE_VISIBLE``, ``NOT_FINITE``, ``BEYOND``, at the flat index
+    ``info[WHERE]``), naming the entry ``[b, n, k]``; ``beyond`` says where ``BEYOND`` is
+    measured (e.g. "heatmap cells once divided by the scale factor [4.0, 4.0]")."""
+    b, rest = divmod(int(info[WHERE]), visible.shape[1] * visible.shape[2])
+    n, k = divmod(rest, visible.shape[2])
+    where = f"[{b}, {n}, {k}]"
+    if labels.image_ids is not None:
+        where += f" ({labels.image(b)})"
+    return ValueError(_PROBLEMS[int(info[CODE])].format(
+        where=where, visible=visible[b, n, k], keypoint=keypoints[b, n, k].tolist(),
+        bound=f"2**{int(math.log2(MAX_CELL))}", beyond=beyond))
 
 
 @jit
@@ -357,16 +373,9 @@ def _run_keypoint_pass(spec: KeypointSpec, data, batch_size: int, slots, labels)
                  np.float32(spec.radius), spec.size, spec.middle, spec.table_radius,
                  np.float32(2 * spec.sigma**2), np.float32(exp_underflow() if spec.code == DARK else 0),
                  *spec.output_size, starts, points, clips, centres, info, slots[0])
-    code = int(info[CODE])
-    if code:
-        b, rest = divmod(int(info[WHERE]), visible.shape[1] * visible.shape[2])
-        n, k = divmod(rest, visible.shape[2])
-        where = f"[{b}, {n}, {k}]"
-        if labels.image_ids is not None:
-            where += f" ({labels.image(b)})"
-        raise ValueError(_PROBLEMS[code].format(
-            where=where, visible=visible[b, n, k], keypoint=keypoints[b, n, k].tolist(),
-            bound=f"2**{int(math.log2(MAX_CELL))}", scale=list(spec.scale)))
+    if info[CODE]:
+        raise keypoint_error(info, keypoints, visible, labels, "heatmap cells once divided by "
+                             f"the scale factor {list(spec.scale)}")
     count = int(info[COUNT])
     return Stamps(starts, points[:count], int(info[MAX_RADIUS]), int(info[CELLS]), clips[:count],
                   centres[:count] if spec.code != MSRA else None)
@@ -390,7 +399,7 @@ KEYPOINTS = register(Family(
     name="keypoints", result=KeypointTargets, maps=1, run_pass=_run_keypoint_pass,
     options=dict(input_size=REQUIRED, heatmap_size=REQUIRED, sigma=2.0, method="msra"),
     slots=(((SLOTS, CHANNELS), np.float32),),
-    make_spec=_make_spec, as_input=_as_input, unbound=_unbound, warmup=_warmup,
+    make_spec=_make_spec, as_input=keypoint_input, unbound=_unbound, warmup=_warmup,
     rendering=("output_size", "dtype", "sigma", "method"),
     inputs=(inspect.Parameter("keypoints", _POSITIONAL),
             inspect.Parameter("visible", _POSITIONAL, default=None)),

@@ -5,7 +5,9 @@ checks a call's options against them, once per distinct set of options (a small 
 returns the family-neutral ``MapSpec`` that the engine and the family's pass read. A family
 whose options are of another kind (keypoints) makes its own spec (``Family.make_spec``): any
 frozen dataclass with what the engine reads, ``map_shape(batch_size)``, ``dtype``,
-``max_slots`` and ``gaussian`` (``tables``).
+``max_slots`` and ``gaussian`` (``tables``); a spec whose maps differ in shape (1-D labels of
+several lengths) also has ``map_shapes(batch_size)``, one shape per map (``map_shape`` the
+first).
 """
 
 from __future__ import annotations
