@@ -1,8 +1,8 @@
 """fastheat: Gaussian keypoint heatmap training targets (CornerNet, CenterNet, human pose), fast.
 
 Layout: ``fastheat/_engine/`` is the engine every family plugs into (spec, stamps, the one
-stamping kernel, sinks, process state); ``cornernet.py``, ``centernet.py``, ``keypoints.py``
-and ``simcc.py`` are the families;
+stamping kernel, sinks, process state); ``cornernet.py``, ``centernet.py``, ``keypoints.py``,
+``simcc.py`` and ``associative_embedding.py`` are the families;
 ``gaussian.py`` holds the reference's Gaussian helpers.
 """
 
@@ -10,6 +10,8 @@ from . import workloads
 from ._engine.runtime import default_num_threads, profile_stages
 from ._engine.sparse import SparseTargets, collate
 from ._warmup import warmup
+from .associative_embedding import (AssociativeEmbeddingEncoder, AssociativeEmbeddingTargets,
+                                    encode_associative_embedding)
 from .centernet import (CenterNetAllTargets, CenterNetCatSpecTargets, CenterNetDenseTargets,
                         CenterNetEncoder, CenterNetTargets, encode_centernet)
 from .cornernet import (CornerEncoder, CornerHeatmaps, CornerNetEncoder, CornerNetTargets,
@@ -19,6 +21,8 @@ from .keypoints import KeypointEncoder, KeypointTargets, encode_keypoints
 from .simcc import SimCCEncoder, SimCCTargets, encode_simcc
 
 __all__ = [
+    "AssociativeEmbeddingEncoder",
+    "AssociativeEmbeddingTargets",
     "CenterNetAllTargets",
     "CenterNetCatSpecTargets",
     "CenterNetDenseTargets",
@@ -36,6 +40,7 @@ __all__ = [
     "collate",
     "default_num_threads",
     "draw_gaussian",
+    "encode_associative_embedding",
     "encode_centernet",
     "encode_corners",
     "encode_cornernet",

@@ -156,7 +156,7 @@ class KeypointSpec:
     ``(height, width)``; ``output_size`` is ``heatmap_size``), and, bound per call by the input,
     ``num_keypoints`` (the maps' channels ``K``) and ``max_slots`` (instances ``N``).
 
-    The rest is derived once from them (``_make_spec``), as mmpose derives it: ``scale``
+    The rest is derived once from them (``make_keypoint_spec``), as mmpose derives it: ``scale``
     ``(x, y)``, the float32 ``scale_factor`` keypoints are divided by; ``radius = 3 * sigma``;
     ``size``, the cells of the Gaussian's grid (``len(np.arange(0, 2 * radius + 1))``), and
     ``middle``, its centre cell (``(2 * radius + 1) // 2``); ``table_radius``, the radius of
@@ -197,7 +197,7 @@ class KeypointSpec:
                 if getattr(self, name) != getattr(other, name)]
 
 
-def _make_spec(values: dict) -> KeypointSpec:
+def make_keypoint_spec(values: dict) -> KeypointSpec:
     method = values["method"]
     if not isinstance(method, str) or method not in METHODS:
         raise ValueError(f"method must be one of {list(METHODS)}, got {method!r}")
@@ -361,7 +361,7 @@ def _keypoint_pass(keypoints, visible, method, scale_x, scale_y, radius, radius3
     info[COUNT] = j
 
 
-def _run_keypoint_pass(spec: KeypointSpec, data, batch_size: int, slots, labels) -> Stamps:
+def run_keypoint_pass(spec: KeypointSpec, data, batch_size: int, slots, labels) -> Stamps:
     keypoints, visible = data
     capacity = visible.size
     starts, points, info = new_stamps(batch_size, capacity)
@@ -396,10 +396,10 @@ def _warmup(num_threads: int) -> None:
 
 _POSITIONAL = inspect.Parameter.POSITIONAL_OR_KEYWORD
 KEYPOINTS = register(Family(
-    name="keypoints", result=KeypointTargets, maps=1, run_pass=_run_keypoint_pass,
+    name="keypoints", result=KeypointTargets, maps=1, run_pass=run_keypoint_pass,
     options=dict(input_size=REQUIRED, heatmap_size=REQUIRED, sigma=2.0, method="msra"),
     slots=(((SLOTS, CHANNELS), np.float32),),
-    make_spec=_make_spec, as_input=keypoint_input, unbound=_unbound, warmup=_warmup,
+    make_spec=make_keypoint_spec, as_input=keypoint_input, unbound=_unbound, warmup=_warmup,
     rendering=("output_size", "dtype", "sigma", "method"),
     inputs=(inspect.Parameter("keypoints", _POSITIONAL),
             inspect.Parameter("visible", _POSITIONAL, default=None)),

@@ -35,6 +35,11 @@ SimCC), one image at a time (``simcc_labels``), both smoothing types, with its d
 grids, NumPy int64 centres, ``sigma`` as the ``np.array`` mmpose makes of it), so the values
 follow NumPy's promotion rules as mmpose's do. No deviation (the ``"standard"`` labels are
 rows ``(N, K, size)``, as mmpose's code returns them; its docstring says ``(N, K)``).
+
+**Associative embedding** (``encode_associative_embedding``): mmpose's ``AssociativeEmbedding.
+encode``: the MSRA or UDP generator above (``generate_gaussian_heatmaps`` and
+``generate_udp_gaussian_heatmaps`` are the functions ``msra_heatmaps`` and ``udp_heatmaps``
+transcribe) and its keypoint indices (``keypoint_indices``). No deviation.
 """
 
 import math
@@ -541,4 +546,44 @@ def encode_simcc(keypoints, visible, input_size, sigma=6.0, ratio=2.0, smoothing
             [input_size[1], input_size[0]], keypoints[b], seen, sigma, ratio, smoothing,
             smooth_weight, normalize)
         fields.append((x_labels, y_labels, weights.astype(np.float32)))
+    return tuple(np.stack(field) for field in zip(*fields))
+
+
+# --- mmpose: associative embedding (bottom-up) --------------------------------------------------
+
+
+def keypoint_indices(heatmap_size, keypoints, visible):
+    """AssociativeEmbedding._encode_keypoint_indices for one image: ``keypoints`` (N, K, 2)
+    float32 in heatmap cells, ``heatmap_size`` ``[W, H]``. Returns int64 (N, K, 2): each
+    keypoint's ``[y * W + x, v]``."""
+    width, height = heatmap_size
+    indices = np.zeros(keypoints.shape[:2] + (2,), np.int64)
+    for n in range(keypoints.shape[0]):
+        for k in range(keypoints.shape[1]):
+            with np.errstate(invalid="ignore", over="ignore"):  # NaN padding, huge values
+                x, y = (keypoints[n, k] + 0.5).astype(np.int64)
+                index = y * width + x
+            seen = visible[n, k] > 0.5 and 0 <= x < width and 0 <= y < height
+            indices[n, k] = [index, seen]
+    return indices
+
+
+def encode_associative_embedding(keypoints, visible, input_size, heatmap_size, sigma=None,
+                                 use_udp=False):
+    """AssociativeEmbedding.encode on every image of a batch: keypoints (B, N, K, 2) float32 in
+    input pixels, ``visible`` (B, N, K) or None (all 1), sizes ``(height, width)``. Returns
+    ``(heatmaps (B, K, H, W), keypoint_indices (B, N, K, 2), keypoint_weights (B, N, K)
+    float32)``."""
+    size = [heatmap_size[1], heatmap_size[0]]
+    if sigma is None:
+        sigma = (size[0] * size[1])**0.5 / 64
+    method = "udp" if use_udp else "msra"
+    scale = keypoint_scale_factor(input_size, heatmap_size, method)
+    fields = []
+    for b in range(keypoints.shape[0]):
+        seen = np.ones(keypoints.shape[1:3], np.float32) if visible is None else visible[b]
+        cells = keypoints[b] / scale
+        with np.errstate(invalid="ignore"):  # NaN padding of invisible keypoints
+            heatmaps, weights = KEYPOINT_GENERATORS[method](size, cells, seen, sigma)
+        fields.append((heatmaps, keypoint_indices(size, cells, seen), weights.astype(np.float32)))
     return tuple(np.stack(field) for field in zip(*fields))
