@@ -29,6 +29,7 @@ import naive
 
 SIMCC = dict(shape=(64, 1, 17), input_size=(256, 192),
              options=dict(sigma=(4.9, 5.66), simcc_split_ratio=2.0))
+AE = dict(shape=(16, 10, 17), input_size=(512, 512), heatmap_size=(128, 128))
 TARGETS = {"simcc": 30, "associative-embedding": 30}
 
 
@@ -56,7 +57,32 @@ def simcc_calls():
     }
 
 
-CALLS = {"simcc": simcc_calls}
+def ae_calls():
+    """The same for the associative-embedding batch (default sigma: 2.0 for 128x128)."""
+    keypoints, visible = pose_batch(AE["shape"], AE["input_size"])
+    options = dict(input_size=AE["input_size"], heatmap_size=AE["heatmap_size"])
+    encoder = fastheat.AssociativeEmbeddingEncoder(**options, num_threads=1)
+    size = [AE["heatmap_size"][1], AE["heatmap_size"][0]]
+    sigma = (size[0] * size[1])**0.5 / 64
+    scale = naive.keypoint_scale_factor(AE["input_size"], AE["heatmap_size"], "msra")
+
+    def mmpose():
+        results = []
+        for b in range(keypoints.shape[0]):
+            cells = keypoints[b] / scale
+            heatmaps, weights = naive.msra_heatmaps(size, cells, visible[b], sigma)
+            results.append((heatmaps, naive.keypoint_indices(size, cells, visible[b]), weights))
+        return results
+
+    return {
+        "mmpose": mmpose,
+        "fastheat": lambda: fastheat.encode_associative_embedding(keypoints, visible, **options,
+                                                                  num_threads=1),
+        "encoder": lambda: encoder(keypoints, visible),
+    }
+
+
+CALLS = {"simcc": simcc_calls, "associative-embedding": ae_calls}
 
 
 @pytest.mark.parametrize("name", sorted(CALLS))
