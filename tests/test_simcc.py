@@ -118,6 +118,24 @@ def test_rtmpose_batch(rng):
         assert_like_mmpose(keypoints, None, (256, 192), sigma, num_threads=2)
 
 
+def test_label_values_follow_numpys_promotion():
+    """mmpose's Gaussian is computed in the dtype NumPy's promotion gives a float32 grid minus
+    a NumPy int64 centre (float64 under NumPy >= 2, NEP 50; float32 under 1.x), then stored
+    in float32 and normalized in the dtype of float32 / a NumPy float64: fastheat's values are
+    those of that dtype, whichever NumPy runs."""
+    from fastheat.simcc import SimCCLabels
+
+    kind = (np.zeros(1, np.float32) - np.int64(0)).dtype.type
+    norm = (np.zeros(1, np.float32) / np.float64(3.0)).dtype.type
+    for sigma in (4.9, 5.66, 2.0, 0.3):
+        offsets = np.arange(500).astype(kind)
+        want = np.exp(-(offsets * offsets) / kind(2 * sigma**2)).astype(np.float32)
+        normalized = (want.astype(norm) / norm(sigma * np.sqrt(2 * np.pi))).astype(np.float32)
+        for normalize, expected in ((False, want), (True, normalized)):
+            got = SimCCLabels((500, 500), (sigma, sigma), "gaussian", 0.0, normalize)
+            assert got.offset_values(500).tobytes() == np.stack([expected] * 2).tobytes()
+
+
 def test_mmpose_rules():
     """Half to even, weights of missed keypoints, whole rows past the map."""
     kw = dict(input_size=(10, 10), simcc_split_ratio=1.0)
