@@ -96,7 +96,7 @@ class SimCCLabels:
         return _offset_values(self, length)
 
 
-@functools.lru_cache(maxsize=16)
+@functools.lru_cache(maxsize=8)  # a table per option set (and per reach, for far centres)
 def _offset_values(kind: SimCCLabels, length: int) -> NDArray[np.float32]:
     if kind.smoothing_type == "gaussian":
         rows = [_gaussian_label(sigma, length, kind.normalize) for sigma in kind.sigma]
