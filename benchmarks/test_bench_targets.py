@@ -48,8 +48,9 @@ def best_of(function, repeat=15):
     return min(times)
 
 
-def test_full_targets_overhead(detections):
+def test_full_targets_overhead(detections, target):
     encode_cornernet(detections, **CORNERNET)  # compile or load from cache
     full = best_of(lambda: encode_cornernet(detections, **CORNERNET))
     heatmaps = best_of(lambda: fastheat.encode_corners(detections, **CORNERNET))
-    assert full <= 1.3 * heatmaps, f"full targets {full * 1e3:.1f} ms vs heatmaps {heatmaps * 1e3:.1f} ms"
+    target(full <= 1.3 * heatmaps, f"full targets {full * 1e3:.1f} ms vs heatmaps "
+           f"{heatmaps * 1e3:.1f} ms (target: at most 1.3x)")

@@ -1,8 +1,8 @@
 """fastheat: Gaussian keypoint heatmap training targets (CornerNet, CenterNet, human pose), fast.
 
 Layout: ``fastheat/_engine/`` is the engine every family plugs into (spec, stamps, the one
-stamping kernel, sinks, process state); ``cornernet.py``, ``centernet.py``, ``keypoints.py``,
-``simcc.py`` and ``associative_embedding.py`` are the families;
+stamping kernel, sinks, process state); ``cornernet.py``, ``centernet.py``, ``centerpoint.py``,
+``keypoints.py``, ``simcc.py`` and ``associative_embedding.py`` are the families;
 ``gaussian.py`` holds the reference's Gaussian helpers.
 """
 
@@ -12,6 +12,7 @@ from ._engine.sparse import SparseTargets, collate
 from ._warmup import warmup
 from .associative_embedding import (AssociativeEmbeddingEncoder, AssociativeEmbeddingTargets,
                                     encode_associative_embedding)
+from .centerpoint import CenterPointEncoder, CenterPointTargets, encode_centerpoint
 from .centernet import (CenterNetAllTargets, CenterNetCatSpecTargets, CenterNetDenseTargets,
                         CenterNetEncoder, CenterNetTargets, encode_centernet)
 from .cornernet import (CornerEncoder, CornerHeatmaps, CornerNetEncoder, CornerNetTargets,
@@ -28,6 +29,8 @@ __all__ = [
     "CenterNetDenseTargets",
     "CenterNetEncoder",
     "CenterNetTargets",
+    "CenterPointEncoder",
+    "CenterPointTargets",
     "CornerEncoder",
     "CornerHeatmaps",
     "CornerNetEncoder",
@@ -42,6 +45,7 @@ __all__ = [
     "draw_gaussian",
     "encode_associative_embedding",
     "encode_centernet",
+    "encode_centerpoint",
     "encode_corners",
     "encode_cornernet",
     "encode_keypoints",

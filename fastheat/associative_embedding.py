@@ -26,7 +26,8 @@ from ._engine.spec import REQUIRED, check_flag
 from ._engine.stamping import expand_cells
 from ._engine.stamps import Stamps
 from ._engine.validate import check_map_size
-from .keypoints import KeypointSpec, keypoint_input, make_keypoint_spec, run_keypoint_pass
+from .keypoints import (KEYPOINTS, KeypointSpec, keypoint_input, make_keypoint_spec,
+                        run_keypoint_pass)
 
 #: What NumPy's float-to-int64 cast gives on x86-64 for NaN, infinities and values beyond
 #: int64 (the hardware's "integer indefinite"; the cast is undefined in C).
@@ -127,6 +128,7 @@ ASSOCIATIVE_EMBEDDING = register(Family(
     options=dict(input_size=REQUIRED, heatmap_size=REQUIRED, sigma=None, use_udp=False),
     slots=(((SLOTS, CHANNELS, 2), np.int64), ((SLOTS, CHANNELS), np.float32)),
     make_spec=_make_spec, as_input=keypoint_input, unbound=_unbound, warmup=_warmup,
+    spec_type=AssociativeEmbeddingSpec, stamp_arrays=KEYPOINTS.stamp_arrays,
     rendering=("output_size", "dtype", "sigma", "use_udp"),
     inputs=(inspect.Parameter("keypoints", _POSITIONAL),
             inspect.Parameter("visible", _POSITIONAL, default=None)),

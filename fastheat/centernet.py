@@ -318,7 +318,8 @@ CENTERNET = register(Family(
            ((SLOTS, CHANNEL_PAIRS), np.uint8, "cat_spec_mask", "cat_spec_wh")),
     variants={DENSE_WH: CenterNetDenseTargets, CAT_SPEC_WH: CenterNetCatSpecTargets,
               DENSE_WH + CAT_SPEC_WH: CenterNetAllTargets},
-    slots_option="max_objs", make_spec=_make_spec, rendering=(*RENDERING, "msra_sigma"),
+    slots_option="max_objs", make_spec=_make_spec, spec_type=CenterNetSpec,
+    rendering=(*RENDERING, "msra_sigma"),
     warmup_options=({}, {"dense_wh": True}),
 ))
 

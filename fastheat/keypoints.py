@@ -400,6 +400,8 @@ KEYPOINTS = register(Family(
     options=dict(input_size=REQUIRED, heatmap_size=REQUIRED, sigma=2.0, method="msra"),
     slots=(((SLOTS, CHANNELS), np.float32),),
     make_spec=make_keypoint_spec, as_input=keypoint_input, unbound=_unbound, warmup=_warmup,
+    spec_type=KeypointSpec,
+    stamp_arrays=lambda spec: ("clips",) if spec.code == MSRA else ("clips", "centres"),
     rendering=("output_size", "dtype", "sigma", "method"),
     inputs=(inspect.Parameter("keypoints", _POSITIONAL),
             inspect.Parameter("visible", _POSITIONAL, default=None)),

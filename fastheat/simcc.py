@@ -31,7 +31,7 @@ from ._engine.jit import jit
 from ._engine.passes import CODE, COUNT, MAX_RADIUS, CELLS, WHERE, add_label_stamp, new_stamps
 from ._engine.spec import REQUIRED, check_flag
 from ._engine.stamping import expand_cells
-from ._engine.stamps import Stamps
+from ._engine.stamps import CHANNEL, MAP, RADIUS, X, Y, Stamps
 from ._engine.validate import check_map_size, check_positive, check_real
 from .keypoints import (BEYOND, MAX_CELL, MAX_SIGMA, MIN_SIGMA, NOT_FINITE, NOT_FINITE_VISIBLE,
                         keypoint_error, keypoint_input)
@@ -267,6 +267,35 @@ def _run_simcc_pass(spec: SimCCSpec, data, batch_size: int, slots, labels) -> St
     return Stamps(starts, points[:count], int(info[MAX_RADIUS]), int(info[CELLS]))
 
 
+def _check_stamps(spec: SimCCSpec, stamps: Stamps) -> str | None:
+    """The label points' own invariants (``Stamps``, label kinds; the engine has checked the
+    maps, channels and bounds): rows in ``[0, K)``, each radius the row's largest offset, and
+    centres that this spec labels (so the value table stays as short as the pass makes it)."""
+    points = stamps.points
+    widths = np.array(spec.gaussian.widths)[points[:, MAP]]
+    centre, row, reach = points[:, X], points[:, Y], points[:, RADIUS]
+    bad = (row < 0) | (row >= spec.num_keypoints)
+    bad |= reach != np.maximum(np.abs(centre), np.abs(widths - 1 - centre))
+    if spec.smoothing_type == "gaussian":
+        radius = np.array(spec.radius)[points[:, MAP]]
+        bad |= (centre - radius >= widths) | (centre + radius + 1.0 < 0)
+    else:
+        bad |= (centre < 0) | (centre >= widths)
+    if bad.any():
+        j = int(np.flatnonzero(bad)[0])
+        return (f"stamps.points[{j}] = {points[j].tolist()} is not a label of these options (a "
+                f"row in [0, {spec.num_keypoints}), a centre they label, the radius "
+                "max(|x|, width - 1 - x))")
+    image = np.repeat(np.arange(stamps.images), np.diff(stamps.starts))
+    rows = ((image * 2 + points[:, MAP]) * spec.max_slots + points[:, CHANNEL]) \
+        * spec.num_keypoints + row
+    _, first = np.unique(rows, return_index=True)
+    if first.size < rows.size:  # one label per row: the kernel writes, the scatter path maxes
+        j = int(np.setdiff1d(np.arange(rows.size), first)[0])
+        return f"stamps.points[{j}] = {points[j].tolist()} labels a row another point labels"
+    return None
+
+
 def _warmup(num_threads: int) -> None:
     """Compile (or load) the pass and the label kernel, and on one thread the cell expansion
     of fastheat.torch's scatter path."""
@@ -287,6 +316,7 @@ SIMCC = register(Family(
                  smoothing_type="gaussian", label_smooth_weight=0.0, normalize=True),
     slots=(((SLOTS, HEIGHT), np.float32),),
     make_spec=_make_spec, as_input=keypoint_input, unbound=_unbound, warmup=_warmup,
+    spec_type=SimCCSpec, check_stamps=_check_stamps,
     rendering=("dtype", "sigma", "smoothing_type", "label_smooth_weight", "normalize",
                "label_size"),
     inputs=(inspect.Parameter("keypoints", _POSITIONAL),

@@ -28,17 +28,12 @@ from ._engine import sinks, stamping
 from ._engine.registry import FAMILIES
 from ._engine.runtime import check_num_threads
 from ._engine.sparse import SparseTargets
+from ._engine.sparse_check import check_sparse
 from ._engine.validate import out_names
 
 __all__ = ["Renderer", "to_dense"]
 
 METHODS = ("auto", "numba", "scatter")
-
-
-def _check_targets(targets) -> None:
-    if not isinstance(targets, SparseTargets):
-        raise TypeError(f"targets must be SparseTargets (encode_*(..., sparse=True)), "
-                        f"got {type(targets).__name__}")
 
 
 def _torch_dtype(dtype: np.dtype) -> torch.dtype:
@@ -68,7 +63,7 @@ def to_dense(targets: SparseTargets, device=None, out=None, *, method: str = "au
     num_threads : int, optional
         As for the encode functions (the numba method).
     """
-    _check_targets(targets)
+    check_sparse(targets)
     if method not in METHODS:
         raise ValueError(f"method must be one of {list(METHODS)}, got {method!r}")
     family, spec = FAMILIES[targets.family], targets.spec
@@ -186,7 +181,7 @@ class Renderer:
         return tensor.numpy()  # a view: it keeps the tensor (and its pinned memory) alive
 
     def __call__(self, targets: SparseTargets):
-        _check_targets(targets)
+        check_sparse(targets)
         family = FAMILIES[targets.family]
         key = (targets.family, targets.spec)
         if key not in self._sets:

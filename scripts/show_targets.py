@@ -1,7 +1,8 @@
-"""Draw CornerNet, CenterNet or human-pose keypoint training targets of a seeded batch into a PNG.
+"""Draw CornerNet, CenterNet, human-pose keypoint or CenterPoint training targets of a seeded
+batch into a PNG.
 
     python scripts/show_targets.py [--out targets.png]
-        [--mode cornernet|centernet|keypoints|simcc|associative_embedding]
+        [--mode cornernet|centernet|keypoints|simcc|associative_embedding|centerpoint]
         [--method msra|udp|dark] [--seed 0] [--images 4]
 
 One row per image; one panel per heatmap (CornerNet: top-left and bottom-right corners,
@@ -18,7 +19,12 @@ the joints), 512x384 label cells, with the labels' argmax cells on top. ``--mode
 associative_embedding``: the people encoded by ``encode_associative_embedding`` (256x192 ->
 128x96, default sigma, ``--method udp`` for UDP), the maximum over the joints' heatmaps with the
 cells decoded from ``keypoint_indices`` (``index % W``, ``index // W``, where ``v`` is 1).
-Needs matplotlib: ``pip install -e .[plot]``.
+``--mode centerpoint``: nuScenes-like LiDAR scenes
+(``nuscenes_like_boxes``, 60 boxes each) encoded by ``encode_centerpoint`` in mmdetection3d's
+nuScenes setting (128 x 128 bird's-eye-view heatmaps); one panel per scene, the maximum over
+the 10 classes (x to the right, y up), with each box's footprint (rotated by its yaw) in
+heatmap cells and the cells decoded from ``ind`` where ``mask`` is set on top. Needs
+matplotlib: ``pip install -e .[plot]``.
 """
 
 from __future__ import annotations
@@ -31,12 +37,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 import fastheat
-from fastheat.workloads import CORNERNET, coco_like_detections
+from fastheat.workloads import CORNERNET, NUSCENES, coco_like_detections, nuscenes_like_boxes
 
 SIZES = {key: CORNERNET[key] for key in ("num_classes", "input_size", "output_size")}
 COLORMAP = "inferno"  # brightness grows with the value: the hottest cells are the brightest
-MODES = ("cornernet", "centernet", "keypoints", "simcc", "associative_embedding")
+MODES = ("cornernet", "centernet", "keypoints", "simcc", "associative_embedding", "centerpoint")
 POSE_MODES = ("keypoints", "simcc", "associative_embedding")
+BOXES_PER_SCENE = 60  # --mode centerpoint
 POSE = dict(input_size=(256, 192), heatmap_size=(64, 48), sigma=2.0)  # mmpose's COCO top-down
 SIMCC = dict(input_size=(256, 192), sigma=(4.9, 5.66), simcc_split_ratio=2.0)  # RTMPose's
 BOTTOM_UP = dict(input_size=(256, 192), heatmap_size=(128, 96))  # default sigma: 1.73
@@ -89,6 +96,9 @@ def encode(mode: str, seed: int, images: int, method: str = "msra") -> tuple:
         else:
             targets = fastheat.encode_keypoints(keypoints, visible, **POSE, method=method)
         return (keypoints, visible), targets
+    if mode == "centerpoint":
+        boxes = nuscenes_like_boxes(seed, batch_size=images, boxes_per_scene=BOXES_PER_SCENE)
+        return boxes, fastheat.encode_centerpoint(boxes, batch_size=images, **NUSCENES)
     detections = coco_like_detections(seed, batch_size=images)
     encoder = fastheat.encode_cornernet if mode == "cornernet" else fastheat.encode_centernet
     return detections, encoder(detections, batch_size=images, **SIZES)
@@ -128,6 +138,10 @@ def panels(mode: str, targets: tuple, image: int, annotations=None, method: str 
         return [Panel(f"{targets.heatmaps.shape[1]} joints ({method})",
                       targets.heatmaps[image].max(axis=0),
                       joint_cells(annotations, targets, image, method))]
+    if mode == "centerpoint":
+        return [Panel(f"{targets.heatmap.shape[1]} classes, {targets.ind.shape[1]} tasks",
+                      targets.heatmap[image].max(axis=0),
+                      decode(targets.ind[image].ravel(), targets.mask[image].ravel(), out_w))]
     if mode == "cornernet":
         return [Panel(f"{corner} corners", heat[image].max(axis=0),
                       decode(tags[image], targets.tag_masks[image], out_w))
@@ -177,6 +191,8 @@ def render(mode: str, detections, targets: tuple, images: int, out: str,
     """
     if mode in POSE_MODES:
         return _render_people(mode, detections, targets, images, out, method)
+    if mode == "centerpoint":
+        return _render_scenes(detections, targets, images, out)
     import matplotlib
 
     matplotlib.use("Agg")
@@ -245,6 +261,56 @@ def _render_people(mode: str, annotations: tuple, targets, images: int, out: str
               "associative_embedding": "associative embedding heatmaps"
                                        f"{' (udp)' if method == 'udp' else ''}"}
     figure.suptitle(f"{titles[mode]}\n{people_drawn} people, max over 17 joints", fontsize=10)
+    figure.tight_layout()
+    figure.savefig(out, dpi=110)
+    plt.close(figure)
+    return rows
+
+
+def footprints(boxes: NDArray) -> NDArray[np.float64]:
+    """``(N, 4, 2)``: the corners of each box's bird's-eye-view rectangle (``dx`` along its
+    yaw, ``dy`` across), in continuous heatmap cells of ``NUSCENES`` (cell ``i`` spans
+    ``[i, i + 1)``)."""
+    x, y, dx, dy, yaw = boxes[:, 2], boxes[:, 3], boxes[:, 5], boxes[:, 6], boxes[:, 8]
+    corners = np.array([(0.5, 0.5), (-0.5, 0.5), (-0.5, -0.5), (0.5, -0.5)])
+    along = corners[None, :, 0] * dx[:, None]
+    across = corners[None, :, 1] * dy[:, None]
+    cos, sin = np.cos(yaw)[:, None], np.sin(yaw)[:, None]
+    xy = np.stack([x[:, None] + along * cos - across * sin,
+                   y[:, None] + along * sin + across * cos], axis=2)
+    low = np.array(NUSCENES["point_cloud_range"][:2])
+    cell = np.array(NUSCENES["voxel_size"][:2]) * NUSCENES["out_size_factor"]
+    return (xy - low) / cell
+
+
+def _render_scenes(boxes: NDArray, targets, images: int, out: str):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Polygon
+
+    out_h, out_w = targets.heatmap.shape[2:]
+    rows = [panels("centerpoint", targets, image) for image in range(images)]
+    columns = min(images, 2)
+    lines = -(-images // columns)
+    figure, axes = plt.subplots(lines, columns, squeeze=False,
+                                figsize=(4.2 * columns, 4.4 * lines))
+    for ax in axes.ravel()[images:]:
+        ax.axis("off")
+    for image, (row, ax) in enumerate(zip(rows, axes.ravel())):
+        panel = row[0]
+        ax.imshow(panel_image(panel.heat), interpolation="nearest")  # cell (x, y) at (x, y)
+        for corners in footprints(boxes[boxes[:, 0] == image]):  # pixel x spans [x - .5, x + .5)
+            ax.add_patch(Polygon(corners - 0.5, closed=True, fill=False, edgecolor="cyan",
+                                 linewidth=0.6))
+        _mark_points(ax, panel, image, out_h, out_w)
+        ax.set_ylim(-0.5, out_h - 0.5)  # y up: a bird's-eye view
+        ax.set_title(f"scene {image}: {panel.title}", fontsize=9)
+    figure.suptitle(f"CenterPoint BEV heatmaps (mmdetection3d nuScenes setting, "
+                    f"{out_h} x {out_w})\n{int((boxes[:, 0] < images).sum())} boxes, "
+                    f"{int(targets.mask[:images].sum())} on the map, max over the classes",
+                    fontsize=10)
     figure.tight_layout()
     figure.savefig(out, dpi=110)
     plt.close(figure)

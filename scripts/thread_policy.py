@@ -2,6 +2,7 @@
 
     python scripts/thread_policy.py                 # 0, 1 and 2 busy background processes
     python scripts/thread_policy.py --busy 1 --repeats 50
+    NUMBA_THREADING_LAYER=omp python scripts/thread_policy.py   # GNU OpenMP instead of workqueue
 
 Each case is timed with ``num_threads=None`` (the default policy), 1 and 2, side by side in one
 process: the default and one thread interleaved call by call, then two threads. Before each call the script spins for ``--gap`` ms, as the rest of a training step
@@ -17,6 +18,7 @@ import subprocess
 import sys
 import time
 
+import numba
 import numpy as np
 
 import fastheat
@@ -101,6 +103,7 @@ def main() -> None:
             for loop in loops:
                 loop.kill()
                 loop.wait()
+    print(f"\nNumba threading layer: {numba.threading_layer()}")
 
 
 if __name__ == "__main__":

@@ -2,10 +2,11 @@
 
 Every function here has the name of its public counterpart in ``fastheat`` (``gaussian_radius``,
 ``gaussian2d``, ``draw_gaussian``, ``encode_corners``, ``encode_cornernet``,
-``encode_centernet``) and is what the tests compare it with, bit for bit. Their signatures are
-the transcribed code's own (positional sizes, the reference's argument order), not the public
-ones. The encoders (``CornerEncoder``, ``CornerNetEncoder``, ``CenterNetEncoder``) have no
-transcription: they must equal the one-shot functions.
+``encode_centernet``, ``encode_keypoints``, ``encode_centerpoint``) and is what the tests
+compare it with, bit for bit. Their signatures are the transcribed code's own (positional
+sizes, the reference's argument order), not the public ones. The encoders (``CornerEncoder``,
+``CornerNetEncoder``, ``CenterNetEncoder``, ...) have no transcription: they must equal the
+one-shot functions.
 
 **CornerNet** (``gaussian_radius``, ``gaussian2D``, ``draw_gaussian``, ``encode_corners``): the
 CornerNet reference (docs/references.md), kept as close to its text as possible. Deviations
@@ -40,6 +41,15 @@ rows ``(N, K, size)``, as mmpose's code returns them; its docstring says ``(N, K
 encode``: the MSRA or UDP generator above (``generate_gaussian_heatmaps`` and
 ``generate_udp_gaussian_heatmaps`` are the functions ``msra_heatmaps`` and ``udp_heatmaps``
 transcribe) and its keypoint indices (``keypoint_indices``). No deviation.
+
+**CenterPoint** (``encode_centerpoint``): mmdetection3d's ``CenterHead.get_targets_single``
+(docs/references.md, mmdetection3d) for one scene (``centerpoint_scene``), its torch float32
+scalar arithmetic spelled out with NumPy float32 scalars in the same order, the Python-float
+coefficients of ``gaussian_radius`` (``centerpoint_radius``) rounded to float32 as torch
+rounds a scalar, and ``draw_gaussian`` above for ``draw_heatmap_gaussian`` (the same Gaussian,
+merged into float32). Deviations: ``log``, ``sin`` and ``cos`` of float32 values are
+``float32(f(float64))`` (torch's float32 functions are not correctly rounded); boxes come as
+one ``(N, 9)`` array per scene rather than ``LiDARInstance3DBoxes``.
 """
 
 import math
@@ -587,3 +597,102 @@ def encode_associative_embedding(keypoints, visible, input_size, heatmap_size, s
             heatmaps, weights = KEYPOINT_GENERATORS[method](size, cells, seen, sigma)
         fields.append((heatmaps, keypoint_indices(size, cells, seen), weights.astype(np.float32)))
     return tuple(np.stack(field) for field in zip(*fields))
+
+
+# --- CenterPoint: mmdetection3d's CenterHead targets -----------------------------------------
+
+
+def centerpoint_radius(det_size, min_overlap):
+    """mmdetection3d's ``gaussian_radius`` on float32 scalars (it gets 0-d float32 tensors and
+    a Python float ``min_overlap``): CenterNet's three roots ``(b + sq) / 2``. Every Python
+    float meeting a float32 value is rounded to float32 first, as torch does with a scalar;
+    the products are formed left to right, as Python writes them."""
+    f32 = np.float32
+    height, width = det_size
+    b1 = height + width
+    c1 = width * height * f32(1 - min_overlap) / f32(1 + min_overlap)
+    r1 = (b1 + np.sqrt(b1 * b1 - f32(4) * c1)) / f32(2)
+    b2 = f32(2) * (height + width)
+    c2 = f32(1 - min_overlap) * width * height
+    r2 = (b2 + np.sqrt(b2 * b2 - f32(16) * c2)) / f32(2)
+    a3 = 4 * min_overlap
+    b3 = f32(-2 * min_overlap) * (height + width)
+    c3 = f32(min_overlap - 1) * width * height
+    r3 = (b3 + np.sqrt(b3 * b3 - f32(4 * a3) * c3)) / f32(2)
+    return min(r1, r2, r3)
+
+
+def centerpoint_scene(boxes, labels, tasks, point_cloud_range, voxel_size, grid_size,
+                      out_size_factor, gaussian_overlap, min_radius, max_objs, norm_bbox):
+    """``CenterHead.get_targets_single`` for one scene: ``boxes`` float32 ``(N, 9)`` as
+    mmdetection3d stores them ``(x, y, z, dx, dy, dz, yaw, vx, vy)`` (z at the bottom),
+    ``labels`` ints. Returns per-task lists ``(heatmaps, anno_boxes, inds, masks)``.
+
+    float32 arithmetic with NumPy float32 scalars in the reference's order; ``log``, ``sin``
+    and ``cos`` of float32 values as ``float32(f(float64))`` (torch's own float32 versions
+    may differ by an ulp)."""
+    f32 = np.float32
+    boxes = np.asarray(boxes, np.float32).reshape(-1, 9)
+    centre = boxes.copy()  # gravity centre
+    centre[:, 2] = boxes[:, 2] + boxes[:, 5] * f32(0.5)
+    pc = np.asarray(point_cloud_range, np.float32)
+    voxel = np.asarray(voxel_size, np.float32)
+    width, height = grid_size[0] // out_size_factor, grid_size[1] // out_size_factor
+    factor = f32(out_size_factor)
+    heatmaps, anno_boxes, inds, masks = [], [], [], []
+    first = 0
+    for classes in tasks:
+        # the task's boxes, class by class, each class in input order
+        order = [i for c in range(first, first + classes) for i in range(len(labels))
+                 if labels[i] == c]
+        heatmap = np.zeros((classes, height, width), np.float32)
+        anno_box = np.zeros((max_objs, 10), np.float32)
+        ind = np.zeros(max_objs, np.int64)
+        mask = np.zeros(max_objs, np.uint8)
+        for k, i in enumerate(order[:max_objs]):
+            box = centre[i]
+            length = box[3] / voxel[0] / factor
+            size_y = box[4] / voxel[1] / factor
+            if not (size_y > 0 and length > 0):
+                continue
+            radius = max(min_radius, int(centerpoint_radius((size_y, length), gaussian_overlap)))
+            coor_x = (box[0] - pc[0]) / voxel[0] / factor
+            coor_y = (box[1] - pc[1]) / voxel[1] / factor
+            if not (-1 < coor_x < width and -1 < coor_y < height):
+                continue  # its truncated centre is off the map
+            x, y = int(coor_x), int(coor_y)  # toward zero: (-1, 0) gives cell 0
+            draw_gaussian(heatmap[labels[i] - first], [x, y], radius)
+            ind[k] = y * width + x
+            mask[k] = 1
+            dims = box[3:6]
+            if norm_bbox:
+                dims = np.log(dims.astype(np.float64)).astype(np.float32)
+            rot = np.float64(box[6])
+            anno_box[k] = [coor_x - f32(x), coor_y - f32(y), box[2], *dims,
+                           f32(np.sin(rot)), f32(np.cos(rot)), box[7], box[8]]
+        heatmaps.append(heatmap)
+        anno_boxes.append(anno_box)
+        inds.append(ind)
+        masks.append(mask)
+        first += classes
+    return heatmaps, anno_boxes, inds, masks
+
+
+def encode_centerpoint(boxes, batch_size, tasks, point_cloud_range, voxel_size, grid_size,
+                       out_size_factor=8, gaussian_overlap=0.1, min_radius=2, max_objs=500,
+                       dense_reg=1, norm_bbox=True):
+    """``CenterHead.get_targets`` on ``(batch_index, label, x, y, z, dx, dy, dz, yaw, vx, vy)``
+    rows, as ``fastheat.encode_centerpoint`` lays it out: ``(heatmap (B, sum(tasks), H, W),
+    anno_box (B, T, M, 10), ind (B, T, M), mask (B, T, M))``, one scene at a time
+    (``centerpoint_scene``)."""
+    boxes = np.asarray(boxes, np.float64).reshape(-1, 11)
+    slots = max_objs * dense_reg
+    scenes = []
+    for b in range(batch_size):
+        mine = boxes[boxes[:, 0] == b]
+        heatmaps, anno_boxes, inds, masks = centerpoint_scene(
+            mine[:, 2:], mine[:, 1].astype(int).tolist(), tasks, point_cloud_range, voxel_size,
+            grid_size, out_size_factor, gaussian_overlap, min_radius, slots, norm_bbox)
+        scenes.append((np.concatenate(heatmaps), np.stack(anno_boxes), np.stack(inds),
+                       np.stack(masks)))
+    return tuple(np.stack(field) for field in zip(*scenes))

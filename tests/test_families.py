@@ -92,6 +92,12 @@ def test_named_families_are_public():
                                                  fastheat.CornerNetEncoder)
     assert public_api(FAMILIES["centernet"]) == (fastheat.encode_centernet,
                                                  fastheat.CenterNetEncoder)
+    # families with their own input: tested in their own modules (test_keypoints.py,
+    # test_centerpoint.py)
+    assert public_api(FAMILIES["keypoints"]) == (fastheat.encode_keypoints,
+                                                 fastheat.KeypointEncoder)
+    assert public_api(FAMILIES["centerpoint"]) == (fastheat.encode_centerpoint,
+                                                   fastheat.CenterPointEncoder)
 
 
 BATCH_SIZES = [2, 2, 5, 1, 3, 7, 7, 1, 4, 8, 2, 6]  # grow, shrink, grow again

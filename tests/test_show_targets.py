@@ -115,3 +115,28 @@ def test_simcc_and_associative_embedding_pngs_peak_on_the_joints(show_targets, t
             peak = 1.0 if method == "msra" else np.exp(-0.5 / (2 * sigma**2))
             for x, y in panel.points.tolist():  # (mmpose's windows shift by a cell at the edges)
                 assert panel.heat[max(y - 1, 0):y + 2, max(x - 1, 0):x + 2].max() >= peak - 1e-6
+
+
+def test_centerpoint_png_peaks_on_the_decoded_centres(show_targets, tmp_path):
+    pytest.importorskip("matplotlib")
+    from matplotlib.image import imread
+
+    out = tmp_path / "centerpoint.png"
+    assert show_targets.main(["--out", str(out), "--mode", "centerpoint", "--seed", "2",
+                              "--images", "3"]) == 0
+    picture = imread(out)
+    assert picture.ndim == 3 and picture.shape[1] > 100 and picture.shape[0] > 100
+
+    boxes, targets = show_targets.encode("centerpoint", 2, 3)
+    assert targets.heatmap.shape == (3, 10, 128, 128) and targets.anno_box.shape[1] == 6
+    rows = show_targets.render("centerpoint", boxes, targets, 3, str(tmp_path / "again.png"))
+    assert len(rows) == 3 and all(len(row) == 1 for row in rows)
+    for image, (panel,) in enumerate(rows):
+        assert len(panel.points) == int(targets.mask[image].sum()) > 0
+        # every box's Gaussian peaks at 1 on its cell, nowhere else
+        peaks = {tuple(cell) for cell in np.argwhere(panel.heat == 1.0)[:, ::-1].tolist()}
+        assert peaks == set(map(tuple, panel.points.tolist()))
+        corners = show_targets.footprints(boxes[boxes[:, 0] == image])
+        centres = corners.mean(axis=1).astype(np.int64)  # the footprint's centre, in cells
+        on_map = ((centres >= 0) & (centres < 128)).all(axis=1)
+        assert set(map(tuple, centres[on_map].tolist())) <= peaks

@@ -277,3 +277,56 @@ def test_torch_dataloader_workers(method):
         assert threads == 1
         seen += 1
     assert seen == 16
+
+
+FORK_AFTER_WARMUP = textwrap.dedent("""
+    import os, signal, sys
+    import numba, numpy as np, torch
+    sys.path.insert(0, {tests!r})
+    import test_workers, fastheat
+    torch.set_num_threads(2)
+    fastheat.warmup()  # default threads: the parallel kernels run here, in the parent
+    want = test_workers.serial(7)
+    for task in ("torch", "fastheat"):
+        pid = os.fork()
+        if pid == 0:  # a hang is killed by the alarm (exit by signal), a wrong result exits 3
+            signal.alarm({seconds})
+            ok = False
+            try:
+                if task == "torch":
+                    ok = bool(torch.ones(10**7).exp_().eq(torch.tensor(1.0).exp()).all())
+                else:
+                    got = fastheat.encode_corners(test_workers.batch(7), batch_size=5,
+                                                  **test_workers.SIZES, num_threads=2)
+                    ok = all(np.array_equal(g, w) for g, w in zip(got, want))
+            finally:
+                os._exit(0 if ok else 3)
+        _, status = os.waitpid(pid, 0)
+        print(task, os.waitstatus_to_exitcode(status))
+    print("layer", numba.threading_layer())
+""")
+
+
+@pytest.mark.timeout(TIMEOUT)
+def test_warmup_leaves_a_parent_whose_forked_children_run_threads():
+    """``warmup()`` with its default threads, then ``os.fork()``: a child's multi-threaded torch
+    operation and its fastheat call with ``num_threads=2`` both finish, exactly (the parallel
+    kernels ran on Numba's fork-safe workqueue layer, not GNU OpenMP)."""
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_THREADING_LAYER"}
+    script = FORK_AFTER_WARMUP.format(tests=os.path.dirname(__file__), seconds=TIMEOUT // 3)
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                          text=True, timeout=TIMEOUT)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.split() == ["torch", "0", "fastheat", "0", "layer", "workqueue"], done.stdout
+
+
+def test_a_chosen_threading_layer_is_kept(monkeypatch):
+    from fastheat._engine import runtime
+
+    monkeypatch.setattr(numba.config, "THREADING_LAYER", "omp")
+    runtime.choose_threading_layer()
+    assert numba.config.THREADING_LAYER == "omp"
+    monkeypatch.setattr(numba.config, "THREADING_LAYER", "default")
+    monkeypatch.setenv("NUMBA_THREADING_LAYER", "tbb")
+    runtime.choose_threading_layer()
+    assert numba.config.THREADING_LAYER == "default"

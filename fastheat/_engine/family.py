@@ -27,8 +27,10 @@ from .passes import Labels
 from .registry import FAMILIES, register  # noqa: F401 (families register through here)
 from .runtime import check_num_threads, stage_clock
 from .sparse import SparseTargets
+from .sparse_check import check_sparse
 from .spec import (  # noqa: F401 (families import them from here)
-    CHANNEL_PAIRS, CHANNELS, HEIGHT, RENDERING, REQUIRED, SLOTS, WIDTH, MapSpec, spec_for)
+    CHANNEL_PAIRS, CHANNELS, GROUPS, HEIGHT, RENDERING, REQUIRED, SLOTS, WIDTH, MapSpec,
+    spec_for)
 from .validate import as_rows, check_batch_size, check_image_ids, check_index
 
 
@@ -78,8 +80,10 @@ class Family:
     slots : tuple of ((int or str, ...), dtype[, name, flag])
         Each slot array's shape after the batch axis (``SLOTS`` for ``max_slots``,
         ``CHANNELS`` for the maps' channels, ``CHANNEL_PAIRS`` for twice that, ``HEIGHT`` and
-        ``WIDTH`` for the maps' height and width) and dtype. An optional field also has its
-        name and the spec's flag that adds it to the result (``layout``).
+        ``WIDTH`` for the maps' height and width, ``GROUPS`` for ``spec.groups``, the groups
+        of slots of a spec that has them, such as CenterPoint's task heads) and dtype. An
+        optional field also has its name and the spec's flag that adds it to the result
+        (``layout``).
     slots_option : str, optional
         The option that sets ``max_slots`` (``"max_tag_len"``, ``"max_objs"``).
 
@@ -92,7 +96,8 @@ class Family:
         ``as_input(spec, data, image_ids) -> (spec, data, batch_size, labels)``: checks and
         converts its input ``data`` (a tuple of the public function's leading arguments) and
         binds the spec to the input's dimensions (channels, slots); ``run_pass`` then gets
-        the converted ``data`` in place of rows.
+        the converted ``data`` in place of rows (of one image when ``batch_size`` is None: the
+        single-image form, whose fields lose the batch axis).
     unbound : callable, optional
         ``unbound(spec) -> spec``: a bound spec as the options alone make it (to compare sparse
         targets' spec with an encoder's).
@@ -102,6 +107,18 @@ class Family:
     variants : dict
         The result types of options that add optional slot fields: the tuple of the fields'
         names -> a named tuple (``with_fields``).
+    spec_type : type
+        The class of the family's specs (default ``MapSpec``; a family's own ``make_spec``
+        makes another), what sparse targets of the family must hold.
+    stamp_arrays : callable
+        ``stamp_arrays(spec) -> names``: the optional per-point arrays of ``Stamps`` (e.g.
+        ``("clips", "centres")``) the family's stamps of ``spec`` carry (default: none).
+    check_stamps : callable, optional
+        ``check_stamps(spec, stamps) -> str or None``: the family's own invariants of its
+        stamps' optional arrays, beyond their dtypes, shapes and bounds
+        (``sparse_check.OPTIONAL_ARRAYS``), that its rendering relies on: a message naming
+        the field and its first bad point (``"stamps.regions[3] = ... is not ..."``), or
+        None. Run on sparse targets at every door into rendering.
     inputs : tuple of inspect.Parameter
         The public function's leading parameters (default: ``detections``, ``batch_size``).
     warmup : callable, optional
@@ -127,6 +144,9 @@ class Family:
     warmup_options: tuple = ({},)
     rendering: tuple = RENDERING
     variants: dict = field(default_factory=dict)
+    spec_type: type = MapSpec
+    stamp_arrays: Callable = lambda spec: ()
+    check_stamps: Callable | None = None
     _layouts: dict = field(default_factory=dict, init=False, compare=False, repr=False)
 
     @property
@@ -149,7 +169,7 @@ class Family:
             present = [slot for slot in self.slots if len(slot) < 3 or getattr(spec, slot[3])]
             _, channels, height, width = spec.map_shape(1)
             sizes = {SLOTS: spec.max_slots, CHANNELS: channels, CHANNEL_PAIRS: 2 * channels,
-                     HEIGHT: height, WIDTH: width}
+                     HEIGHT: height, WIDTH: width, GROUPS: getattr(spec, "groups", 1)}
             optional = tuple(slot[2] for slot in present if len(slot) > 2)
             layout = SlotLayout(
                 dims=[slot[0] for slot in present],
@@ -364,8 +384,9 @@ class Encoder:
         clock = stage_clock()
         spec, rows, batch_size, labels = self.family.as_input(self.spec, data, image_ids)
         self._maps_for(spec)
-        batch_size = self._check_batch_size(batch_size, spec)
-        return self._encode(clock, spec, rows, batch_size, labels, False, copy)
+        single = batch_size is None  # one image: fields without the batch axis
+        batch_size = self._check_batch_size(1 if single else batch_size, spec)
+        return self._encode(clock, spec, rows, batch_size, labels, single, copy)
 
     def _encode(self, clock, spec, rows, batch_size, labels, single, copy):
         family = self.family
@@ -395,8 +416,7 @@ class Encoder:
         Returns the family's result: the maps as read-only views valid until the next call
         (fresh arrays with ``copy=True``), and ``targets``' own slot arrays.
         """
-        if not isinstance(targets, SparseTargets):
-            raise TypeError(f"targets must be SparseTargets, got {type(targets).__name__}")
+        check_sparse(targets)
         if targets.family != self.family.name:
             raise ValueError(f"targets are of the {targets.family!r} family, not "
                              f"{self.family.name!r} ({type(self).__name__})")

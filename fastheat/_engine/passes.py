@@ -188,10 +188,11 @@ class Labels:
     def image(self, b: int) -> str:
         return f"image {b}" if self.image_ids is None else f"image {self.image_ids[b]!r} (batch index {b})"
 
-    def row(self, rows, i: int) -> tuple[str, list]:
+    def row(self, rows, i: int, name: str = "detections") -> tuple[str, list]:
+        """How messages name row ``i`` of ``rows`` (the argument ``name``), and its values."""
         values = rows[i, 1:] if self.single else rows[i]
         image = "" if self.image_ids is None else f" ({self.image(int(rows[i, 0]))})"
-        return f"detections row {i}{image}", values.tolist()
+        return f"{name} row {i}{image}", values.tolist()
 
 
 def finish(rows, starts, points, info, *, batch_size: int, num_classes: int,

@@ -385,11 +385,32 @@ def _gnu_openmp_loaded() -> bool:
         return True
 
 
+#: The threading layer fastheat's parallel kernels start Numba's pool with, unless the user
+#: chose one (``NUMBA_THREADING_LAYER``, ``numba.config.THREADING_LAYER``) or the pool runs.
+THREADING_LAYER = "workqueue"
+
+
+def choose_threading_layer() -> None:
+    """Before Numba's pool starts: make it ``THREADING_LAYER`` if nobody chose one.
+
+    Numba's default prefers GNU OpenMP (``omp``) where TBB is not installed. Its pool does not
+    survive a fork: a child made by ``os.fork()`` after the pool started in the parent (by
+    ``fastheat.warmup()``, say) hangs in its first multi-threaded GNU OpenMP operation, torch's
+    included. The ``workqueue`` layer is fork-safe; it is not thread-safe, which fastheat's own
+    launches never need (``_parallel_lock`` runs one at a time); the thread policy and
+    ``scripts/thread_policy.py`` measure it under load (README, "Threads, fork and load").
+    """
+    if (not _numba_parallel._is_initialized and numba.config.THREADING_LAYER == "default"
+            and not os.environ.get("NUMBA_THREADING_LAYER")):
+        numba.config.THREADING_LAYER = THREADING_LAYER
+
+
 def run_kernel(serial, parallel, threads: int, variant: Hashable, *args) -> None:
     """Run ``parallel(*args)`` on ``threads`` threads, or ``serial(*args)``.
 
     The serial kernel runs for one thread and whenever a parallel launch is unsafe (module
-    docstring). Numba's thread count is set only when it differs, and restored afterwards.
+    docstring); the first parallel launch chooses the threading layer
+    (``choose_threading_layer``). Numba's thread count is set only when it differs, and restored afterwards.
     The first use of each compiled ``variant`` (whatever tells the argument types apart)
     takes the first-use lock.
     """
@@ -397,6 +418,7 @@ def run_kernel(serial, parallel, threads: int, variant: Hashable, *args) -> None
         call(serial, (serial, variant), *args)
         return
     try:
+        choose_threading_layer()
         previous = numba.get_num_threads()
         if previous != threads:
             numba.set_num_threads(threads)

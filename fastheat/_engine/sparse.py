@@ -17,6 +17,7 @@ from . import sinks
 from .registry import FAMILIES
 from .runtime import check_num_threads
 from .spec import SLOTS, MapSpec
+from .sparse_check import check_sparse
 from .stamps import Stamps
 
 
@@ -50,24 +51,29 @@ class SparseTargets:
                 f"points={len(self.stamps.points)}, slots={len(self.slots)})")
 
     def __reduce__(self):
-        """Pickle compactly (what crosses a DataLoader's pipe): the slot arrays without their
-        trailing all-zero slots, the points (and clips) in int32; restored exactly."""
-        family = FAMILIES[self.family]
-        slotted = [bool(dims) and dims[0] == SLOTS for dims in family.layout(self.spec).dims]
-        used = 0
-        for slot, has_slots in zip(self.slots, slotted):
-            if has_slots and slot.size:  # slots holding a nonzero byte in any image
-                bytes_per_image = slot.reshape(slot.shape[0], -1).view(np.uint8)
-                per_slot = bytes_per_image.max(axis=0).reshape(slot.shape[1], -1).max(axis=1)
-                nonzero = np.flatnonzero(per_slot)
-                used = max(used, int(nonzero[-1]) + 1 if nonzero.size else 0)
-        slots = tuple(slot[:, :used] if has_slots else slot
-                      for slot, has_slots in zip(self.slots, slotted))
-        points = self.stamps.points.astype(np.int32)  # they fit: see Stamps
-        clips = None if self.stamps.clips is None else self.stamps.clips.astype(np.int32)
+        """Pickle compactly (what crosses a DataLoader's pipe): of the slot arrays only the
+        slots holding a nonzero byte in some field, and their indices; the points (and clips)
+        in int16 or int32 (``_narrow``); restored exactly (``_restore``). Checked first
+        (``check_sparse``): a corrupted batch is refused where it is made."""
+        check_sparse(self, "pickled targets")
+        dims = [tuple(field) if SLOTS in field else None
+                for field in FAMILIES[self.family].layout(self.spec).dims]
+        rows = [None if field is None else _slot_rows(slot, field)
+                for slot, field in zip(self.slots, dims)]
+        used = None  # per slot (the axes up to the slots' flattened): any nonzero byte
+        for row in rows:
+            if row is not None:
+                nonzero = row.view(np.uint8).any(axis=1)
+                used = nonzero if used is None else used | nonzero
+        kept = np.zeros(0, np.int64) if used is None else np.flatnonzero(used)
+        kept = _narrow(kept) if used is None or used.size < 2**31 else kept
+        slots = tuple(slot if row is None else row[kept] for slot, row in zip(self.slots, rows))
+        shapes = [slot.shape for slot in self.slots]
+        points = _narrow(self.stamps.points)
+        clips = None if self.stamps.clips is None else _narrow(self.stamps.clips)
         stamps = (self.stamps.starts, points, self.stamps.max_radius, self.stamps.cells, clips,
                   self.stamps.centres)
-        return _restore, (self.family, self.spec, stamps, slots, slotted)
+        return _restore, (self.family, self.spec, stamps, slots, dims, kept, shapes)
 
     def to_dense(self, out=None, *, num_threads: int | None = None):
         """The dense result, bit-identical to the dense call's (same named tuple and dtypes).
@@ -79,6 +85,7 @@ class SparseTargets:
         num_threads : int, optional
             As for the encode functions.
         """
+        check_sparse(self)
         family = FAMILIES[self.family]
         threads = check_num_threads(num_threads)
         if out is None:
@@ -90,20 +97,50 @@ class SparseTargets:
         return sinks.dense(family, self.spec, self.stamps, slots, out, threads)
 
 
-def _restore(family, spec, stamps, slots, slotted) -> SparseTargets:
-    """Undo ``SparseTargets.__reduce__``: int64 points (and clips), slot arrays padded back
-    with zeros."""
+def _narrow(values: np.ndarray) -> np.ndarray:
+    """int64 ``values`` as int16 if they fit, else int32 (points and clips fit: see ``Stamps``;
+    slot indices below 2**31)."""
+    small = values.size == 0 or (values.min() >= -2**15 and values.max() < 2**15)
+    return values.astype(np.int16 if small else np.int32)
+
+
+def _slot_rows(slot: np.ndarray, dims) -> np.ndarray:
+    """``slot`` (a field whose ``dims`` hold ``SLOTS``) as a 2-D C-contiguous array, one row
+    per slot of every image (and group): its axes up to the slots' flattened."""
+    axis = 2 + list(dims).index(SLOTS)
+    shape = (int(np.prod(slot.shape[:axis])), int(np.prod(slot.shape[axis:])))
+    return np.ascontiguousarray(slot).reshape(shape)
+
+
+def _restore(family, spec, stamps, slots, dims, kept, shapes) -> SparseTargets:
+    """Undo ``SparseTargets.__reduce__``: int64 points (and clips), the kept slots put back in
+    zeroed slot arrays; then check them (``check_sparse``): what was pickled may have been
+    changed on the way."""
     starts, points, max_radius, cells, clips, centres = stamps
     full = []
-    for slot, has_slots in zip(slots, slotted):
-        if has_slots and slot.shape[1] != spec.max_slots:
-            padded = np.zeros((slot.shape[0], spec.max_slots, *slot.shape[2:]), slot.dtype)
-            padded[:, :slot.shape[1]] = slot
-            slot = padded
+    for slot, field, shape in zip(slots, dims, shapes):
+        if field is not None:
+            try:
+                whole = np.zeros(shape, slot.dtype)
+                rows = _slot_rows(whole, field)  # a view of ``whole``
+                rows[kept] = slot
+            except (TypeError, ValueError, IndexError, AttributeError) as error:
+                raise ValueError(f"unpickled targets: a slot array does not fit its recorded "
+                                 f"shape {shape} ({error})") from None
+            slot = whole
         full.append(slot)
-    clips = None if clips is None else clips.astype(np.int64)
-    return SparseTargets(family, spec, Stamps(starts, points.astype(np.int64), max_radius, cells,
-                                              clips, centres), tuple(full))
+    stamps = Stamps(starts, _widened(points), max_radius, cells, _widened(clips), centres)
+    targets = SparseTargets(family, spec, stamps, tuple(full))
+    check_sparse(targets, "unpickled targets")
+    return targets
+
+
+def _widened(array):
+    """The int16 or int32 points or clips of ``__reduce__`` back in int64; anything else as it
+    is (for the check to name)."""
+    if isinstance(array, np.ndarray) and array.dtype in (np.int16, np.int32):
+        return array.astype(np.int64)
+    return array
 
 
 def collate(items) -> SparseTargets:
@@ -124,8 +161,7 @@ def collate(items) -> SparseTargets:
         raise ValueError("collate needs at least one SparseTargets")
     first = items[0]
     for k, item in enumerate(items):
-        if not isinstance(item, SparseTargets):
-            raise TypeError(f"items[{k}] is {type(item).__name__}, not SparseTargets")
+        check_sparse(item, f"items[{k}]")
         if item.family != first.family:
             raise ValueError(f"items[{k}] is of the {item.family!r} family, items[0] of "
                              f"{first.family!r}")

@@ -5,9 +5,9 @@ checks a call's options against them, once per distinct set of options (a small 
 returns the family-neutral ``MapSpec`` that the engine and the family's pass read. A family
 whose options are of another kind (keypoints) makes its own spec (``Family.make_spec``): any
 frozen dataclass with what the engine reads, ``map_shape(batch_size)``, ``dtype``,
-``max_slots`` and ``gaussian`` (``tables``); a spec whose maps differ in shape (1-D labels of
-several lengths) also has ``map_shapes(batch_size)``, one shape per map (``map_shape`` the
-first).
+``max_slots`` and ``gaussian`` (``tables``), and ``groups`` if its slot arrays have a
+``GROUPS`` axis (CenterPoint's tasks); a spec whose maps differ in shape (1-D labels of several
+lengths) also has ``map_shapes(batch_size)``, one shape per map (``map_shape`` the first).
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ SLOTS = "T"  # stands for ``max_slots`` in a slot field's shape (``family.Family
 CHANNELS = "C"  # stands for the maps' channel count in a slot field's shape
 CHANNEL_PAIRS = "2C"  # twice that
 HEIGHT, WIDTH = "H", "W"  # the maps' height and width
+GROUPS = "G"  # stands for ``spec.groups``, the groups of slots (CenterPoint's task heads)
 ON_OVERFLOW = {"warn": passes.WARN, "error": passes.ERROR, "truncate": passes.TRUNCATE}
 
 

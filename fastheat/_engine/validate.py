@@ -201,11 +201,15 @@ def check_image_ids(image_ids, batch_size: int, single: bool):
 def as_real_array(name: str, value, what: str = "an array") -> np.ndarray:
     """``value`` as a NumPy array of real numbers (no copy if it is one): anything with a
     ``detach`` method (a torch tensor, even one that requires grad) is detached and moved to
-    the CPU first; a ``TypeError``/``ValueError`` naming ``name`` otherwise."""
+    the CPU first, a half-precision one (bfloat16, float16: NumPy has no bfloat16) widened to
+    float32, which holds each of their values exactly; a ``TypeError``/``ValueError`` naming
+    ``name`` otherwise."""
     if hasattr(value, "detach"):
         value = value.detach()
         if hasattr(value, "cpu"):
             value = value.cpu()
+        if str(getattr(value, "dtype", "")) in ("torch.bfloat16", "torch.float16"):
+            value = value.float()
     try:
         array = np.asarray(value)
     except (ValueError, TypeError) as error:
