@@ -18,7 +18,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import inspect
-import math
 from dataclasses import dataclass
 from typing import ClassVar, NamedTuple
 
