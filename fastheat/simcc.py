@@ -27,7 +27,7 @@ from numpy.typing import NDArray
 from ._engine import runtime
 from ._engine.family import HEIGHT, SLOTS, Encoder, Family, encode, register
 from ._engine.jit import jit
-from ._engine.passes import CODE, COUNT, MAX_RADIUS, CELLS, WHERE, add_label_stamp, new_stamps
+from ._engine.passes import CELLS, CODE, COUNT, MAX_RADIUS, WHERE, add_label_stamp, new_stamps
 from ._engine.spec import REQUIRED, check_flag
 from ._engine.stamping import expand_cells
 from ._engine.stamps import CHANNEL, MAP, RADIUS, X, Y, Stamps
