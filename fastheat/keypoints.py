@@ -156,7 +156,7 @@ class KeypointSpec:
     ``(height, width)``; ``output_size`` is ``heatmap_size``), and, bound per call by the input,
     ``num_keypoints`` (the maps' channels ``K``) and ``max_slots`` (instances ``N``).
 
-    The rest is derived once from them (``_make_spec``), as mmpose derives it: ``scale``
+    The rest is derived once from them (``make_keypoint_spec``), as mmpose derives it: ``scale``
     ``(x, y)``, the float32 ``scale_factor`` keypoints are divided by; ``radius = 3 * sigma``;
     ``size``, the cells of the Gaussian's grid (``len(np.arange(0, 2 * radius + 1))``), and
     ``middle``, its centre cell (``(2 * radius + 1) // 2``); ``table_radius``, the radius of
@@ -197,7 +197,7 @@ class KeypointSpec:
                 if getattr(self, name) != getattr(other, name)]
 
 
-def _make_spec(values: dict) -> KeypointSpec:
+def make_keypoint_spec(values: dict) -> KeypointSpec:
     method = values["method"]
     if not isinstance(method, str) or method not in METHODS:
         raise ValueError(f"method must be one of {list(METHODS)}, got {method!r}")
@@ -226,8 +226,10 @@ def _unbound(spec: KeypointSpec) -> KeypointSpec:
 # --- the input and the pass ----------------------------------------------------------------------
 
 
-def _as_input(spec: KeypointSpec, data, image_ids):
-    """``(spec bound to K and N, (keypoints float32, visible float64), B, labels)``."""
+def keypoint_input(spec, data, image_ids):
+    """``(spec bound to K and N, (keypoints float32, visible float64), B, labels)``: the
+    ``Family.as_input`` of every pose family (its spec a dataclass with ``num_keypoints`` and
+    ``max_slots``)."""
     keypoints, visible = data
     keypoints = as_real_array("keypoints", keypoints)
     if keypoints.ndim != 4 or keypoints.shape[3] != 2 or 0 in keypoints.shape[0::2]:
@@ -250,8 +252,22 @@ def _as_input(spec: KeypointSpec, data, image_ids):
 NOT_FINITE_VISIBLE, NOT_FINITE, BEYOND = 1, 2, 3
 _PROBLEMS = {NOT_FINITE_VISIBLE: "visible{where} = {visible} is not finite",
              NOT_FINITE: "keypoints{where} = {keypoint} of a visible keypoint is not finite",
-             BEYOND: "keypoints{where} = {keypoint} is beyond +-{bound} heatmap cells once divided "
-                     "by the scale factor {scale}"}
+             BEYOND: "keypoints{where} = {keypoint} is beyond +-{bound} {beyond}"}
+
+
+def keypoint_error(info, keypoints, visible, labels: Labels, beyond: str) -> ValueError:
+    """The ``ValueError`` of a pose family's pass that found a bad keypoint (``info[CODE]``,
+    one of ``NOT_FINITE_VISIBLE``, ``NOT_FINITE``, ``BEYOND``, at the flat index
+    ``info[WHERE]``), naming the entry ``[b, n, k]``; ``beyond`` says where ``BEYOND`` is
+    measured (e.g. "heatmap cells once divided by the scale factor [4.0, 4.0]")."""
+    b, rest = divmod(int(info[WHERE]), visible.shape[1] * visible.shape[2])
+    n, k = divmod(rest, visible.shape[2])
+    where = f"[{b}, {n}, {k}]"
+    if labels.image_ids is not None:
+        where += f" ({labels.image(b)})"
+    return ValueError(_PROBLEMS[int(info[CODE])].format(
+        where=where, visible=visible[b, n, k], keypoint=keypoints[b, n, k].tolist(),
+        bound=f"2**{int(math.log2(MAX_CELL))}", beyond=beyond))
 
 
 @jit
@@ -345,7 +361,7 @@ def _keypoint_pass(keypoints, visible, method, scale_x, scale_y, radius, radius3
     info[COUNT] = j
 
 
-def _run_keypoint_pass(spec: KeypointSpec, data, batch_size: int, slots, labels) -> Stamps:
+def run_keypoint_pass(spec: KeypointSpec, data, batch_size: int, slots, labels) -> Stamps:
     keypoints, visible = data
     capacity = visible.size
     starts, points, info = new_stamps(batch_size, capacity)
@@ -357,16 +373,9 @@ def _run_keypoint_pass(spec: KeypointSpec, data, batch_size: int, slots, labels)
                  np.float32(spec.radius), spec.size, spec.middle, spec.table_radius,
                  np.float32(2 * spec.sigma**2), np.float32(exp_underflow() if spec.code == DARK else 0),
                  *spec.output_size, starts, points, clips, centres, info, slots[0])
-    code = int(info[CODE])
-    if code:
-        b, rest = divmod(int(info[WHERE]), visible.shape[1] * visible.shape[2])
-        n, k = divmod(rest, visible.shape[2])
-        where = f"[{b}, {n}, {k}]"
-        if labels.image_ids is not None:
-            where += f" ({labels.image(b)})"
-        raise ValueError(_PROBLEMS[code].format(
-            where=where, visible=visible[b, n, k], keypoint=keypoints[b, n, k].tolist(),
-            bound=f"2**{int(math.log2(MAX_CELL))}", scale=list(spec.scale)))
+    if info[CODE]:
+        raise keypoint_error(info, keypoints, visible, labels, "heatmap cells once divided by "
+                             f"the scale factor {list(spec.scale)}")
     count = int(info[COUNT])
     return Stamps(starts, points[:count], int(info[MAX_RADIUS]), int(info[CELLS]), clips[:count],
                   centres[:count] if spec.code != MSRA else None)
@@ -387,10 +396,10 @@ def _warmup(num_threads: int) -> None:
 
 _POSITIONAL = inspect.Parameter.POSITIONAL_OR_KEYWORD
 KEYPOINTS = register(Family(
-    name="keypoints", result=KeypointTargets, maps=1, run_pass=_run_keypoint_pass,
+    name="keypoints", result=KeypointTargets, maps=1, run_pass=run_keypoint_pass,
     options=dict(input_size=REQUIRED, heatmap_size=REQUIRED, sigma=2.0, method="msra"),
     slots=(((SLOTS, CHANNELS), np.float32),),
-    make_spec=_make_spec, as_input=_as_input, unbound=_unbound, warmup=_warmup,
+    make_spec=make_keypoint_spec, as_input=keypoint_input, unbound=_unbound, warmup=_warmup,
     spec_type=KeypointSpec,
     stamp_arrays=lambda spec: ("clips",) if spec.code == MSRA else ("clips", "centres"),
     rendering=("output_size", "dtype", "sigma", "method"),

@@ -2,8 +2,8 @@
 batch into a PNG.
 
     python scripts/show_targets.py [--out targets.png]
-                                   [--mode cornernet|centernet|keypoints|centerpoint]
-                                   [--method msra|udp|dark] [--seed 0] [--images 4]
+        [--mode cornernet|centernet|keypoints|simcc|associative_embedding|centerpoint]
+        [--method msra|udp|dark] [--seed 0] [--images 4]
 
 One row per image; one panel per heatmap (CornerNet: top-left and bottom-right corners,
 CenterNet: centres), each the per-pixel maximum over the classes, with the boxes scaled to the
@@ -12,7 +12,14 @@ output map and the points decoded from the tags / indices (``x = ind % out_w``,
 image, some joints invisible) encoded by ``encode_keypoints`` with ``--method`` (mmpose's
 top-down 256x192 input, 64x48 heatmaps, sigma 2); one panel per image, the maximum over the
 joints' heatmaps, with each person's skeleton scaled to the heatmap and its visible joints'
-cells (``int(x + 0.5)``) on top. ``--mode centerpoint``: nuScenes-like LiDAR scenes
+cells (``int(x + 0.5)``) on top. ``--mode simcc``: the same people encoded by ``encode_simcc``
+(RTMPose's 256x192 input, split ratio 2, sigma (4.9, 5.66)); each panel shows, for every
+labelled joint, the outer product of its y and x labels scaled to a peak of 1 (the maximum over
+the joints), 512x384 label cells, with the labels' argmax cells on top. ``--mode
+associative_embedding``: the people encoded by ``encode_associative_embedding`` (256x192 ->
+128x96, default sigma, ``--method udp`` for UDP), the maximum over the joints' heatmaps with the
+cells decoded from ``keypoint_indices`` (``index % W``, ``index // W``, where ``v`` is 1).
+``--mode centerpoint``: nuScenes-like LiDAR scenes
 (``nuscenes_like_boxes``, 60 boxes each) encoded by ``encode_centerpoint`` in mmdetection3d's
 nuScenes setting (128 x 128 bird's-eye-view heatmaps); one panel per scene, the maximum over
 the 10 classes (x to the right, y up), with each box's footprint (rotated by its yaw) in
@@ -34,9 +41,12 @@ from fastheat.workloads import CORNERNET, NUSCENES, coco_like_detections, nuscen
 
 SIZES = {key: CORNERNET[key] for key in ("num_classes", "input_size", "output_size")}
 COLORMAP = "inferno"  # brightness grows with the value: the hottest cells are the brightest
-MODES = ("cornernet", "centernet", "keypoints", "centerpoint")
+MODES = ("cornernet", "centernet", "keypoints", "simcc", "associative_embedding", "centerpoint")
+POSE_MODES = ("keypoints", "simcc", "associative_embedding")
 BOXES_PER_SCENE = 60  # --mode centerpoint
 POSE = dict(input_size=(256, 192), heatmap_size=(64, 48), sigma=2.0)  # mmpose's COCO top-down
+SIMCC = dict(input_size=(256, 192), sigma=(4.9, 5.66), simcc_split_ratio=2.0)  # RTMPose's
+BOTTOM_UP = dict(input_size=(256, 192), heatmap_size=(128, 96))  # default sigma: 1.73
 #: A standing person's 17 COCO joints (nose, eyes, ears, shoulders, elbows, wrists, hips, knees,
 #: ankles; left then right), x across and y down in units of the person's height.
 JOINTS = np.array([(0.0, 0.08), (0.03, 0.06), (-0.03, 0.06), (0.07, 0.08), (-0.07, 0.08),
@@ -74,11 +84,18 @@ def people(seed: int, images: int, instances: int = 2) -> tuple[NDArray, NDArray
 
 def encode(mode: str, seed: int, images: int, method: str = "msra") -> tuple:
     """A seeded batch of ``images`` images and its targets: COCO-like detections (CornerNet's
-    sizes), or, for ``keypoints``, ``(keypoints, visible)`` of ``people`` (``POSE``)."""
-    if mode == "keypoints":
+    sizes), or, for the pose modes, ``(keypoints, visible)`` of ``people`` (``POSE``,
+    ``SIMCC``, ``BOTTOM_UP``)."""
+    if mode in POSE_MODES:
         keypoints, visible = people(seed, images)
-        return (keypoints, visible), fastheat.encode_keypoints(keypoints, visible, **POSE,
-                                                               method=method)
+        if mode == "simcc":
+            targets = fastheat.encode_simcc(keypoints, visible, **SIMCC)
+        elif mode == "associative_embedding":
+            targets = fastheat.encode_associative_embedding(keypoints, visible, **BOTTOM_UP,
+                                                            use_udp=method == "udp")
+        else:
+            targets = fastheat.encode_keypoints(keypoints, visible, **POSE, method=method)
+        return (keypoints, visible), targets
     if mode == "centerpoint":
         boxes = nuscenes_like_boxes(seed, batch_size=images, boxes_per_scene=BOXES_PER_SCENE)
         return boxes, fastheat.encode_centerpoint(boxes, batch_size=images, **NUSCENES)
@@ -87,9 +104,9 @@ def encode(mode: str, seed: int, images: int, method: str = "msra") -> tuple:
     return detections, encoder(detections, batch_size=images, **SIZES)
 
 
-def pose_scale(method: str) -> NDArray[np.float32]:
+def pose_scale(method: str, sizes: dict = POSE) -> NDArray[np.float32]:
     """mmpose's float32 ``scale_factor`` ``(x, y)``: input pixels per heatmap cell."""
-    (in_h, in_w), (out_h, out_w) = POSE["input_size"], POSE["heatmap_size"]
+    (in_h, in_w), (out_h, out_w) = sizes["input_size"], sizes["heatmap_size"]
     if method == "udp":
         return ((np.array([in_w, in_h]) - 1) / (np.array([out_w, out_h]) - 1)).astype(np.float32)
     return (np.array([in_w, in_h]) / [out_w, out_h]).astype(np.float32)
@@ -111,6 +128,12 @@ def decode(ind: NDArray[np.int64], mask: NDArray, out_w: int) -> NDArray[np.int6
 def panels(mode: str, targets: tuple, image: int, annotations=None, method: str = "msra") -> list[Panel]:
     """The heatmap panels of one image (``keypoints`` needs the ``annotations``)."""
     out_w = targets[0].shape[-1]
+    if mode == "simcc":
+        return [simcc_panel(targets, image)]
+    if mode == "associative_embedding":
+        indices = targets.keypoint_indices[image].reshape(-1, 2)
+        return [Panel(f"{targets.heatmaps.shape[1]} joints", targets.heatmaps[image].max(axis=0),
+                      decode(indices[:, 0], indices[:, 1], out_w))]
     if mode == "keypoints":
         return [Panel(f"{targets.heatmaps.shape[1]} joints ({method})",
                       targets.heatmaps[image].max(axis=0),
@@ -128,6 +151,30 @@ def panels(mode: str, targets: tuple, image: int, annotations=None, method: str 
                   decode(targets.ind[image], targets.reg_mask[image], out_w))]
 
 
+def simcc_panel(targets, image: int) -> Panel:
+    """SimCC's labels of one image as a picture: for each labelled joint, ``y ⊗ x`` scaled to a
+    peak of 1, the maximum over the joints; the points are the labels' argmax cells."""
+    heat = np.zeros((targets.y_labels.shape[-1], targets.x_labels.shape[-1]), np.float32)
+    points = []
+    labelled = np.argwhere(targets.weights[image] > 0)
+    for n, k in labelled.tolist():
+        x, y = targets.x_labels[image, n, k], targets.y_labels[image, n, k]
+        outer = y[:, None] * x[None, :]
+        np.maximum(heat, outer / outer.max(), out=heat)
+        points.append((x.argmax(), y.argmax()))
+    return Panel(f"{len(labelled)} joints, y ⊗ x labels", heat,
+                 np.array(points, np.int64).reshape(-1, 2))
+
+
+def panel_scale(mode: str, method: str) -> NDArray:
+    """Panel cells per input pixel ``(x, y)`` of a pose mode."""
+    if mode == "simcc":
+        return np.full(2, SIMCC["simcc_split_ratio"], np.float32)
+    if mode == "associative_embedding":
+        return 1 / pose_scale(method, BOTTOM_UP)
+    return 1 / pose_scale(method)
+
+
 def panel_image(heat: NDArray) -> NDArray[np.uint8]:
     """The RGB picture of a heatmap (one pixel per cell), as the figure shows it."""
     from matplotlib import colormaps
@@ -142,8 +189,8 @@ def render(mode: str, detections, targets: tuple, images: int, out: str,
 
     Returns the panels drawn, one list per image.
     """
-    if mode == "keypoints":
-        return _render_people(detections, targets, images, out, method)
+    if mode in POSE_MODES:
+        return _render_people(mode, detections, targets, images, out, method)
     if mode == "centerpoint":
         return _render_scenes(detections, targets, images, out)
     import matplotlib
@@ -183,33 +230,37 @@ def _mark_points(ax, panel, image: int, out_h: int, out_w: int) -> None:
     ax.set_yticks([])
 
 
-def _render_people(annotations: tuple, targets, images: int, out: str, method: str):
+def _render_people(mode: str, annotations: tuple, targets, images: int, out: str, method: str):
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     keypoints, visible = annotations
-    out_h, out_w = POSE["heatmap_size"]
-    rows = [panels("keypoints", targets, image, annotations, method) for image in range(images)]
+    rows = [panels(mode, targets, image, annotations, method) for image in range(images)]
+    out_h, out_w = rows[0][0].heat.shape
     columns = min(images, 4)
     lines = -(-images // columns)
     figure, axes = plt.subplots(lines, columns, squeeze=False,
                                 figsize=(2.6 * columns, 3.3 * lines))
     for ax in axes.ravel()[images:]:
         ax.axis("off")
-    scale = pose_scale(method)
+    scale = panel_scale(mode, method)
     for image, (row, ax) in enumerate(zip(rows, axes.ravel())):
         panel = row[0]
         ax.imshow(panel_image(panel.heat), interpolation="nearest")  # cell (x, y) at (x, y)
-        for person, seen in zip(keypoints[image] / scale, visible[image]):
+        for person, seen in zip(keypoints[image] * scale, visible[image]):
             for a, b in SKELETON:  # limbs between visible joints, in heatmap cells
                 if seen[a] >= 0.5 and seen[b] >= 0.5:
                     ax.plot(*zip(person[a], person[b]), color="cyan", linewidth=0.8)
         _mark_points(ax, panel, image, out_h, out_w)
     people_drawn = int((visible[:images].max(axis=2) >= 0.5).sum())
-    figure.suptitle(f"keypoint heatmaps ({method}, sigma {POSE['sigma']:g})\n{people_drawn} "
-                    f"people, max over 17 joints", fontsize=10)
+    titles = {"keypoints": f"keypoint heatmaps ({method}, sigma {POSE['sigma']:g})",
+              "simcc": f"SimCC labels (sigma {SIMCC['sigma']}, split ratio "
+                       f"{SIMCC['simcc_split_ratio']:g})",
+              "associative_embedding": "associative embedding heatmaps"
+                                       f"{' (udp)' if method == 'udp' else ''}"}
+    figure.suptitle(f"{titles[mode]}\n{people_drawn} people, max over 17 joints", fontsize=10)
     figure.tight_layout()
     figure.savefig(out, dpi=110)
     plt.close(figure)
@@ -271,7 +322,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", default="targets.png", help="PNG to write (default: targets.png)")
     parser.add_argument("--mode", choices=MODES, default="cornernet")
     parser.add_argument("--method", choices=("msra", "udp", "dark"), default="msra",
-                        help="keypoint heatmaps' method (--mode keypoints; default: msra)")
+                        help="keypoint heatmaps' method (--mode keypoints; udp also for "
+                             "--mode associative_embedding; default: msra)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--images", type=int, default=4, help="images to draw (default: 4)")
     args = parser.parse_args(argv)

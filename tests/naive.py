@@ -31,6 +31,17 @@ the same order as mmpose's (they decide the bits: float32 grids, Python-float ``
 UDP centre a NumPy float64 scalar), so the results follow NumPy's promotion rules as mmpose's
 do. No deviation.
 
+**SimCC labels** (``encode_simcc``): mmpose's ``SimCCLabel.encode`` (docs/references.md, mmpose
+SimCC), one image at a time (``simcc_labels``), both smoothing types, with its dtypes (float32
+grids, NumPy int64 centres, ``sigma`` as the ``np.array`` mmpose makes of it), so the values
+follow NumPy's promotion rules as mmpose's do. No deviation (the ``"standard"`` labels are
+rows ``(N, K, size)``, as mmpose's code returns them; its docstring says ``(N, K)``).
+
+**Associative embedding** (``encode_associative_embedding``): mmpose's ``AssociativeEmbedding.
+encode``: the MSRA or UDP generator above (``generate_gaussian_heatmaps`` and
+``generate_udp_gaussian_heatmaps`` are the functions ``msra_heatmaps`` and ``udp_heatmaps``
+transcribe) and its keypoint indices (``keypoint_indices``). No deviation.
+
 **CenterPoint** (``encode_centerpoint``): mmdetection3d's ``CenterHead.get_targets_single``
 (docs/references.md, mmdetection3d) for one scene (``centerpoint_scene``), its torch float32
 scalar arithmetic spelled out with NumPy float32 scalars in the same order, the Python-float
@@ -478,6 +489,114 @@ def encode_keypoints(keypoints, visible, input_size, heatmap_size, sigma=2.0, me
         maps.append(heatmaps)
         weights.append(kept.astype(np.float32))
     return np.stack(maps), np.stack(weights)
+
+
+# --- mmpose: SimCC labels (RTMPose) -----------------------------------------------------------
+
+
+def simcc_labels(input_size, keypoints, visible, sigma, ratio, smoothing, smooth_weight,
+                 normalize):
+    """SimCCLabel.encode for one image: ``keypoints`` (N, K, 2) float32 in input pixels,
+    ``visible`` (N, K), ``input_size`` ``[w, h]``, ``sigma`` a number or an ``(x, y)`` pair,
+    ``ratio`` the Python-float split ratio. Returns ``(x_labels (N, K, Wx), y_labels (N, K,
+    Hy), weights (N, K))``, every label row present (with ``"standard"`` too)."""
+    sigmas = np.array([sigma, sigma] if np.ndim(sigma) == 0 else sigma)  # int64 or float64
+    count_n, count_k = keypoints.shape[:2]
+    width, height = input_size
+    size_x = np.around(width * ratio).astype(int)
+    size_y = np.around(height * ratio).astype(int)
+    with np.errstate(invalid="ignore"):  # NaN padding of invisible keypoints
+        centres = np.around(keypoints * ratio).astype(np.int64)  # float32 product, half to even
+    weights = visible.copy()
+    x_labels = np.zeros((count_n, count_k, size_x), np.float32)
+    y_labels = np.zeros((count_n, count_k, size_y), np.float32)
+    reach = sigmas * 3
+    grid_x = np.arange(0, size_x, 1, dtype=np.float32)
+    grid_y = np.arange(0, size_y, 1, dtype=np.float32)
+    for n in range(count_n):
+        for k in range(count_k):
+            if visible[n, k] < 0.5:
+                continue
+            centre = centres[n, k]
+            centre_x, centre_y = centre  # NumPy int64 scalars
+            if smoothing == "gaussian":
+                lo_x, lo_y = centre - reach
+                hi_x, hi_y = centre + reach + 1
+                if lo_x >= size_x or lo_y >= size_y or hi_x < 0 or hi_y < 0:
+                    weights[n, k] = 0
+                    continue
+                x_labels[n, k] = np.exp(-((grid_x - centre_x) ** 2) / (2 * sigmas[0] ** 2))
+                y_labels[n, k] = np.exp(-((grid_y - centre_y) ** 2) / (2 * sigmas[1] ** 2))
+                continue
+            if not (0 <= centre_x < size_x and 0 <= centre_y < size_y):
+                weights[n, k] = 0
+                continue
+            if smooth_weight > 0:
+                with np.errstate(divide="ignore"):  # a 1-cell label: inf, then overwritten
+                    x_labels[n, k] = smooth_weight / (size_x - 1)
+                    y_labels[n, k] = smooth_weight / (size_y - 1)
+            x_labels[n, k, centre_x] = 1.0 - smooth_weight
+            y_labels[n, k, centre_y] = 1.0 - smooth_weight
+    if smoothing == "gaussian" and normalize:
+        norms = sigmas * np.sqrt(np.pi * 2)
+        x_labels /= norms[0]
+        y_labels /= norms[1]
+    return x_labels, y_labels, weights
+
+
+def encode_simcc(keypoints, visible, input_size, sigma=6.0, ratio=2.0, smoothing="gaussian",
+                 smooth_weight=0.0, normalize=True):
+    """SimCCLabel.encode on every image of a batch: keypoints (B, N, K, 2) float32, ``visible``
+    (B, N, K) or None (all 1), ``input_size`` ``(height, width)``. Returns ``(x_labels,
+    y_labels, weights float32)`` with the batch axis."""
+    fields = []
+    for b in range(keypoints.shape[0]):
+        seen = np.ones(keypoints.shape[1:3], np.float32) if visible is None else visible[b]
+        x_labels, y_labels, weights = simcc_labels(
+            [input_size[1], input_size[0]], keypoints[b], seen, sigma, ratio, smoothing,
+            smooth_weight, normalize)
+        fields.append((x_labels, y_labels, weights.astype(np.float32)))
+    return tuple(np.stack(field) for field in zip(*fields))
+
+
+# --- mmpose: associative embedding (bottom-up) --------------------------------------------------
+
+
+def keypoint_indices(heatmap_size, keypoints, visible):
+    """AssociativeEmbedding._encode_keypoint_indices for one image: ``keypoints`` (N, K, 2)
+    float32 in heatmap cells, ``heatmap_size`` ``[W, H]``. Returns int64 (N, K, 2): each
+    keypoint's ``[y * W + x, v]``."""
+    width, height = heatmap_size
+    indices = np.zeros(keypoints.shape[:2] + (2,), np.int64)
+    for n in range(keypoints.shape[0]):
+        for k in range(keypoints.shape[1]):
+            with np.errstate(invalid="ignore", over="ignore"):  # NaN padding, huge values
+                x, y = (keypoints[n, k] + 0.5).astype(np.int64)
+                index = y * width + x
+            seen = visible[n, k] > 0.5 and 0 <= x < width and 0 <= y < height
+            indices[n, k] = [index, seen]
+    return indices
+
+
+def encode_associative_embedding(keypoints, visible, input_size, heatmap_size, sigma=None,
+                                 use_udp=False):
+    """AssociativeEmbedding.encode on every image of a batch: keypoints (B, N, K, 2) float32 in
+    input pixels, ``visible`` (B, N, K) or None (all 1), sizes ``(height, width)``. Returns
+    ``(heatmaps (B, K, H, W), keypoint_indices (B, N, K, 2), keypoint_weights (B, N, K)
+    float32)``."""
+    size = [heatmap_size[1], heatmap_size[0]]
+    if sigma is None:
+        sigma = (size[0] * size[1])**0.5 / 64
+    method = "udp" if use_udp else "msra"
+    scale = keypoint_scale_factor(input_size, heatmap_size, method)
+    fields = []
+    for b in range(keypoints.shape[0]):
+        seen = np.ones(keypoints.shape[1:3], np.float32) if visible is None else visible[b]
+        cells = keypoints[b] / scale
+        with np.errstate(invalid="ignore"):  # NaN padding of invisible keypoints
+            heatmaps, weights = KEYPOINT_GENERATORS[method](size, cells, seen, sigma)
+        fields.append((heatmaps, keypoint_indices(size, cells, seen), weights.astype(np.float32)))
+    return tuple(np.stack(field) for field in zip(*fields))
 
 
 # --- CenterPoint: mmdetection3d's CenterHead targets -----------------------------------------

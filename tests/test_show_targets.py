@@ -86,6 +86,37 @@ def test_keypoints_png_peaks_on_the_joints(show_targets, tmp_path, method):
             assert all(heat[y, x] >= np.exp(-0.5 / 8) - 1e-6 for x, y in inside)
 
 
+@pytest.mark.parametrize("mode, method", [("simcc", "msra"), ("associative_embedding", "msra"),
+                                          ("associative_embedding", "udp")])
+def test_simcc_and_associative_embedding_pngs_peak_on_the_joints(show_targets, tmp_path, mode,
+                                                                 method):
+    pytest.importorskip("matplotlib")
+    from matplotlib.image import imread
+
+    out = tmp_path / f"{mode}.png"
+    assert show_targets.main(["--out", str(out), "--mode", mode, "--method", method,
+                              "--seed", "5", "--images", "3"]) == 0
+    picture = imread(out)
+    assert picture.ndim == 3 and picture.shape[1] > picture.shape[0] > 100
+
+    annotations, targets = show_targets.encode(mode, 5, 3, method)
+    rows = show_targets.render(mode, annotations, targets, 3, str(tmp_path / "again.png"),
+                               method)
+    assert len(rows) == 3 and all(len(row) == 1 for row in rows)
+    for image, (panel,) in enumerate(rows):
+        if mode == "simcc":  # every labelled joint: its peak, scaled to 1, at its argmax cells
+            assert panel.heat.shape == (512, 384)
+            assert len(panel.points) == int((targets.weights[image] > 0).sum()) > 0
+            assert all(panel.heat[y, x] == 1.0 for x, y in panel.points.tolist())
+        else:  # every joint on the map (v = 1) decoded from its index, by its Gaussian's peak
+            assert panel.heat.shape == (128, 96)
+            assert len(panel.points) == int(targets.keypoint_indices[image, ..., 1].sum()) > 0
+            sigma = (128 * 96) ** 0.5 / 64  # udp: the peak within half a cell on each axis
+            peak = 1.0 if method == "msra" else np.exp(-0.5 / (2 * sigma**2))
+            for x, y in panel.points.tolist():  # (mmpose's windows shift by a cell at the edges)
+                assert panel.heat[max(y - 1, 0):y + 2, max(x - 1, 0):x + 2].max() >= peak - 1e-6
+
+
 def test_centerpoint_png_peaks_on_the_decoded_centres(show_targets, tmp_path):
     pytest.importorskip("matplotlib")
     from matplotlib.image import imread

@@ -55,6 +55,19 @@ def _keypoints_sample(method):
                          fastheat.KeypointEncoder(**options))
 
 
+def _simcc_sample(smoothing):
+    options = dict(input_size=(64, 48), sigma=(2.0, 3.0), smoothing_type=smoothing)
+    return lambda seed: (fastheat.encode_simcc(*keypoints(seed), **options, sparse=True),
+                         fastheat.SimCCEncoder(**options))
+
+
+def _associative_embedding_sample(use_udp):
+    options = dict(input_size=(64, 48), heatmap_size=(32, 24), use_udp=use_udp)
+    return lambda seed: (fastheat.encode_associative_embedding(*keypoints(seed), **options,
+                                                               sparse=True),
+                         fastheat.AssociativeEmbeddingEncoder(**options))
+
+
 def _centerpoint_sample(seed):
     options = dict(NUSCENES, max_objs=8)
     return (fastheat.encode_centerpoint(nuscenes_like_boxes(seed, batch_size=3, boxes_per_scene=12),
@@ -73,6 +86,10 @@ SAMPLES = {
     "keypoints-udp": _keypoints_sample("udp"),
     "keypoints-dark": _keypoints_sample("dark"),
     "centerpoint": _centerpoint_sample,
+    "simcc-gaussian": _simcc_sample("gaussian"),
+    "simcc-standard": _simcc_sample("standard"),
+    "associative_embedding-msra": _associative_embedding_sample(False),
+    "associative_embedding-udp": _associative_embedding_sample(True),
 }
 KINDS = sorted(SAMPLES)
 
@@ -226,6 +243,29 @@ def test_good_targets_pass_every_door_unchanged(kind):
             got = got.to_dense()
         for g, w in zip(got, want):
             np.testing.assert_array_equal(np.asarray(g), w, err_msg=door)
+
+
+@pytest.mark.parametrize("smoothing", ["gaussian", "standard"])
+def test_simcc_label_points_are_checked(smoothing):
+    """Label points (``Stamps``, label kinds): a row beyond ``K``, a radius that is not the
+    row's largest offset, a centre the options do not label, two labels of one row."""
+    targets, encoder = sparse_of(f"simcc-{smoothing}")
+    points = targets.stamps.points
+    first = int(np.flatnonzero(points[:, 0] == 0)[0])
+    x, reach = points[first, 2], points[first, 4]
+    twin = int(np.flatnonzero((points[:, 0] == 0) & (points[:, 1] == points[first, 1]))[1])
+    for corrupted in (with_point(targets, first, 3, 5), with_point(targets, first, 3, -1),
+                      with_point(targets, first, 4, reach - 1),
+                      with_stamps(with_point(with_point(targets, first, 2, -500), first, 4, 595),
+                                  max_radius=595),  # (labels 96 cells long)
+                      with_point(targets, twin, 3, points[first, 3])):
+        for door, render in renderings(corrupted, encoder).items():
+            if door != "unpickle":
+                with pytest.raises(ValueError, match=r"points\[\d+\].*(label|labels a row)"):
+                    render()
+    assert x >= 0  # (the sample's first label is on the row)
+    zero = fastheat.encode_simcc(np.zeros((1, 0, 3, 2)), input_size=(8, 8), sparse=True)
+    check_sparse(zero)  # no instances: label maps without channels pass
 
 
 def test_out_is_untouched_when_the_targets_are_refused():

@@ -190,7 +190,7 @@ class Family:
         images (what ``out=`` must be)."""
         layout = self.layout(spec)
         return (layout.result._fields,
-                [spec.map_shape(batch_size)] * self.maps + self.slot_shapes(spec, batch_size),
+                self.map_shapes(spec, batch_size) + self.slot_shapes(spec, batch_size),
                 [spec.dtype] * self.maps + layout.dtypes)
 
     def new_slots(self, spec: MapSpec, batch_size: int) -> tuple[np.ndarray, ...]:
@@ -204,18 +204,30 @@ class Family:
         """The result of ``spec`` holding ``fields``: its maps, then its slot arrays."""
         return self.layout(spec).result(*fields)
 
+    def map_shapes(self, spec: MapSpec, batch_size: int) -> list[tuple[int, ...]]:
+        """The shape of each map: ``spec.map_shapes(batch_size)`` for a spec whose maps differ
+        (1-D labels of several lengths: a label kind, ``tables``), else ``spec.map_shape``."""
+        if hasattr(spec, "map_shapes"):
+            return list(spec.map_shapes(batch_size))
+        return [spec.map_shape(batch_size)] * self.maps
+
     def new_maps(self, spec: MapSpec, batch_size: int) -> tuple[np.ndarray, ...]:
         """Zeroed maps (calloc'd: the kernel first-touches them only on several threads)."""
-        return tuple(np.zeros(spec.map_shape(batch_size), spec.dtype) for _ in range(self.maps))
+        return tuple(np.zeros(shape, spec.dtype) for shape in self.map_shapes(spec, batch_size))
 
     def check_batch_size(self, spec: MapSpec, batch_size, *, maps: bool = True) -> int:
         """``batch_size``, checked, its new outputs (maps and slots) known to fit in memory."""
-        per_image = self.maps * math.prod(spec.map_shape(1)) * spec.dtype.itemsize if maps else 0
+        shapes = self.map_shapes(spec, 1)
+        per_image = sum(map(math.prod, shapes)) * spec.dtype.itemsize if maps else 0
         layout = self.layout(spec)
         per_image += sum(math.prod(shape) * dtype.itemsize
                          for shape, dtype in zip(layout.shapes, layout.dtypes))
-        _, channels, height, width = spec.map_shape(1)
-        context = f" of {self.maps} x {channels} x {height} x {width} maps" if maps else ""
+        if len(set(shapes)) == 1:
+            _, channels, height, width = shapes[0]
+            context = f" of {self.maps} x {channels} x {height} x {width} maps"
+        else:
+            context = " of maps " + " + ".join(" x ".join(map(str, s[1:])) for s in shapes)
+        context = context if maps else ""
         if self.slots_option:
             context += f" and {self.slots_option}={spec.max_slots} slots"
         return check_batch_size(batch_size, per_image, context)

@@ -147,6 +147,17 @@ def add_clipped_stamp(points, clips, n, info, height, width, map_index, channel,
     return n + 1
 
 
+@jit
+def add_label_stamp(points, n, info, map_index, channel, row, centre, width):
+    """Write stamp ``n``, a 1-D label (a label kind, ``tables``): row ``row`` of ``channel`` of
+    map ``map_index``, ``width`` cells long, centred on cell ``centre``; its radius is the
+    largest offset the row reads. Returns ``n + 1``."""
+    _write_point(points, n, info, map_index, channel, centre, row,
+                 max(abs(centre), abs(width - 1 - centre)))
+    info[CELLS] += width
+    return n + 1
+
+
 def new_stamps(batch_size: int, capacity: int):
     """``(starts, points, info)`` for a pass of up to ``capacity`` stamps."""
     info = np.zeros(INFO_SIZE, np.int64)

@@ -8,7 +8,8 @@ into rendering (``SparseTargets.to_dense``, ``Encoder.render``, ``fastheat.colla
 before anything is written. What passes describes a batch of the family and spec it names, so
 the kernels' accesses stay in bounds:
 
-* ``family`` a registered family, ``spec`` of its spec type, with positive map sizes, a float32
+* ``family`` a registered family, ``spec`` of its spec type, with positive map sizes (label
+  maps, ``tables``: no channels too), a float32
   or float64 dtype and ``max_slots >= 0``;
 * ``stamps.starts`` int64 ``(B + 1,)``, ``B >= 1``, non-decreasing from 0 to the number of points;
 * ``stamps.points`` int64 ``(n, 5)``: maps in ``[0, family.maps)``, channels in ``[0, C)``, grid
@@ -36,6 +37,7 @@ from .jit import jit
 from .registry import FAMILIES
 from .runtime import call
 from .stamps import CHANNEL, COLUMNS, MAP, RADIUS, X, Y, Stamps
+from .tables import is_label
 from .validate import MAX_GRID_COORD
 
 _INT64, _FLOAT64 = np.dtype(np.int64), np.dtype(np.float64)
@@ -124,9 +126,13 @@ class _Expected:
             raise TypeError(f"{name}.spec is a {type(spec).__name__}, not the "
                             f"{family.spec_type.__name__} of the {family.name!r} family")
         _, self.channels, self.height, self.width = shape = spec.map_shape(1)
-        if not all(isinstance(size, int) and 0 < size < MAX_GRID_COORD for size in shape[1:]):
+        # label maps (SimCC: channels are instances) may have none: no point can then pass
+        least = (0, 1, 1) if is_label(spec.gaussian) else (1, 1, 1)
+        if not all(isinstance(size, int) and low <= size < MAX_GRID_COORD
+                   for size, low in zip(shape[1:], least)):
             raise ValueError(f"{name}.spec describes maps of (channels, height, width) = "
-                             f"{shape[1:]}: each must be an int in [1, 2**31)")
+                             f"{shape[1:]}: each must be an int in [{least[0]}, 2**31) "
+                             "([1, 2**31) for height and width)")
         if spec.dtype not in (np.float32, np.float64):
             raise ValueError(f"{name}.spec has dtype {spec.dtype}, not float32 or float64")
         if not isinstance(spec.max_slots, int) or spec.max_slots < 0:

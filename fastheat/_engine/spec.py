@@ -6,7 +6,8 @@ returns the family-neutral ``MapSpec`` that the engine and the family's pass rea
 whose options are of another kind (keypoints) makes its own spec (``Family.make_spec``): any
 frozen dataclass with what the engine reads, ``map_shape(batch_size)``, ``dtype``,
 ``max_slots`` and ``gaussian`` (``tables``), and ``groups`` if its slot arrays have a
-``GROUPS`` axis (CenterPoint's tasks).
+``GROUPS`` axis (CenterPoint's tasks); a spec whose maps differ in shape (1-D labels of several
+lengths) also has ``map_shapes(batch_size)``, one shape per map (``map_shape`` the first).
 """
 
 from __future__ import annotations

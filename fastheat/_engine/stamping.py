@@ -4,12 +4,15 @@ Every map fastheat writes is written here: cleared as the sink needs (all of it,
 page of fresh zeros, or only the windows the previous call stamped), then every point of
 ``Stamps`` max-merged into it with the values of a Gaussian table, or, for a per-point kind
 (``tables``), with each point's own values computed beforehand in one vectorised NumPy call.
+A label kind's points (``tables``, "label kinds"; SimCC) are 1-D labels instead: each writes
+one whole row of its map (``_stamp_label_images``), the maps of one family may differ in width.
 Nothing here validates or raises; the front ends have checked everything.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import NDArray
 from numba import prange
 
 from . import runtime, tables
@@ -301,6 +304,8 @@ def expand_cells(stamps: Stamps, maps: int, shape, gaussian, dtype) -> list:
     every cell that ``stamps`` stamp there, and the values stamped (``dtype``, from the same
     tables or per-point values). Scattered with ``max`` into zeros they give the maps
     ``stamp_maps`` gives; a cell may repeat (overlapping Gaussians)."""
+    if tables.is_label(gaussian):
+        return _expand_label_cells(stamps, shape, gaussian)
     _, channels, height, width = shape
     dtype = np.dtype(dtype)
     table, covered, value_starts = values_for(stamps, gaussian, height, width, dtype)
@@ -330,8 +335,12 @@ def stamp_maps(maps, stamps: Stamps, gaussian, num_threads: int | None, clear: i
     ``gaussian`` is the spec's (``tables``: ``(delte, k)`` or a kind); ``num_threads`` a
     checked count, or None for the thread policy to decide from the work. Radii above the
     table's (wider than the map, or beyond its byte budget) are stamped afterwards from values
-    computed for their visible windows only.
+    computed for their visible windows only. A label kind's maps get its rows
+    (``stamp_label_maps``).
     """
+    if tables.is_label(gaussian):
+        stamp_label_maps(maps, stamps, gaussian, num_threads, clear, previous)
+        return
     _, channels, height, width = maps[0].shape
     dtype = maps[0].dtype
     table, covered, value_starts = values_for(stamps, gaussian, height, width, dtype)
@@ -366,3 +375,94 @@ def _beyond_table(stamps: Stamps, covered: int):
         b = int(np.searchsorted(stamps.starts, j, side="right")) - 1
         clip = None if stamps.clips is None else stamps.clips[j].tolist()
         yield j, b, stamps.points[j].tolist(), clip
+
+
+# --- 1-D labels (a label kind's points; tables, "label kinds") ---------------------------------
+
+
+def _stamp_label_images(maps, widths, images, channels, rows, clear, previous_starts, previous,
+                        starts, points, table, table_length):
+    """Clear, then write the label rows of, each image of the flat ``maps``; one image per
+    thread.
+
+    ``maps[m]`` is a C-contiguous ``(images, channels, rows, widths[m])`` map, flattened. Point
+    ``j`` of image ``b`` overwrites row ``points[j, Y]`` of channel ``points[j, CHANNEL]`` of
+    map ``points[j, MAP]``: cell ``xx`` gets ``table[m * table_length + |xx - points[j, X]|]``
+    (``points[j, RADIUS]``, the largest such offset, is below ``table_length``). Clearing as in
+    ``_stamp_images`` (CLEAR_PREVIOUS: the rows the previous call's points wrote).
+    """
+    for b in prange(images):
+        if clear == CLEAR_ALL or clear == TOUCH_PAGES:
+            for m in range(len(maps)):
+                size = channels * rows * widths[m]
+                step = 1 if clear == CLEAR_ALL else max(PAGE_BYTES // maps[m].itemsize, 1)
+                for cell in range(b * size, (b + 1) * size, step):
+                    maps[m][cell] = 0.0
+        elif clear == CLEAR_PREVIOUS and b < previous_starts.size - 1:
+            for j in range(previous_starts[b], previous_starts[b + 1]):
+                m = previous[j, MAP]
+                width = widths[m]
+                row = ((b * channels + previous[j, CHANNEL]) * rows + previous[j, Y]) * width
+                maps[m][row:row + width] = 0.0
+        if b < starts.size - 1:
+            for j in range(starts[b], starts[b + 1]):
+                m = points[j, MAP]
+                width, centre = widths[m], points[j, X]
+                row = ((b * channels + points[j, CHANNEL]) * rows + points[j, Y]) * width
+                first = m * table_length
+                left = min(max(centre, 0), width)  # cells [0, left) lie before the centre
+                for xx in range(left):
+                    maps[m][row + xx] = table[first + centre - xx]
+                for xx in range(left, width):
+                    maps[m][row + xx] = table[first + xx - centre]
+
+
+stamp_label_images_serial = jit(_stamp_label_images)
+stamp_label_images_parallel = jit_parallel(_stamp_label_images)
+
+
+def label_table(stamps: Stamps, kind) -> tuple[NDArray, int]:
+    """``(table, length)``: the label kind's values at offsets ``0..length - 1`` for each of
+    its maps, flat (``kind.offset_values``), ``length`` covering every point's reach (at least
+    the widest map, else a power of two: few distinct tables)."""
+    length = max(kind.widths)
+    if stamps.max_radius >= length:
+        length = 1 << int(stamps.max_radius).bit_length()
+    return kind.offset_values(length).reshape(-1), length
+
+
+def stamp_label_maps(maps, stamps: Stamps, kind, num_threads: int | None, clear: int,
+                     previous: Stamps | None = None) -> None:
+    """``stamp_maps`` for a label kind: the ``(B, C, R, width)`` ``maps`` (one width per map,
+    ``kind.widths``) cleared as ``clear`` says, then each point's row written."""
+    images, channels, rows, _ = maps[0].shape
+    table, length = label_table(stamps, kind)
+    previous = previous or EMPTY
+    nbytes = sum(m.nbytes for m in maps)
+    cleared = previous.cells * maps[0].itemsize if clear == CLEAR_PREVIOUS else nbytes
+    threads = runtime.threads_for(num_threads, images, cleared + runtime.CELL_WORK * stamps.cells)
+    if clear == TOUCH_PAGES and threads == 1:
+        clear = CLEAR_NOTHING
+    runtime.run_kernel(
+        stamp_label_images_serial, stamp_label_images_parallel, threads,
+        ("labels", maps[0].dtype.str), tuple([m.reshape(-1) for m in maps]),
+        np.array(kind.widths, np.int64), images, channels, rows, clear, previous.starts,
+        previous.points, stamps.starts, stamps.points, table, length)
+
+
+def _expand_label_cells(stamps: Stamps, shape, kind) -> list:
+    """``expand_cells`` for a label kind: per map, every cell of every row its points write
+    (each once: no two points write one row) and its value."""
+    images, channels, rows, _ = shape
+    table, length = label_table(stamps, kind)
+    points = stamps.points
+    image = np.repeat(np.arange(stamps.images), np.diff(stamps.starts))
+    expanded = []
+    for m, width in enumerate(kind.widths):
+        mine = points[:, MAP] == m
+        row = ((image[mine] * channels + points[mine, CHANNEL]) * rows + points[mine, Y]) * width
+        cells = np.arange(width)
+        offsets = np.abs(cells[None, :] - points[mine, X][:, None])
+        expanded.append(((row[:, None] + cells[None, :]).ravel(),
+                         table[m * length + offsets].ravel()))
+    return expanded

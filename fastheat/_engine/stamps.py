@@ -8,6 +8,13 @@ Two optional per-point arrays serve Gaussians that are not a centred square (key
 heatmaps): ``clips`` restricts each point's square to a rectangle of cells, and ``centres``
 holds sub-pixel centres for Gaussians whose values are computed per point (``tables``,
 "per-point kinds").
+
+The points of a label kind (``tables``, "label kinds": SimCC's 1-D labels) read the columns
+differently: ``Y`` is the row written (``0 <= Y < R`` of maps ``(B, C, R, widths[MAP])``), ``X``
+the centre along it (any integer, ``|X| < 2**30``), ``RADIUS`` the largest offset the row
+reads, exactly ``max(|X|, |widths[MAP] - 1 - X|)``; ``0 <= MAP < len(widths)``, ``0 <= CHANNEL
+< C``; no two points of one image share ``(MAP, CHANNEL, Y)``; ``cells`` is the sum of their
+rows' widths; no clips, no centres.
 """
 
 from __future__ import annotations

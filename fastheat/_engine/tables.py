@@ -23,7 +23,16 @@ window only. The cache keeps at most ``CACHE_KEYS`` tables and ``CACHE_BYTES`` i
   the values of every point's visible window (``stamping.visible_windows``) in any float
   dtype (rounded to the maps' as they are max-merged), for Gaussians centred on sub-pixel
   positions (``Stamps.centres``), which no table can hold; it should compute them with one
-  vectorised NumPy call.
+  vectorised NumPy call;
+* a *label kind*: ``label = True``, ``widths`` (one per map: the maps of its family are
+  ``(B, C, R, widths[m])``, rows of 1-D labels) and ``offset_values(length)``, a
+  ``(len(widths), length)`` array in the maps' dtype: map ``m``'s value at offset ``d`` from
+  a point's centre. Each point writes one whole row (``stamping.stamp_label_maps``): its
+  ``Stamps.points`` are ``(map, channel, x, y, radius)`` with ``y`` the row (``0 <= y < R``),
+  ``x`` the centre cell along it (any integer, on the row or not) and ``radius`` the largest
+  offset the row reads, ``max(|x|, |widths[map] - 1 - x|)``; no two points of an image write
+  the same ``(map, channel, row)``, and every value is >= 0 (so scattering with ``amax`` into
+  zeros writes them). SimCC's 1-D labels.
 """
 
 from __future__ import annotations
@@ -79,6 +88,11 @@ def gaussian_values(dy: NDArray, dx: NDArray, radius: int, delte: float, k: floa
     h = np.exp(-(x * x + y * y) / (2 * sigma * sigma))
     h[h < _EPS] = 0  # the full Gaussian's max is exp(-0.0) == 1.0
     return h * k
+
+
+def is_label(gaussian) -> bool:
+    """Whether ``gaussian`` (a ``spec.gaussian``) is a label kind: rows of 1-D labels."""
+    return bool(getattr(gaussian, "label", False))
 
 
 def is_per_point(gaussian) -> bool:
