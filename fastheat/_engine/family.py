@@ -34,12 +34,14 @@ from .validate import as_rows, check_batch_size, check_image_ids, check_index
 
 class SlotLayout(NamedTuple):
     """The slot arrays of one spec's results: each one's ``dims`` (``Family.slots``), shape
-    after the batch axis and dtype; the results' named tuple."""
+    after the batch axis and dtype; the results' named tuple; its cell fields
+    (``cells.CellField``, ``Family.cells``)."""
 
     dims: list
     shapes: list
     dtypes: list
     result: type
+    cells: tuple = ()
 
 
 def with_fields(result: type, name: str, optional: tuple[str, ...], doc: str) -> type:
@@ -64,8 +66,9 @@ class Family:
     name : str
         Registry key.
     result : type
-        Named tuple: the ``maps`` dense maps ``(B, C, H, W)`` first, then the slot arrays
-        (those without a flag); a read-only property per optional field gives ``None``.
+        Named tuple: the ``maps`` dense maps ``(B, C, H, W)`` first, then the cell fields
+        (``cells``), then the slot arrays (those without a flag); a read-only property per
+        optional field gives ``None``.
     maps : int
         How many dense maps the result starts with.
     options : dict
@@ -82,6 +85,10 @@ class Family:
         name and the spec's flag that adds it to the result (``layout``).
     slots_option : str, optional
         The option that sets ``max_slots`` (``"max_tag_len"``, ``"max_objs"``).
+    cells : tuple of cells.CellField
+        Dense per-cell fields ``(B, channels, H, W)`` in the maps' dtype, written at each
+        point's own cell from ``Stamps.cell_values`` (``cells``); rendered, reused and cleared
+        with the maps. An optional one has the spec's flag that adds it (as slots do).
 
     A family whose input is not detections (keypoints) also sets:
 
@@ -119,6 +126,7 @@ class Family:
     run_pass: Callable
     slots: tuple = ()
     slots_option: str | None = None
+    cells: tuple = ()
     make_spec: Callable | None = None
     as_input: Callable | None = None
     unbound: Callable | None = None
@@ -147,16 +155,19 @@ class Family:
         layout = self._layouts.get(spec)
         if layout is None:
             present = [slot for slot in self.slots if len(slot) < 3 or getattr(spec, slot[3])]
+            cells = tuple(cell for cell in self.cells if cell.flag is None or getattr(spec, cell.flag))
             _, channels, height, width = spec.map_shape(1)
             sizes = {SLOTS: spec.max_slots, CHANNELS: channels, CHANNEL_PAIRS: 2 * channels,
                      HEIGHT: height, WIDTH: width}
-            optional = tuple(slot[2] for slot in present if len(slot) > 2)
+            optional = tuple(cell.name for cell in cells if cell.flag is not None) \
+                + tuple(slot[2] for slot in present if len(slot) > 2)
             layout = SlotLayout(
                 dims=[slot[0] for slot in present],
                 shapes=[tuple(sizes[d] if isinstance(d, str) else d for d in slot[0])
                         for slot in present],
                 dtypes=[np.dtype(slot[1]) for slot in present],
-                result=self.variants[optional] if optional else self.result)
+                result=self.variants[optional] if optional else self.result,
+                cells=cells)
             if len(self._layouts) >= 64:
                 self._layouts.clear()
             self._layouts[spec] = layout
@@ -170,8 +181,18 @@ class Family:
         images (what ``out=`` must be)."""
         layout = self.layout(spec)
         return (layout.result._fields,
-                [spec.map_shape(batch_size)] * self.maps + self.slot_shapes(spec, batch_size),
-                [spec.dtype] * self.maps + layout.dtypes)
+                [spec.map_shape(batch_size)] * self.maps
+                + self.cell_shapes(spec, batch_size) + self.slot_shapes(spec, batch_size),
+                [spec.dtype] * self.dense(spec) + layout.dtypes)
+
+    def dense(self, spec: MapSpec) -> int:
+        """How many fields of ``spec``'s results are rendered (maps and cell fields): the
+        slot arrays follow them."""
+        return self.maps + len(self.layout(spec).cells)
+
+    def cell_shapes(self, spec: MapSpec, batch_size: int) -> list[tuple[int, ...]]:
+        _, _, height, width = spec.map_shape(1)
+        return [(batch_size, cell.channels, height, width) for cell in self.layout(spec).cells]
 
     def new_slots(self, spec: MapSpec, batch_size: int) -> tuple[np.ndarray, ...]:
         if not self.slots:
@@ -185,13 +206,16 @@ class Family:
         return self.layout(spec).result(*fields)
 
     def new_maps(self, spec: MapSpec, batch_size: int) -> tuple[np.ndarray, ...]:
-        """Zeroed maps (calloc'd: the kernel first-touches them only on several threads)."""
-        return tuple(np.zeros(spec.map_shape(batch_size), spec.dtype) for _ in range(self.maps))
+        """Zeroed maps, then cell fields (calloc'd: the kernel first-touches the maps only on
+        several threads)."""
+        return tuple(np.zeros(shape, spec.dtype) for shape in
+                     [spec.map_shape(batch_size)] * self.maps + self.cell_shapes(spec, batch_size))
 
     def check_batch_size(self, spec: MapSpec, batch_size, *, maps: bool = True) -> int:
         """``batch_size``, checked, its new outputs (maps and slots) known to fit in memory."""
-        per_image = self.maps * math.prod(spec.map_shape(1)) * spec.dtype.itemsize if maps else 0
         layout = self.layout(spec)
+        per_image = sum(math.prod(shape) for shape in [spec.map_shape(1)] * self.maps
+                        + self.cell_shapes(spec, 1)) * spec.dtype.itemsize if maps else 0
         per_image += sum(math.prod(shape) * dtype.itemsize
                          for shape, dtype in zip(layout.shapes, layout.dtypes))
         _, channels, height, width = spec.map_shape(1)
@@ -263,7 +287,7 @@ def encode(family: Family, detections, batch_size, options: dict, out, num_threa
         out = sinks.check_out_of(family, spec, batch_size, out)
     if not own:
         rows, labels = rows_of(detections, single, batch_size, image_ids)
-    slots = family.new_slots(spec, batch_size) if out is None else out[family.maps:]
+    slots = family.new_slots(spec, batch_size) if out is None else out[family.dense(spec):]
     if clock:
         clock("check")
     stamps = family.run_pass(spec, rows, batch_size, slots, labels)

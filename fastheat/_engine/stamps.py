@@ -8,6 +8,9 @@ Two optional per-point arrays serve Gaussians that are not a centred square (key
 heatmaps): ``clips`` restricts each point's square to a rectangle of cells, and ``centres``
 holds sub-pixel centres for Gaussians whose values are computed per point (``tables``,
 "per-point kinds").
+A third, ``cell_values``, holds per point the values it writes at its own cell into the
+family's cell fields (``cells``). An elliptical Gaussian (``tables.EllipticalGaussian``) takes
+its x and y radii from the point's clip rectangle.
 """
 
 from __future__ import annotations
@@ -51,6 +54,12 @@ class Stamps:
     centres : float64 (n, 2), optional
         Per point, the sub-pixel centre ``(x, y)`` of its Gaussian, for Gaussians whose values
         are computed per point (from an origin cell the Gaussian's kind defines).
+    cell_values : float32 (n, V), optional
+        Per point, the values it writes at its cell ``(x, y)`` into the family's cell fields
+        (``cells``: field ``f`` takes the columns ``[column_f, column_f + channels_f)`` of the
+        points of its map). Any float32 (finite for the families of today; a column a
+        point's fields do not read may hold anything). Present exactly when the family
+        declares cell fields; ``V`` is the same for every point of a family and spec.
     """
 
     starts: NDArray[np.int64]
@@ -59,6 +68,7 @@ class Stamps:
     cells: int
     clips: NDArray[np.int64] | None = None
     centres: NDArray[np.float64] | None = None
+    cell_values: NDArray[np.float32] | None = None
 
     @property
     def images(self) -> int:
