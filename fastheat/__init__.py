@@ -1,8 +1,8 @@
 """fastheat: Gaussian keypoint heatmap training targets (CornerNet, CenterNet, human pose), fast.
 
 Layout: ``fastheat/_engine/`` is the engine every family plugs into (spec, stamps, the one
-stamping kernel, sinks, process state); ``cornernet.py``, ``centernet.py`` and ``keypoints.py``
-are the families;
+stamping kernel, sinks, process state); ``cornernet.py``, ``centernet.py``, ``keypoints.py``,
+``mmdet_centernet.py`` and ``mmdet_corner.py`` are the families;
 ``gaussian.py`` holds the reference's Gaussian helpers.
 """
 
@@ -16,6 +16,10 @@ from .cornernet import (CornerEncoder, CornerHeatmaps, CornerNetEncoder, CornerN
                         encode_corners, encode_cornernet)
 from .gaussian import draw_gaussian, gaussian2d, gaussian_radius
 from .keypoints import KeypointEncoder, KeypointTargets, encode_keypoints
+from .mmdet_centernet import MmdetCenterNetEncoder, MmdetCenterNetTargets, encode_mmdet_centernet
+from .mmdet_corner import (MmdetCornerAllTargets, MmdetCornerCentripetalTargets,
+                           MmdetCornerEncoder, MmdetCornerGuidingTargets, MmdetCornerTargets,
+                           encode_mmdet_corner)
 
 __all__ = [
     "CenterNetAllTargets",
@@ -29,14 +33,23 @@ __all__ = [
     "CornerNetTargets",
     "KeypointEncoder",
     "KeypointTargets",
+    "MmdetCenterNetEncoder",
+    "MmdetCenterNetTargets",
+    "MmdetCornerAllTargets",
+    "MmdetCornerCentripetalTargets",
+    "MmdetCornerEncoder",
+    "MmdetCornerGuidingTargets",
+    "MmdetCornerTargets",
     "SparseTargets",
     "collate",
     "default_num_threads",
     "draw_gaussian",
     "encode_centernet",
-    "encode_corners",
     "encode_cornernet",
+    "encode_corners",
     "encode_keypoints",
+    "encode_mmdet_centernet",
+    "encode_mmdet_corner",
     "gaussian2d",
     "gaussian_radius",
     "profile_stages",

@@ -468,3 +468,123 @@ def encode_keypoints(keypoints, visible, input_size, heatmap_size, sigma=2.0, me
         maps.append(heatmaps)
         weights.append(kept.astype(np.float32))
     return np.stack(maps), np.stack(weights)
+
+
+# --- mmdetection 3.3.0: CenterNetHead and CornerHead targets -----------------------------------
+# Torch float32 tensors throughout: an operation with a Python number rounds the number to
+# float32 first (np.float32 scalars here). Deviations: torch's float32 ``exp`` is replaced by
+# NumPy's float64 ``exp`` rounded to float32 (torch's is not correctly rounded: it differs by
+# one unit in the last place on a few cells); a centre or corner cell off the map writes no
+# cell values and stamps its visible cells (mmdetection raises an IndexError there, or wraps a
+# negative index around to the other side).
+
+F32 = np.float32
+
+
+def mmdet_gaussian2D(radius):
+    """mmdetection's ``gaussian2D(radius, sigma=(2 * radius + 1) / 6)`` in float32."""
+    sigma = (2 * radius + 1) / 6
+    grid = np.arange(-radius, radius + 1).astype(F32)
+    x, y = grid[None, :], grid[:, None]
+    kernel = np.exp((-(x * x + y * y) / F32(2 * sigma * sigma)).astype(np.float64)).astype(F32)
+    kernel[kernel < np.finfo(F32).eps * kernel.max()] = 0
+    return kernel
+
+
+def mmdet_gen_gaussian_target(heatmap, x, y, radius):
+    """Max-merge ``mmdet_gaussian2D(radius)`` centred on the cell ``(x, y)`` into the visible
+    cells of ``heatmap``."""
+    kernel = mmdet_gaussian2D(radius)
+    height, width = heatmap.shape
+    for dy in range(-radius, radius + 1):
+        for dx in range(-radius, radius + 1):
+            if 0 <= y + dy < height and 0 <= x + dx < width:
+                heatmap[y + dy, x + dx] = max(heatmap[y + dy, x + dx], kernel[radius + dy, radius + dx])
+
+
+def mmdet_radius(height, width):
+    """mmdetection's ``gaussian_radius((height, width), 0.3)`` on float32 scalars (tensors)."""
+    overlap = 0.3
+    b1 = height + width
+    c1 = width * height * F32(1 - overlap) / F32(1 + overlap)
+    r1 = (b1 - F32(math.sqrt(b1 * b1 - 4 * c1))) / F32(2)
+    b2 = F32(2) * (height + width)
+    c2 = F32(1 - overlap) * width * height
+    r2 = (b2 - F32(math.sqrt(b2 * b2 - F32(16) * c2))) / F32(8)
+    a3 = 4 * overlap
+    b3 = F32(-2 * overlap) * (height + width)
+    c3 = F32(overlap - 1) * width * height
+    r3 = (b3 + F32(math.sqrt(b3 * b3 - F32(4 * a3) * c3))) / F32(2 * a3)
+    return min(r1, r2, r3)
+
+
+def _images(detections, batch_size):
+    """Per image, its rows in input order, coordinates as float32."""
+    for b in range(batch_size):
+        rows = detections[detections[:, 0] == b]
+        yield b, rows[:, 1].astype(int), rows[:, 2:6].astype(F32)
+
+
+def _on_map(array, x, y):
+    return 0 <= x < array.shape[-1] and 0 <= y < array.shape[-2]
+
+
+def encode_mmdet_centernet(detections, batch_size, num_classes, input_size, output_size):
+    """mmdetection's ``CenterNetHead.get_targets`` (its four maps)."""
+    (in_h, in_w), (out_h, out_w) = input_size, output_size
+    rx, ry = F32(out_w / in_w), F32(out_h / in_h)
+    heatmap = np.zeros((batch_size, num_classes, out_h, out_w), F32)
+    wh, offset, weight = (np.zeros((batch_size, 2, out_h, out_w), F32) for _ in range(3))
+    for b, labels, boxes in _images(detections, batch_size):
+        for label, (x1, y1, x2, y2) in zip(labels, boxes):
+            cx, cy = (x1 + x2) * rx / F32(2), (y1 + y2) * ry / F32(2)
+            x, y = int(cx), int(cy)
+            w, h = (x2 - x1) * rx, (y2 - y1) * ry
+            radius = max(0, int(mmdet_radius(h, w)))
+            mmdet_gen_gaussian_target(heatmap[b, label], x, y, radius)
+            if _on_map(heatmap, x, y):
+                wh[b, :, y, x] = w, h
+                offset[b, :, y, x] = cx - F32(x), cy - F32(y)
+                weight[b, :, y, x] = 1
+    return heatmap, wh, offset, weight
+
+
+def encode_mmdet_corner(detections, batch_size, num_classes, input_size, output_size,
+                        with_guiding_shift=False, with_centripetal_shift=False):
+    """mmdetection's ``CornerHead.get_targets``: the heatmaps, offsets and the shifts asked
+    for, in the order of ``fastheat.encode_mmdet_corner``'s fields."""
+    (in_h, in_w), (out_h, out_w) = input_size, output_size
+    rx, ry = F32(out_w / in_w), F32(out_h / in_h)
+    heatmaps = [np.zeros((batch_size, num_classes, out_h, out_w), F32) for _ in range(2)]
+    fields = {name: np.zeros((batch_size, 2, out_h, out_w), F32)
+              for name in ("offset", "guiding", "centripetal")}
+    tl_fields = {name: np.zeros_like(field) for name, field in fields.items()}
+    br_fields = fields
+    for b, labels, boxes in _images(detections, batch_size):
+        for label, (left, top, right, bottom) in zip(labels, boxes):
+            centre_x, centre_y = (left + right) / F32(2) * rx, (top + bottom) / F32(2) * ry
+            s_left, s_right, s_top, s_bottom = left * rx, right * rx, top * ry, bottom * ry
+            i_left, i_right = int(min(s_left, out_w - 1)), int(min(s_right, out_w - 1))
+            i_top, i_bottom = int(min(s_top, out_h - 1)), int(min(s_bottom, out_h - 1))
+            radius = max(0, int(gaussian_radius((math.ceil(s_bottom - s_top),
+                                                 math.ceil(s_right - s_left)), 0.3)))
+            mmdet_gen_gaussian_target(heatmaps[0][b, label], i_left, i_top, radius)
+            mmdet_gen_gaussian_target(heatmaps[1][b, label], i_right, i_bottom, radius)
+            for target, x, y, offset, guiding, centripetal in (
+                    (tl_fields, i_left, i_top, (s_left - F32(i_left), s_top - F32(i_top)),
+                     (centre_x - F32(i_left), centre_y - F32(i_top)),
+                     (centre_x - s_left, centre_y - s_top)),
+                    (br_fields, i_right, i_bottom, (s_right - F32(i_right), s_bottom - F32(i_bottom)),
+                     (F32(i_right) - centre_x, F32(i_bottom) - centre_y),
+                     (s_right - centre_x, s_bottom - centre_y))):
+                if _on_map(heatmaps[0], x, y):
+                    target["offset"][b, :, y, x] = offset
+                    target["guiding"][b, :, y, x] = guiding
+                    if with_centripetal_shift:
+                        target["centripetal"][b, :, y, x] = [math.log(d) for d in centripetal]
+    result = [*heatmaps, tl_fields["offset"], br_fields["offset"]]
+    if with_guiding_shift:
+        result += [tl_fields["guiding"], br_fields["guiding"]]
+    if with_centripetal_shift:
+        result += [tl_fields["centripetal"], br_fields["centripetal"]]
+    return tuple(result)

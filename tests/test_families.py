@@ -45,7 +45,9 @@ def family_options(family, variant="defaults"):
     * ``"options"``: every other option changed (where the family has it), few slots, truncated;
     * ``"huge radii"``: radii beyond the Gaussian tables (which stop at the map's larger side);
     * ``"every field"``: every optional field of the result (CenterNet's ``dense_wh`` and
-      ``cat_spec_wh``), and its other Gaussian (``"msra"``), whose window is wider.
+      ``cat_spec_wh``, mmdetection's guiding shifts; its centripetal shifts refuse zero-size
+      boxes: tests/test_mmdet.py), and CenterNet's other Gaussian (``"msra"``), whose window
+      is wider.
     """
     options = dict(SIZES)
     required = [name for name, default in family.options.items() if default is REQUIRED]
@@ -60,7 +62,8 @@ def family_options(family, variant="defaults"):
     elif variant == "huge radii":
         tweaks = dict(min_radius=40)
     elif variant == "every field":
-        tweaks = dict(dense_wh=True, cat_spec_wh=True, gaussian="msra", gaussian_rad=2)
+        tweaks = dict(dense_wh=True, cat_spec_wh=True, gaussian="msra", gaussian_rad=2,
+                      with_guiding_shift=True)
     else:
         tweaks = {}
     return {**options, **{name: value for name, value in tweaks.items() if name in family.options}}
@@ -92,6 +95,10 @@ def test_named_families_are_public():
                                                  fastheat.CornerNetEncoder)
     assert public_api(FAMILIES["centernet"]) == (fastheat.encode_centernet,
                                                  fastheat.CenterNetEncoder)
+    assert public_api(FAMILIES["mmdet_centernet"]) == (fastheat.encode_mmdet_centernet,
+                                                       fastheat.MmdetCenterNetEncoder)
+    assert public_api(FAMILIES["mmdet_corner"]) == (fastheat.encode_mmdet_corner,
+                                                    fastheat.MmdetCornerEncoder)
 
 
 BATCH_SIZES = [2, 2, 5, 1, 3, 7, 7, 1, 4, 8, 2, 6]  # grow, shrink, grow again
@@ -113,14 +120,15 @@ def test_encoder_out_and_sparse_equal_one_shot_on_every_call(rng, name, variant,
         copy = call % 3 == 2
         got = encoder(detections, batch_size, copy=copy)
         assert_identical(got, fresh)
-        for array in got[:family.maps]:
+        rendered = family.dense(encoder.spec)  # maps and cell fields: reused buffers
+        for array in got[:rendered]:
             assert array.flags.writeable == copy and (array.base is None) == copy
-        for array in got[family.maps:]:  # slot arrays: fresh, the caller's
+        for array in got[rendered:]:  # slot arrays: fresh, the caller's
             assert array.flags.writeable and array.base is None
         for array, want in kept:  # untouched by this call
             assert not any(np.shares_memory(array, new) for new in got)
             np.testing.assert_array_equal(array, want)
-        owned = got if copy else got[family.maps:]
+        owned = got if copy else got[rendered:]
         kept = [(array, array.copy()) for array in owned]
 
         out = garbage(fresh)
@@ -270,6 +278,9 @@ DOCUMENTED = {  # README's API table: every option's default (REQUIRED: none)
                       gaussian_iou=0.7, radius_formula="centernet", max_objs=128,
                       on_overflow="warn", gaussian="umich", gaussian_rad=-1, dense_wh=False,
                       cat_spec_wh=False, delte=6, k=1.0, min_radius=0),
+    "mmdet_centernet": dict(num_classes=REQUIRED, input_size=REQUIRED, output_size=REQUIRED),
+    "mmdet_corner": dict(num_classes=REQUIRED, input_size=REQUIRED, output_size=REQUIRED,
+                         with_guiding_shift=False, with_centripetal_shift=False),
 }
 
 
