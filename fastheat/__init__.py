@@ -2,7 +2,7 @@
 
 Layout: ``fastheat/_engine/`` is the engine every family plugs into (spec, stamps, the one
 stamping kernel, sinks, process state); ``cornernet.py``, ``centernet.py``, ``keypoints.py``,
-``mmdet_centernet.py`` and ``mmdet_corner.py`` are the families;
+``mmdet_centernet.py``, ``mmdet_corner.py`` and ``ttfnet.py`` are the families;
 ``gaussian.py`` holds the reference's Gaussian helpers.
 """
 
@@ -17,6 +17,7 @@ from .cornernet import (CornerEncoder, CornerHeatmaps, CornerNetEncoder, CornerN
 from .gaussian import draw_gaussian, gaussian2d, gaussian_radius
 from .keypoints import KeypointEncoder, KeypointTargets, encode_keypoints
 from .mmdet_centernet import MmdetCenterNetEncoder, MmdetCenterNetTargets, encode_mmdet_centernet
+from .ttfnet import TTFNetEncoder, TTFNetTargets, encode_ttfnet
 from .mmdet_corner import (MmdetCornerAllTargets, MmdetCornerCentripetalTargets,
                            MmdetCornerEncoder, MmdetCornerGuidingTargets, MmdetCornerTargets,
                            encode_mmdet_corner)
@@ -41,6 +42,8 @@ __all__ = [
     "MmdetCornerGuidingTargets",
     "MmdetCornerTargets",
     "SparseTargets",
+    "TTFNetEncoder",
+    "TTFNetTargets",
     "collate",
     "default_num_threads",
     "draw_gaussian",
@@ -50,6 +53,7 @@ __all__ = [
     "encode_keypoints",
     "encode_mmdet_centernet",
     "encode_mmdet_corner",
+    "encode_ttfnet",
     "gaussian2d",
     "gaussian_radius",
     "profile_stages",

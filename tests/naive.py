@@ -588,3 +588,101 @@ def encode_mmdet_corner(detections, batch_size, num_classes, input_size, output_
     if with_centripetal_shift:
         result += [tl_fields["centripetal"], br_fields["centripetal"]]
     return tuple(result)
+
+
+# --- TTFNet: TTFHead.target_single_image (ZJULearning/ttfnet) -----------------------------------
+# Float32 tensors, Python numbers rounded to float32 where they meet them (np.float32 scalars
+# here); the elliptical Gaussian is NumPy float64, rounded to float32. Deviations, the
+# conventions fastheat documents: torch's float32 ``log`` and ``sqrt`` of the areas are
+# ``float32(f(float64))`` and the float32 ``sum`` of a box's Gaussian is summed in float64 and rounded; boxes are taken in
+# descending processed area, ties in input order (``torch.topk`` leaves ties unordered); a
+# ``calc_region`` rectangle starting left of or above the map starts at 0, one ending there is
+# empty (TTFNet's slice would wrap around to the other side). Categories are 0-based (TTFNet's labels minus one).
+
+
+def ttf_gaussian_2d(h_radius, w_radius):
+    """TTFNet's ``gaussian_2d((2 h_radius + 1, 2 w_radius + 1), sigma_x=w / 6, sigma_y=h / 6)``:
+    float64, cut below ``eps * max``."""
+    h, w = 2 * h_radius + 1, 2 * w_radius + 1
+    sigma_x, sigma_y = w / 6, h / 6
+    m, n = (h - 1.0) / 2.0, (w - 1.0) / 2.0
+    y, x = np.ogrid[-m:m + 1, -n:n + 1]
+    kernel = np.exp(-(x * x / (2 * sigma_x * sigma_x) + y * y / (2 * sigma_y * sigma_y)))
+    kernel[kernel < np.finfo(kernel.dtype).eps * kernel.max()] = 0
+    return kernel
+
+
+def ttf_draw_truncate_gaussian(heatmap, x, y, h_radius, w_radius):
+    """Max-merge the float32 ``ttf_gaussian_2d`` centred on the cell ``(x, y)`` into the visible
+    cells of ``heatmap``."""
+    kernel = ttf_gaussian_2d(h_radius, w_radius).astype(F32)
+    height, width = heatmap.shape
+    y0, y1 = max(y - h_radius, 0), min(y + h_radius + 1, height)
+    x0, x1 = max(x - w_radius, 0), min(x + w_radius + 1, width)
+    if y0 < y1 and x0 < x1:
+        window = kernel[y0 - y + h_radius:y1 - y + h_radius, x0 - x + w_radius:x1 - x + w_radius]
+        heatmap[y0:y1, x0:x1] = np.maximum(heatmap[y0:y1, x0:x1], window)
+
+
+def ttf_area(boxes, process):
+    """TTFNet's processed ``bbox_areas``: ``(x2 - x1 + 1) * (y2 - y1 + 1)``, float32, then
+    log, sqrt or nothing."""
+    areas = (boxes[:, 3] - boxes[:, 1] + F32(1)) * (boxes[:, 2] - boxes[:, 0] + F32(1))
+    if process == "log":
+        return np.log(areas.astype(np.float64)).astype(F32)
+    if process == "sqrt":
+        return np.sqrt(areas)  # correctly rounded, as float32(sqrt(float64))
+    return areas
+
+
+def encode_ttfnet(detections, batch_size, num_classes, input_size, output_size, alpha=0.54,
+                  beta=0.54, wh_area_process="log", wh_gaussian=True, wh_agnostic=True):
+    """TTFNet's ``target_generator``: ``(heatmap, box_target, reg_weight)``."""
+    (in_h, in_w), (out_h, out_w) = input_size, output_size
+    ratio_x, ratio_y = F32(in_w / out_w), F32(in_h / out_h)
+    planes = 1 if wh_agnostic else num_classes
+    heatmap = np.zeros((batch_size, num_classes, out_h, out_w), F32)
+    box_target = np.full((batch_size, 4 * planes, out_h, out_w), -1, F32)
+    reg_weight = np.zeros((batch_size, planes, out_h, out_w), F32)
+    for b, labels, boxes in _images(detections, batch_size):
+        areas = ttf_area(boxes, wh_area_process)
+        order = np.argsort(-areas, kind="stable")
+        if wh_area_process == "norm":
+            areas[:] = 1
+        for k in order:
+            box, label, area = boxes[k], labels[k], areas[k]
+            feat = box / np.array([ratio_x, ratio_y, ratio_x, ratio_y], F32)
+            feat[[0, 2]] = np.clip(feat[[0, 2]], F32(0), F32(out_w - 1))
+            feat[[1, 3]] = np.clip(feat[[1, 3]], F32(0), F32(out_h - 1))
+            feat_h, feat_w = feat[3] - feat[1], feat[2] - feat[0]
+            x = int((box[0] + box[2]) / F32(2) / ratio_x)
+            y = int((box[1] + box[3]) / F32(2) / ratio_y)
+            radii = {}
+            for name, factor in (("alpha", alpha), ("beta", beta)):
+                radii[name] = (int(feat_h / F32(2) * F32(factor)), int(feat_w / F32(2) * F32(factor)))
+            fake = np.zeros((out_h, out_w), F32)
+            ttf_draw_truncate_gaussian(fake, x, y, *radii["alpha"])
+            heatmap[b, label] = np.maximum(heatmap[b, label], fake)
+            plane = 0 if wh_agnostic else label
+            if wh_gaussian:
+                if alpha != beta:
+                    fake = np.zeros((out_h, out_w), F32)
+                    ttf_draw_truncate_gaussian(fake, x, y, *radii["beta"])
+                region = fake > 0
+                local = fake[region]
+                total = F32(local.astype(np.float64).sum())
+                weights = local * area / total
+            else:
+                r = (1 - beta) / 2
+                x1 = np.round(F32(1 - r) * box[0] + F32(r) * box[2])
+                y1 = np.round(F32(1 - r) * box[1] + F32(r) * box[3])
+                x2 = np.round(F32(r) * box[0] + F32(1 - r) * box[2])
+                y2 = np.round(F32(r) * box[1] + F32(1 - r) * box[3])
+                x1, x2 = (min(int(np.round(F32(v) / ratio_x)), out_w - 1) for v in (x1, x2))
+                y1, y2 = (min(int(np.round(F32(v) / ratio_y)), out_h - 1) for v in (y1, y2))
+                region = np.zeros((out_h, out_w), bool)
+                region[max(y1, 0):max(y2 + 1, 0), max(x1, 0):max(x2 + 1, 0)] = True
+                weights = area / F32(region.sum())
+            box_target[b, 4 * plane:4 * plane + 4][:, region] = box[:, None]
+            reg_weight[b, plane][region] = weights
+    return heatmap, box_target, reg_weight

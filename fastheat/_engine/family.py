@@ -81,7 +81,8 @@ class Family:
     slots : tuple of ((int or str, ...), dtype[, name, flag])
         Each slot array's shape after the batch axis (``SLOTS`` for ``max_slots``,
         ``CHANNELS`` for the maps' channels, ``CHANNEL_PAIRS`` for twice that, ``HEIGHT`` and
-        ``WIDTH`` for the maps' height and width) and dtype. An optional field also has its
+        ``WIDTH`` for the maps' height and width, any other string for the spec's attribute
+        of that name) and dtype. An optional field also has its
         name and the spec's flag that adds it to the result (``layout``).
     slots_option : str, optional
         The option that sets ``max_slots`` (``"max_tag_len"``, ``"max_objs"``).
@@ -163,7 +164,8 @@ class Family:
                 + tuple(slot[2] for slot in present if len(slot) > 2)
             layout = SlotLayout(
                 dims=[slot[0] for slot in present],
-                shapes=[tuple(sizes[d] if isinstance(d, str) else d for d in slot[0])
+                shapes=[tuple((sizes[d] if d in sizes else getattr(spec, d))
+                              if isinstance(d, str) else d for d in slot[0])
                         for slot in present],
                 dtypes=[np.dtype(slot[1]) for slot in present],
                 result=self.variants[optional] if optional else self.result,
