@@ -496,10 +496,11 @@ def mmdet_gen_gaussian_target(heatmap, x, y, radius):
     cells of ``heatmap``."""
     kernel = mmdet_gaussian2D(radius)
     height, width = heatmap.shape
-    for dy in range(-radius, radius + 1):
-        for dx in range(-radius, radius + 1):
-            if 0 <= y + dy < height and 0 <= x + dx < width:
-                heatmap[y + dy, x + dx] = max(heatmap[y + dy, x + dx], kernel[radius + dy, radius + dx])
+    y0, y1 = max(y - radius, 0), min(y + radius + 1, height)
+    x0, x1 = max(x - radius, 0), min(x + radius + 1, width)
+    if y0 < y1 and x0 < x1:
+        window = kernel[y0 - y + radius:y1 - y + radius, x0 - x + radius:x1 - x + radius]
+        heatmap[y0:y1, x0:x1] = np.maximum(heatmap[y0:y1, x0:x1], window)
 
 
 def mmdet_radius(height, width):
