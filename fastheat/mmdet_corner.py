@@ -94,7 +94,8 @@ def _check(rows, batch_size, num_classes, width_ratio, height_ratio, centripetal
             for lo, hi, ratio in ((2, 4, ratio_x), (3, 5, ratio_y)):
                 low, high = _f32(rows[i, lo]), _f32(rows[i, hi])
                 centre = _f32(_f32(_f32(low + high) / _f32(2)) * ratio)
-                if not (_f32(centre - _f32(low * ratio)) > 0 and _f32(_f32(high * ratio) - centre) > 0):
+                below, above = _f32(centre - _f32(low * ratio)), _f32(_f32(high * ratio) - centre)
+                if not (below > 0 and above > 0):
                     code = NO_LOG
         if code:
             info[CODE] = code

@@ -1,14 +1,14 @@
 """The TTFNet family: ``TTFHead.target_generator`` of TTFNet (ZJULearning/ttfnet;
 ``encode_ttfnet``, ``TTFNetEncoder``).
 
-A first compiled pass checks the rows, orders each image's boxes by descending processed area
+One compiled pass checks the rows, orders each image's boxes by descending processed area
 (stable) and turns every box into one stamp of its elliptical Gaussian (``kinds.
 EllipticalGaussian``: radii ``alpha`` times the half feature-box sides, the point's clip
-rectangle). The Gaussian of ``beta`` (the same one when ``alpha == beta``) is read for every
-box's visible window from the same pair tables, and a second compiled pass writes the dense
-``box_target`` and ``reg_weight`` box after box in that order, later (smaller) boxes
-overwriting earlier ones: they are slot fields, fresh every call (``sparse=True`` carries them
-whole).
+rectangle), with a regression region (the box of its ``beta`` ellipse, or TTFNet's
+``calc_region`` rectangle) and the values ``box_target`` and ``reg_weight`` take there (region
+fields, ``cells.RegionField``: rendered in point order, later, smaller, boxes overwriting
+earlier ones; reused and cleared like the heatmap). The sum of each region's weights, which
+``reg_weight`` divides by, is computed here from the same pair tables.
 """
 
 from __future__ import annotations
@@ -22,13 +22,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ._engine import runtime
-from ._engine.family import HEIGHT, WIDTH, Encoder, Family, encode, register
+from ._engine.cells import RegionField, region_windows
+from ._engine.family import Encoder, Family, encode, register
 from ._engine.jit import jit
 from ._engine.kinds import EllipticalGaussian, ellipse_clip
 from ._engine.passes import (CELLS, COUNT, MAX_RADIUS, check_rows, finish, group_rows,
                              new_stamps)
-from ._engine.spec import REQUIRED, MapSpec, check_flag
-from ._engine.stamping import visible_windows
+from ._engine.spec import REQUIRED, RENDERING, MapSpec, check_flag
 from ._engine.stamps import X_HI, X_LO, Y_HI, Y_LO
 from ._engine.validate import MAX_GRID_COORD, check_index, check_map_size, check_real
 
@@ -63,13 +63,15 @@ class TTFNetSpec(MapSpec):
         return KIND
 
     @property
-    def planes(self) -> int:
-        """``P``: regression planes (1, or one per class)."""
-        return 1 if self.wh_agnostic else self.num_classes
+    def class_specific(self) -> bool:
+        """One regression plane per class (``box_target``'s ``4C`` channels)."""
+        return not self.wh_agnostic
 
     @property
-    def box_planes(self) -> int:
-        return 4 * self.planes
+    def region_gaussian(self):
+        """The weights of the regression regions (``cells.RegionField``): the beta ellipse,
+        or, without ``wh_gaussian``, none (``calc_region``'s rectangle, every weight 1)."""
+        return KIND if self.wh_gaussian else None
 
     @property
     def down_ratios(self) -> tuple[float, float]:
@@ -130,14 +132,22 @@ def _rounded_cell(value, ratio):
 
 
 @jit
+def _region_end(low, high, low_share, high_share, ratio, size):
+    """One end of TTFNet's ``calc_region``: the cell of ``low_share * low + high_share * high``
+    (float32, rounded to input pixels, then to cells), at most ``size - 1``."""
+    pixel = _f32(_f32(low_share * low) + _f32(high_share * high))
+    return min(_rounded_cell(pixel, ratio), size - 1)
+
+
+@jit
 def _ttfnet_pass(rows, batch_size, num_classes, width_ratio, height_ratio, down_x, down_y, alpha,
-                 beta, process, wh_gaussian, wh_agnostic, out_h, out_w, starts, points, clips,
-                 beta_points, beta_clips, info, boxes, areas, planes, regions):
+                 beta, process, wh_gaussian, out_h, out_w, starts, points, clips, regions, info,
+                 values):
     """Check the rows; then per image, boxes in descending processed area (stable), one stamp
-    of its alpha ellipse each (``points``, ``clips``), and its beta ellipse (``beta_points``,
-    ``beta_clips``), box (float32), area (processed; 1 for ``"norm"``), regression plane and,
-    without ``wh_gaussian``, its ``calc_region`` rectangle (``regions``: x1, x2, y1, y2, both
-    ends included)."""
+    each: its alpha ellipse (``points``, ``clips``); its regression region (``regions``: the
+    beta ellipse's box, or without ``wh_gaussian`` TTFNet's ``calc_region`` rectangle); its
+    values: the box (float32), its processed area (1 for ``"norm"``), and in column 5 (filled
+    later, ``_divisors``) the sum of its weights."""
     if not check_rows(rows, batch_size, num_classes, width_ratio, height_ratio, info):
         return
     first, order = group_rows(rows, batch_size, np.empty(0, np.bool_))
@@ -167,94 +177,64 @@ def _ttfnet_pass(rows, batch_size, num_classes, width_ratio, height_ratio, down_
             rx, ry = _radius(feat_w, alpha), _radius(feat_h, alpha)
             beta_rx, beta_ry = _radius(feat_w, beta), _radius(feat_h, beta)
             category = int(rows[i, 1])
-            for target, target_clips, radius_x, radius_y in ((points, clips, rx, ry),
-                                                             (beta_points, beta_clips, beta_rx, beta_ry)):
-                target[n, 0], target[n, 1], target[n, 2], target[n, 3] = 0, category, x, y
-                target[n, 4] = max(radius_x, radius_y)
-                lo_x, hi_x, lo_y, hi_y = ellipse_clip(x, y, radius_x, radius_y)
-                target_clips[n, X_LO], target_clips[n, X_HI] = lo_x, hi_x
-                target_clips[n, Y_LO], target_clips[n, Y_HI] = lo_y, hi_y
+            points[n, 0], points[n, 1], points[n, 2], points[n, 3] = 0, category, x, y
+            points[n, 4] = max(rx, ry)
+            lo_x, hi_x, lo_y, hi_y = ellipse_clip(x, y, rx, ry)
+            clips[n, X_LO], clips[n, X_HI], clips[n, Y_LO], clips[n, Y_HI] = lo_x, hi_x, lo_y, hi_y
             info[MAX_RADIUS] = max(info[MAX_RADIUS], points[n, 4])
             columns = min(x + rx + 1, out_w) - max(x - rx, 0)
             lines = min(y + ry + 1, out_h) - max(y - ry, 0)
             info[CELLS] += max(columns, 0) * max(lines, 0)
-            boxes[n, 0], boxes[n, 1], boxes[n, 2], boxes[n, 3] = x1, y1, x2, y2
-            areas[n] = _f32(1) if process == NORM else -keys[t]
-            planes[n] = 0 if wh_agnostic else category
-            if not wh_gaussian:
-                regions[n, 0] = min(_rounded_cell(_f32(_f32(keep * x1) + _f32(move * x2)), ratio_x), out_w - 1)
-                regions[n, 1] = min(_rounded_cell(_f32(_f32(move * x1) + _f32(keep * x2)), ratio_x), out_w - 1)
-                regions[n, 2] = min(_rounded_cell(_f32(_f32(keep * y1) + _f32(move * y2)), ratio_y), out_h - 1)
-                regions[n, 3] = min(_rounded_cell(_f32(_f32(move * y1) + _f32(keep * y2)), ratio_y), out_h - 1)
+            values[n, 0], values[n, 1], values[n, 2], values[n, 3] = x1, y1, x2, y2
+            values[n, 4] = _f32(1) if process == NORM else -keys[t]
+            if wh_gaussian:
+                lo_x, hi_x, lo_y, hi_y = ellipse_clip(x, y, beta_rx, beta_ry)
+            else:  # calc_region's cells, both ends included
+                lo_x = _region_end(x1, x2, keep, move, ratio_x, out_w)
+                hi_x = _region_end(x1, x2, move, keep, ratio_x, out_w) + 1
+                lo_y = _region_end(y1, y2, keep, move, ratio_y, out_h)
+                hi_y = _region_end(y1, y2, move, keep, ratio_y, out_h) + 1
+            regions[n, X_LO], regions[n, X_HI] = lo_x, hi_x
+            regions[n, Y_LO], regions[n, Y_HI] = lo_y, hi_y
             n += 1
     starts[batch_size] = n
     info[COUNT] = n
 
 
 @jit
-def _write_fields(starts, boxes, areas, planes, wh_gaussian, windows, value_starts, values,
-                  regions, box_target, reg_weight):
-    """TTFNet's regression targets, image by image, box after box (later boxes overwrite):
-    with ``wh_gaussian``, over the cells of the box's visible beta window whose value ``g``
-    is > 0, ``box_target = box`` and ``reg_weight = g * area / sum(g)`` (the sum in float64,
-    rounded to float32); else over its ``regions`` rectangle (within the map), ``box_target =
-    box`` and ``reg_weight = area / cells``."""
-    height, width = box_target.shape[2], box_target.shape[3]
-    box_target[:] = -1.0
-    reg_weight[:] = 0.0
-    for b in range(starts.size - 1):
-        for j in range(starts[b], starts[b + 1]):
-            plane = planes[j]
-            if wh_gaussian:
-                y0, y1, x0, x1 = windows[j, 0], windows[j, 1], windows[j, 2], windows[j, 3]
-                first = value_starts[j]
-                total = 0.0
-                for v in range(first, value_starts[j + 1]):
-                    total += np.float64(values[v])
-                divisor = _f32(total)
-                for yy in range(y0, y1):
-                    for xx in range(x0, x1):
-                        g = values[first + (yy - y0) * (x1 - x0) + xx - x0]
-                        if g > 0:
-                            for c in range(4):
-                                box_target[b, 4 * plane + c, yy, xx] = boxes[j, c]
-                            reg_weight[b, plane, yy, xx] = _f32(_f32(g * areas[j]) / divisor)
-            else:
-                x0, x1 = max(regions[j, 0], 0), regions[j, 1] + 1
-                y0, y1 = max(regions[j, 2], 0), regions[j, 3] + 1
-                if x0 >= x1 or y0 >= y1:
-                    continue
-                weight = _f32(areas[j] / _f32((x1 - x0) * (y1 - y0)))
-                for yy in range(y0, y1):
-                    for xx in range(x0, x1):
-                        for c in range(4):
-                            box_target[b, 4 * plane + c, yy, xx] = boxes[j, c]
-                        reg_weight[b, plane, yy, xx] = weight
+def _divisors(starts, windows, value_starts, weights, wh_gaussian, values):
+    """Column 5 of every point's values: the float32 sum (in float64) of its region's
+    Gaussian within the map, or without ``wh_gaussian`` its count of cells there."""
+    for j in range(starts[starts.size - 1]):
+        if wh_gaussian:
+            total = 0.0
+            for v in range(value_starts[j], value_starts[j + 1]):
+                total += np.float64(weights[v])
+        else:
+            total = np.float64((windows[j, 1] - windows[j, 0]) * (windows[j, 3] - windows[j, 2]))
+        values[j, 5] = np.float32(total)
 
 
 def _run_pass(spec: TTFNetSpec, rows, batch_size, slots, labels):
     starts, points, info = new_stamps(batch_size, len(rows))
     n = len(rows)
-    clips, beta_points, beta_clips = np.empty((n, 4), np.int64), np.empty_like(points), \
-        np.empty((n, 4), np.int64)
-    boxes, areas = np.empty((n, 4), np.float32), np.empty(n, np.float32)
-    planes, regions = np.empty(n, np.int64), np.empty((n, 4), np.int64)
+    clips, regions = np.empty((n, 4), np.int64), np.empty((n, 4), np.int64)
+    values = np.empty((n, 6), np.float32)
     runtime.call(_ttfnet_pass, _ttfnet_pass, rows, batch_size, spec.num_classes, *spec.ratios,
                  *spec.down_ratios, spec.alpha, spec.beta, AREA_PROCESSES[spec.wh_area_process],
-                 spec.wh_gaussian, spec.wh_agnostic, *spec.output_size, starts, points, clips,
-                 beta_points, beta_clips, info, boxes, areas, planes, regions)
+                 spec.wh_gaussian, *spec.output_size, starts, points, clips, regions, info, values)
     stamps = finish(rows, starts, points, info, batch_size=batch_size,
                     num_classes=spec.num_classes, labels=labels)
     count = len(stamps.points)
-    stamps = dataclasses.replace(stamps, clips=clips[:count])
-    beta = dataclasses.replace(stamps, points=beta_points[:count], clips=beta_clips[:count])
-    height, width = spec.output_size
-    windows, value_starts = runtime.call(visible_windows, visible_windows, beta.points,
-                                         beta.clips, height, width)
-    values = KIND.window_values(beta, windows, value_starts) if spec.wh_gaussian \
-        else np.zeros(0, np.float32)
-    runtime.call(_write_fields, _write_fields, starts, boxes, areas, planes, spec.wh_gaussian,
-                 windows, value_starts, values, regions, *slots)
+    stamps = dataclasses.replace(stamps, clips=clips[:count], regions=regions[:count],
+                                 cell_values=values[:count])
+    windows, value_starts = runtime.call(region_windows, region_windows, stamps.regions,
+                                         *spec.output_size)
+    weights = (KIND.window_values(dataclasses.replace(stamps, clips=stamps.regions), windows,
+                                  value_starts)
+               if spec.wh_gaussian else np.zeros(0, np.float32))
+    runtime.call(_divisors, _divisors, starts, windows, value_starts, weights, spec.wh_gaussian,
+                 stamps.cell_values)
     return stamps
 
 
@@ -262,8 +242,9 @@ TTFNET = register(Family(
     name="ttfnet", result=TTFNetTargets, maps=1, run_pass=_run_pass,
     options=dict(num_classes=REQUIRED, input_size=REQUIRED, output_size=REQUIRED, alpha=0.54,
                  beta=0.54, wh_area_process="log", wh_gaussian=True, wh_agnostic=True),
-    slots=((("box_planes", HEIGHT, WIDTH), np.float32), (("planes", HEIGHT, WIDTH), np.float32)),
-    make_spec=_make_spec,
+    regions=(RegionField("box_target", 0, 0, 4, "class_specific", -1.0),
+             RegionField("reg_weight", 0, 4, 1, "class_specific", 0.0, weighted=True)),
+    make_spec=_make_spec, rendering=(*RENDERING, "wh_agnostic", "wh_gaussian"),
     warmup_options=({}, {"beta": 0.3, "wh_gaussian": False, "wh_agnostic": False}),
 ))
 
@@ -336,8 +317,8 @@ def encode_ttfnet(detections, *, batch_size, out=None, sparse=False, image_ids=N
 
 
 class TTFNetEncoder(Encoder):
-    """``encode_ttfnet`` into a reused heatmap buffer (cleared only where the previous call
-    stamped): see ``CornerEncoder``. ``box_target`` and ``reg_weight`` are fresh every call."""
+    """``encode_ttfnet`` into reused buffers (the heatmap cleared where the previous call
+    stamped, ``box_target`` and ``reg_weight`` where it wrote): see ``CornerEncoder``."""
 
     family = TTFNET
 

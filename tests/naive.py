@@ -575,7 +575,8 @@ def encode_mmdet_corner(detections, batch_size, num_classes, input_size, output_
                     (tl_fields, i_left, i_top, (s_left - F32(i_left), s_top - F32(i_top)),
                      (centre_x - F32(i_left), centre_y - F32(i_top)),
                      (centre_x - s_left, centre_y - s_top)),
-                    (br_fields, i_right, i_bottom, (s_right - F32(i_right), s_bottom - F32(i_bottom)),
+                    (br_fields, i_right, i_bottom,
+                     (s_right - F32(i_right), s_bottom - F32(i_bottom)),
                      (F32(i_right) - centre_x, F32(i_bottom) - centre_y),
                      (s_right - centre_x, s_bottom - centre_y))):
                 if _on_map(heatmaps[0], x, y):
@@ -595,10 +596,11 @@ def encode_mmdet_corner(detections, batch_size, num_classes, input_size, output_
 # Float32 tensors, Python numbers rounded to float32 where they meet them (np.float32 scalars
 # here); the elliptical Gaussian is NumPy float64, rounded to float32. Deviations, the
 # conventions fastheat documents: torch's float32 ``log`` and ``sqrt`` of the areas are
-# ``float32(f(float64))`` and the float32 ``sum`` of a box's Gaussian is summed in float64 and rounded; boxes are taken in
-# descending processed area, ties in input order (``torch.topk`` leaves ties unordered); a
-# ``calc_region`` rectangle starting left of or above the map starts at 0, one ending there is
-# empty (TTFNet's slice would wrap around to the other side). Categories are 0-based (TTFNet's labels minus one).
+# ``float32(f(float64))`` and the float32 ``sum`` of a box's Gaussian is summed in float64 and
+# rounded; boxes are taken in descending processed area, ties in input order (``torch.topk``
+# leaves ties unordered); a ``calc_region`` rectangle starting left of or above the map starts
+# at 0, one ending there is empty (TTFNet's slice would wrap around to the other side).
+# Categories are 0-based (TTFNet's labels minus one).
 
 
 def ttf_gaussian_2d(h_radius, w_radius):
@@ -660,7 +662,8 @@ def encode_ttfnet(detections, batch_size, num_classes, input_size, output_size, 
             y = int((box[1] + box[3]) / F32(2) / ratio_y)
             radii = {}
             for name, factor in (("alpha", alpha), ("beta", beta)):
-                radii[name] = (int(feat_h / F32(2) * F32(factor)), int(feat_w / F32(2) * F32(factor)))
+                radii[name] = (int(feat_h / F32(2) * F32(factor)),
+                               int(feat_w / F32(2) * F32(factor)))
             fake = np.zeros((out_h, out_w), F32)
             ttf_draw_truncate_gaussian(fake, x, y, *radii["alpha"])
             heatmap[b, label] = np.maximum(heatmap[b, label], fake)

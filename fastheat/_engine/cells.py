@@ -1,4 +1,5 @@
-"""Cell fields: dense per-cell targets written at each point's own cell, later points winning.
+"""Cell fields: dense per-cell targets written at each point's own cell, later points winning;
+and region fields, written over a region of cells per point.
 
 Some heads keep their regression targets in dense maps rather than slot arrays: mmdetection's
 ``CenterNetHead`` writes a box's size and offset at its centre cell, ``CornerHead`` a corner's
@@ -13,17 +14,22 @@ the previous call's cells), or scattered by ``fastheat.torch``.
 of image ``b`` whose map is ``f``'s, when that cell is on the map: there, channel ``c`` holds
 ``cell_values[j, column + c]`` of the last such point (in point order) at that cell. A point
 whose cell is off the map writes nothing.
+
+**Region fields** (``RegionField``, ``Family.regions``) are written the same way over a
+rectangle of cells per point (``Stamps.regions``), weighted or not by a Gaussian over it, and
+cleared to their own fill value (TTFNet's ``box_target`` is -1 where no box writes).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from typing import NamedTuple
 
 import numpy as np
 
 from . import runtime
 from .jit import jit
-from .stamps import MAP, X, Y, Stamps
+from .stamps import CHANNEL, MAP, X, Y, Stamps
 
 CLEAR_ALL, CLEAR_PREVIOUS, CLEAR_NOTHING = 0, 1, 2
 
@@ -140,3 +146,144 @@ def expand_cell_values(stamps: Stamps, cells, height: int, width: int, dtype) ->
         last = indices.size - 1 - reverse_first  # each cell's last write
         expanded.append((indices[last], written[last]))
     return expanded
+
+
+# --- region fields ---------------------------------------------------------------------------
+
+
+class RegionField(NamedTuple):
+    """A dense field written over a region of cells per point (``Family.regions``; TTFNet's
+    ``box_target`` and ``reg_weight``).
+
+    Point ``j`` of map ``map`` writes the cells of its region (``Stamps.regions[j]`` within
+    the map) where its region weight ``g`` is > 0: the spec's ``region_gaussian`` (a per-point
+    kind, ``tables``, taking the region as the point's clip rectangle), or 1 everywhere when
+    that is None. It writes ``width`` channels from channel ``width * channel`` of the point
+    when the spec's attribute ``per_class`` is true (the field then has ``width * C``
+    channels), else from 0 (``width`` channels): ``cell_values[j, column + c]``, or, if
+    ``weighted`` (``width`` 1), ``float32(float32(g * cell_values[j, column]) /
+    cell_values[j, column + 1])``. Later points overwrite; cells no point writes hold
+    ``fill``.
+    """
+
+    name: str
+    map: int
+    column: int
+    width: int
+    per_class: str
+    fill: float
+    weighted: bool = False
+
+    def channels(self, spec) -> int:
+        return self.width * (spec.num_classes if getattr(spec, self.per_class) else 1)
+
+
+@jit
+def _region_cells(regions, j, height, width):
+    """``(y0, y1, x0, x1)``: point ``j``'s region within the map (empty: ``y0 >= y1`` or
+    ``x0 >= x1``)."""
+    return (max(regions[j, 2], 0), min(regions[j, 3], height),
+            max(regions[j, 0], 0), min(regions[j, 1], width))
+
+
+@jit
+def region_windows(regions, height, width):
+    """``(windows, value_starts)`` of the regions within the map: the layout
+    ``stamping.visible_windows`` gives a per-point kind's values."""
+    n = regions.shape[0]
+    windows = np.empty((n, 4), np.int64)
+    value_starts = np.zeros(n + 1, np.int64)
+    for j in range(n):
+        y0, y1, x0, x1 = _region_cells(regions, j, height, width)
+        y1, x1 = max(y0, y1), max(x0, x1)
+        windows[j, 0], windows[j, 1], windows[j, 2], windows[j, 3] = y0, y1, x0, x1
+        value_starts[j + 1] = value_starts[j] + (y1 - y0) * (x1 - x0)
+    return windows, value_starts
+
+
+@jit
+def _write_regions(fields, field_maps, columns, widths, channels, per_class, fills, weighted,
+                   height, width, clear, previous_starts, previous, previous_regions, starts,
+                   points, regions, value_starts, weights, values):
+    """Clear (``clear``: everything, the previous points' regions, or nothing) to each field's
+    fill, then write every point's region into the flat ``(B, channels[f], height, width)``
+    fields (``RegionField``), in point order. ``weights`` of size 0: every weight is 1."""
+    plane = height * width
+    for f in range(len(fields)):
+        field = fields[f]
+        image = channels[f] * plane
+        for b in range(field.size // image):
+            base = b * image
+            if clear == CLEAR_ALL:
+                field[base:base + image] = fills[f]
+            elif clear == CLEAR_PREVIOUS and b < previous_starts.size - 1:
+                for j in range(previous_starts[b], previous_starts[b + 1]):
+                    if previous[j, MAP] != field_maps[f]:
+                        continue
+                    first = widths[f] * previous[j, CHANNEL] if per_class[f] else 0
+                    y0, y1, x0, x1 = _region_cells(previous_regions, j, height, width)
+                    for c in range(first, first + widths[f]):
+                        for yy in range(y0, y1):
+                            row = base + c * plane + yy * width
+                            field[row + x0:row + max(x0, x1)] = fills[f]
+            if b >= starts.size - 1:
+                continue
+            for j in range(starts[b], starts[b + 1]):
+                if points[j, MAP] != field_maps[f]:
+                    continue
+                first = widths[f] * points[j, CHANNEL] if per_class[f] else 0
+                y0, y1, x0, x1 = _region_cells(regions, j, height, width)
+                for yy in range(y0, y1):
+                    for xx in range(x0, x1):
+                        g = 1.0
+                        if weights.size > 0:
+                            g = weights[value_starts[j] + (yy - y0) * (x1 - x0) + xx - x0]
+                        if not g > 0:
+                            continue
+                        cell = base + yy * width + xx
+                        if weighted[f]:
+                            numerator = np.float32(np.float32(g) * values[j, columns[f]])
+                            field[cell + first * plane] = np.float32(
+                                numerator / values[j, columns[f] + 1])
+                        else:
+                            for c in range(widths[f]):
+                                field[cell + (first + c) * plane] = values[j, columns[f] + c]
+
+
+def write_regions(fields, regions, spec, stamps: Stamps, clear: int,
+                  previous: Stamps | None = None) -> None:
+    """Clear the ``(B, channels, H, W)`` arrays ``fields`` (one per ``RegionField`` of
+    ``regions``) as ``clear`` says (``CLEAR_PREVIOUS``: the regions of ``previous``), then
+    write ``stamps``' regions into them (``RegionField``)."""
+    if not fields:
+        return
+    height, width = fields[0].shape[2:]
+    weights, value_starts = _region_weights(stamps, spec, height, width)
+    empty = np.zeros((0, 4), np.int64)
+    runtime.call(_write_regions, _write_regions, tuple(field.reshape(-1) for field in fields),
+                 np.array([r.map for r in regions], np.int64),
+                 np.array([r.column for r in regions], np.int64),
+                 np.array([r.width for r in regions], np.int64),
+                 np.array([r.channels(spec) for r in regions], np.int64),
+                 np.array([bool(getattr(spec, r.per_class)) for r in regions]),
+                 np.array([r.fill for r in regions], fields[0].dtype),
+                 np.array([r.weighted for r in regions]), height, width, clear,
+                 np.zeros(1, np.int64) if previous is None else previous.starts,
+                 stamps.points[:0] if previous is None else previous.points,
+                 empty if previous is None else previous.regions,
+                 stamps.starts, stamps.points, empty if stamps.regions is None else stamps.regions,
+                 value_starts, weights,
+                 np.zeros((0, 0), np.float32) if stamps.cell_values is None else stamps.cell_values)
+
+
+def _region_weights(stamps: Stamps, spec, height: int, width: int) -> tuple:
+    """``(weights, value_starts)``: every region's weights within the map (the spec's
+    ``region_gaussian`` over the region), or none (all 1)."""
+    kind = spec.region_gaussian
+    if kind is None or stamps.regions is None:
+        return np.zeros(0, np.float32), np.zeros(1, np.int64)
+    windows, value_starts = runtime.call(region_windows, region_windows, stamps.regions,
+                                         height, width)
+    weights = kind.window_values(dataclasses.replace(stamps, clips=stamps.regions), windows,
+                                 value_starts)
+    return weights, value_starts

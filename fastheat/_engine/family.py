@@ -42,6 +42,7 @@ class SlotLayout(NamedTuple):
     dtypes: list
     result: type
     cells: tuple = ()
+    regions: tuple = ()
 
 
 def with_fields(result: type, name: str, optional: tuple[str, ...], doc: str) -> type:
@@ -67,8 +68,8 @@ class Family:
         Registry key.
     result : type
         Named tuple: the ``maps`` dense maps ``(B, C, H, W)`` first, then the cell fields
-        (``cells``), then the slot arrays (those without a flag); a read-only property per
-        optional field gives ``None``.
+        (``cells``) and region fields (``regions``), then the slot arrays (those without a
+        flag); a read-only property per optional field gives ``None``.
     maps : int
         How many dense maps the result starts with.
     options : dict
@@ -90,6 +91,9 @@ class Family:
         Dense per-cell fields ``(B, channels, H, W)`` in the maps' dtype, written at each
         point's own cell from ``Stamps.cell_values`` (``cells``); rendered, reused and cleared
         with the maps. An optional one has the spec's flag that adds it (as slots do).
+    regions : tuple of cells.RegionField
+        Dense fields written over a region of cells per point (``Stamps.regions``), after the
+        cell fields in the result; rendered, reused and cleared (to their fill) with the maps.
 
     A family whose input is not detections (keypoints) also sets:
 
@@ -128,6 +132,7 @@ class Family:
     slots: tuple = ()
     slots_option: str | None = None
     cells: tuple = ()
+    regions: tuple = ()
     make_spec: Callable | None = None
     as_input: Callable | None = None
     unbound: Callable | None = None
@@ -156,7 +161,8 @@ class Family:
         layout = self._layouts.get(spec)
         if layout is None:
             present = [slot for slot in self.slots if len(slot) < 3 or getattr(spec, slot[3])]
-            cells = tuple(cell for cell in self.cells if cell.flag is None or getattr(spec, cell.flag))
+            cells = tuple(cell for cell in self.cells
+                          if cell.flag is None or getattr(spec, cell.flag))
             _, channels, height, width = spec.map_shape(1)
             sizes = {SLOTS: spec.max_slots, CHANNELS: channels, CHANNEL_PAIRS: 2 * channels,
                      HEIGHT: height, WIDTH: width}
@@ -169,7 +175,7 @@ class Family:
                         for slot in present],
                 dtypes=[np.dtype(slot[1]) for slot in present],
                 result=self.variants[optional] if optional else self.result,
-                cells=cells)
+                cells=cells, regions=self.regions)
             if len(self._layouts) >= 64:
                 self._layouts.clear()
             self._layouts[spec] = layout
@@ -190,11 +196,15 @@ class Family:
     def dense(self, spec: MapSpec) -> int:
         """How many fields of ``spec``'s results are rendered (maps and cell fields): the
         slot arrays follow them."""
-        return self.maps + len(self.layout(spec).cells)
+        layout = self.layout(spec)
+        return self.maps + len(layout.cells) + len(layout.regions)
 
     def cell_shapes(self, spec: MapSpec, batch_size: int) -> list[tuple[int, ...]]:
         _, _, height, width = spec.map_shape(1)
-        return [(batch_size, cell.channels, height, width) for cell in self.layout(spec).cells]
+        layout = self.layout(spec)
+        return [(batch_size, channels, height, width) for channels in
+                [cell.channels for cell in layout.cells]
+                + [region.channels(spec) for region in layout.regions]]
 
     def new_slots(self, spec: MapSpec, batch_size: int) -> tuple[np.ndarray, ...]:
         if not self.slots:

@@ -35,8 +35,7 @@ def dense(family, spec, stamps: Stamps, slots: tuple, out, num_threads):
                 target[...] = source
         slots = out[dense_count:]
     stamp_maps(maps[:family.maps], stamps, spec.gaussian, num_threads, clear)
-    cell_fields.write_cells(maps[family.maps:], family.layout(spec).cells, stamps,
-                            cell_fields.CLEAR_ALL if out is not None else cell_fields.CLEAR_NOTHING)
+    write_fields(family, spec, maps[family.maps:], stamps, clear)
     return family.result_of(spec, (*maps, *slots))
 
 
@@ -89,8 +88,7 @@ class ReusedMaps:
             previous, self.previous = self.previous, None
             count = self.family.maps
             stamp_maps(maps[:count], stamps, self.spec.gaussian, num_threads, clear, previous)
-            cell_fields.write_cells(maps[count:], self.family.layout(self.spec).cells, stamps,
-                                    _CELL_CLEAR[clear], previous)
+            write_fields(self.family, self.spec, maps[count:], stamps, clear, previous)
             self.previous = stamps
             if copy:
                 return [buffer[:batch_size].copy() for buffer in maps]
@@ -109,6 +107,19 @@ class ReusedMaps:
         return self.views[3]
 
 
-#: How cell fields are cleared when the maps are cleared as ``stamping`` says.
+def write_fields(family, spec, fields, stamps: Stamps, clear: int, previous=None) -> None:
+    """Clear, then write the cell fields and region fields ``fields`` (after the maps), the
+    maps being cleared as ``clear`` (``stamping``) says: fresh zeros need no clearing, but
+    region fields are filled (their fill need not be 0)."""
+    layout = family.layout(spec)
+    count = len(layout.cells)
+    cell_fields.write_cells(fields[:count], layout.cells, stamps, _CELL_CLEAR[clear], previous)
+    cell_fields.write_regions(fields[count:], layout.regions, spec, stamps,
+                              _REGION_CLEAR[clear], previous)
+
+
+#: How cell fields and region fields are cleared when the maps are cleared as ``stamping``
+#: says.
 _CELL_CLEAR = {TOUCH_PAGES: cell_fields.CLEAR_NOTHING, CLEAR_ALL: cell_fields.CLEAR_ALL,
                CLEAR_PREVIOUS: cell_fields.CLEAR_PREVIOUS}
+_REGION_CLEAR = {**_CELL_CLEAR, TOUCH_PAGES: cell_fields.CLEAR_ALL}

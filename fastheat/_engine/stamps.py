@@ -9,7 +9,8 @@ heatmaps): ``clips`` restricts each point's square to a rectangle of cells, and 
 holds sub-pixel centres for Gaussians whose values are computed per point (``tables``,
 "per-point kinds").
 A third, ``cell_values``, holds per point the values it writes at its own cell into the
-family's cell fields (``cells``). An elliptical Gaussian (``tables.EllipticalGaussian``) takes
+family's cell fields (``cells``), or over its region of cells (``regions``) into its region
+fields. An elliptical Gaussian (``tables.EllipticalGaussian``) takes
 its x and y radii from the point's clip rectangle.
 """
 
@@ -60,6 +61,12 @@ class Stamps:
         points of its map). Any float32 (finite for the families of today; a column a
         point's fields do not read may hold anything). Present exactly when the family
         declares cell fields; ``V`` is the same for every point of a family and spec.
+    regions : int64 (n, 4), optional
+        Per point, the rectangle ``[x_lo, x_hi) x [y_lo, y_hi)`` (the layout of ``clips``) of
+        cells its region fields may write (``cells.RegionField``); any cells, on the map or
+        not, below 2**31 in magnitude; for a region Gaussian (``EllipticalGaussian``) the
+        ellipse's box around the point's cell (``x_hi - x - 1 == x - x_lo``, likewise y).
+        Present exactly when the family declares region fields.
     """
 
     starts: NDArray[np.int64]
@@ -69,6 +76,7 @@ class Stamps:
     clips: NDArray[np.int64] | None = None
     centres: NDArray[np.float64] | None = None
     cell_values: NDArray[np.float32] | None = None
+    regions: NDArray[np.int64] | None = None
 
     @property
     def images(self) -> int:
