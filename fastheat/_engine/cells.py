@@ -233,21 +233,28 @@ def _write_regions(fields, field_maps, columns, widths, channels, per_class, fil
                     continue
                 first = widths[f] * points[j, CHANNEL] if per_class[f] else 0
                 y0, y1, x0, x1 = _region_cells(regions, j, height, width)
-                for yy in range(y0, y1):
-                    for xx in range(x0, x1):
-                        g = 1.0
-                        if weights.size > 0:
-                            g = weights[value_starts[j] + (yy - y0) * (x1 - x0) + xx - x0]
-                        if not g > 0:
+                span = x1 - x0
+                if span <= 0:
+                    continue
+                for c in range(widths[f]):
+                    value = values[j, columns[f] + c]
+                    if weighted[f]:  # (width 1) the value of a weight of 1
+                        value = np.float32(value / values[j, columns[f] + 1])
+                    for yy in range(y0, y1):
+                        row = base + (first + c) * plane + yy * width + x0
+                        if weights.size == 0:
+                            field[row:row + span] = value
                             continue
-                        cell = base + yy * width + xx
-                        if weighted[f]:
-                            numerator = np.float32(np.float32(g) * values[j, columns[f]])
-                            field[cell + first * plane] = np.float32(
-                                numerator / values[j, columns[f] + 1])
-                        else:
-                            for c in range(widths[f]):
-                                field[cell + (first + c) * plane] = values[j, columns[f] + c]
+                        source = value_starts[j] + (yy - y0) * span
+                        for i in range(span):
+                            g = weights[source + i]
+                            if g > 0:
+                                if weighted[f]:
+                                    numerator = np.float32(g * values[j, columns[f]])
+                                    field[row + i] = np.float32(
+                                        numerator / values[j, columns[f] + 1])
+                                else:
+                                    field[row + i] = value
 
 
 def write_regions(fields, regions, spec, stamps: Stamps, clear: int,
