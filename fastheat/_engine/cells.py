@@ -187,6 +187,22 @@ def _region_cells(regions, j, height, width):
 
 
 @jit
+def _positive_span(weights, source, span):
+    """``(lo, hi)`` if the weights ``weights[source:source + span]`` are > 0 exactly on
+    ``[lo, hi)`` (possibly empty: ``lo == hi``), else ``(-1, -1)``."""
+    lo = 0
+    while lo < span and not weights[source + lo] > 0:
+        lo += 1
+    hi = span
+    while hi > lo and not weights[source + hi - 1] > 0:
+        hi -= 1
+    for i in range(lo, hi):
+        if not weights[source + i] > 0:
+            return -1, -1
+    return lo, hi
+
+
+@jit
 def region_windows(regions, height, width):
     """``(windows, value_starts)`` of the regions within the map: the layout
     ``stamping.visible_windows`` gives a per-point kind's values."""
@@ -246,6 +262,16 @@ def _write_regions(fields, field_maps, columns, widths, channels, per_class, fil
                             field[row:row + span] = value
                             continue
                         source = value_starts[j] + (yy - y0) * span
+                        lo, hi = _positive_span(weights, source, span)
+                        if lo >= 0:  # (a Gaussian's positive cells in a row are a span)
+                            if not weighted[f]:
+                                field[row + lo:row + hi] = value
+                                continue
+                            area, divisor = values[j, columns[f]], values[j, columns[f] + 1]
+                            for i in range(np.uint64(lo), np.uint64(hi)):  # (vectorised)
+                                field[np.uint64(row) + i] = np.float32(
+                                    np.float32(weights[np.uint64(source) + i] * area) / divisor)
+                            continue
                         for i in range(span):
                             g = weights[source + i]
                             if g > 0:
