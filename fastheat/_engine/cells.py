@@ -249,38 +249,45 @@ def _write_regions(fields, field_maps, columns, widths, channels, per_class, fil
                     continue
                 first = widths[f] * points[j, CHANNEL] if per_class[f] else 0
                 y0, y1, x0, x1 = _region_cells(regions, j, height, width)
-                span = x1 - x0
-                if span <= 0:
-                    continue
-                for c in range(widths[f]):
-                    value = values[j, columns[f] + c]
-                    if weighted[f]:  # (width 1) the value of a weight of 1
-                        value = np.float32(value / values[j, columns[f] + 1])
-                    for yy in range(y0, y1):
-                        row = base + (first + c) * plane + yy * width + x0
-                        if weights.size == 0:
-                            field[row:row + span] = value
-                            continue
-                        source = value_starts[j] + (yy - y0) * span
-                        lo, hi = _positive_span(weights, source, span)
-                        if lo >= 0:  # (a Gaussian's positive cells in a row are a span)
-                            if not weighted[f]:
-                                field[row + lo:row + hi] = value
-                                continue
-                            area, divisor = values[j, columns[f]], values[j, columns[f] + 1]
-                            for i in range(np.uint64(lo), np.uint64(hi)):  # (vectorised)
-                                field[np.uint64(row) + i] = np.float32(
-                                    np.float32(weights[np.uint64(source) + i] * area) / divisor)
-                            continue
-                        for i in range(span):
-                            g = weights[source + i]
-                            if g > 0:
-                                if weighted[f]:
-                                    numerator = np.float32(g * values[j, columns[f]])
-                                    field[row + i] = np.float32(
-                                        numerator / values[j, columns[f] + 1])
-                                else:
-                                    field[row + i] = value
+                _write_region(field, base + first * plane + x0, plane, width, widths[f],
+                              weighted[f], values[j], columns[f], weights, value_starts[j],
+                              y0, y1, x0, x1)
+
+
+@jit
+def _write_region(field, corner, plane, width, channels, weighted, values, column, weights,
+                  source, y0, y1, x0, x1):
+    """Write one point's region ``[y0, y1) x [x0, x1)`` (``_write_regions``): ``channels``
+    planes from the flat cell ``corner`` (its first channel's cell ``(x0, 0)``), the cells of
+    each row whose weight (``weights[source:]``, row after row; size 0: all 1) is > 0."""
+    span = x1 - x0
+    if span <= 0:
+        return
+    for yy in range(y0, y1):
+        row = corner + yy * width
+        first = source + (yy - y0) * span
+        if weights.size == 0:
+            lo, hi = 0, span
+        else:
+            lo, hi = _positive_span(weights, first, span)  # a Gaussian's: one span per row
+        for c in range(channels):
+            cells = row + c * plane
+            if lo >= 0 and not weighted:
+                field[cells + lo:cells + hi] = values[column + c]
+            elif lo >= 0 and weights.size == 0:  # weights of 1
+                field[cells:cells + span] = np.float32(values[column] / values[column + 1])
+            elif lo >= 0:
+                to, at = np.uint64(cells), np.uint64(first)
+                for i in range(np.uint64(lo), np.uint64(hi)):  # (no branch: vectorised)
+                    field[to + i] = np.float32(np.float32(
+                        weights[at + i] * values[column]) / values[column + 1])
+            else:
+                for i in range(span):
+                    g = weights[first + i]
+                    if g > 0:
+                        field[cells + i] = (np.float32(np.float32(g * values[column])
+                                                       / values[column + 1])
+                                            if weighted else values[column + c])
 
 
 def write_regions(fields, regions, spec, stamps: Stamps, clear: int,
