@@ -321,7 +321,7 @@ def _region_weights(stamps: Stamps, spec, height: int, width: int) -> tuple:
     ``region_gaussian`` over the region), or none (all 1)."""
     kind = spec.region_gaussian
     if kind is None or stamps.regions is None:
-        return np.zeros(0, np.float32), np.zeros(1, np.int64)
+        return np.zeros(0, np.float32), np.zeros(len(stamps.points) + 1, np.int64)
     windows, value_starts = runtime.call(region_windows, region_windows, stamps.regions,
                                          height, width)
     weights = kind.window_values(dataclasses.replace(stamps, clips=stamps.regions), windows,
