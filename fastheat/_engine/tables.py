@@ -24,6 +24,10 @@ window only. The cache keeps at most ``CACHE_KEYS`` tables and ``CACHE_BYTES`` i
   dtype (rounded to the maps' as they are max-merged), for Gaussians centred on sub-pixel
   positions (``Stamps.centres``), which no table can hold; it should compute them with one
   vectorised NumPy call.
+
+``kinds.py`` holds kinds of a chosen kernel precision (mmdetection's float32 ``gaussian2D``, a
+table kind) and elliptical ones with separate x and y radii (a per-point kind reading whole
+kernels from bounded tables per radius pair).
 """
 
 from __future__ import annotations
