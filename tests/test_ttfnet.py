@@ -118,3 +118,26 @@ def test_class_specific_planes_and_single_image_form(rng):
     batch = fastheat.encode_ttfnet(rows, batch_size=1, **sizes, wh_agnostic=False)
     for s, b in zip(single, batch):
         np.testing.assert_array_equal(s, b[0])
+
+
+@pytest.mark.parametrize("options", [{}, dict(wh_gaussian=False, wh_agnostic=False)])
+def test_torch_renderer_and_encoder_clear_the_regions_they_wrote(rng, options):
+    """Batches of different boxes in turn through an encoder and fastheat.torch's Renderer
+    (reused buffers: the heatmap and the regression regions of the previous call cleared),
+    and the scatter path (region fields rendered on the CPU): all equal to the one-shot call."""
+    pytest.importorskip("torch")
+    import fastheat.torch as fastheat_torch
+
+    sizes = dict(num_classes=3, input_size=(96, 128), output_size=(24, 32))
+    encoder = fastheat.TTFNetEncoder(**sizes, **options)
+    renderer = fastheat_torch.Renderer(buffers=2, pin_memory=False)
+    for call in range(6):
+        batch_size = int(rng.integers(1, 4))
+        rows = edge_case_boxes(rng, 10 * batch_size, batch_size, 3, sizes["input_size"])
+        want = fastheat.encode_ttfnet(rows, batch_size=batch_size, **sizes, **options)
+        sparse = fastheat.encode_ttfnet(rows, batch_size=batch_size, **sizes, **options,
+                                        sparse=True)
+        for got in (encoder(rows, batch_size), renderer(sparse),
+                    fastheat_torch.to_dense(sparse, method="scatter")):
+            for name, g, w in zip(want._fields, got, want):
+                np.testing.assert_array_equal(np.asarray(g), w, err_msg=name)
