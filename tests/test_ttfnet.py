@@ -93,6 +93,15 @@ def test_pair_tables_are_bounded(monkeypatch):
         assert values.nbytes <= 40_000
 
 
+def test_kernels_beyond_the_pair_limit_are_computed_per_window(monkeypatch):
+    """Kernels above PAIR_BYTES (here any wider than about 10 x 10 cells) are computed for their
+    visible windows alone: the same targets."""
+    monkeypatch.setattr(kinds, "PAIR_BYTES", 400)
+    detections = edge_case_boxes(np.random.default_rng(5), 60, 2, 3, (256, 320))
+    for options in (dict(), dict(alpha=0.2, beta=1.0)):
+        assert_same(detections, 2, 3, (256, 320), (64, 80), **options)
+
+
 @pytest.mark.parametrize("options, error, message", [
     (dict(alpha=0), ValueError, r"alpha must be in \(0, 1\], got 0.0"),
     (dict(beta=1.5), ValueError, r"beta must be in \(0, 1\], got 1.5"),
