@@ -1,8 +1,9 @@
 """fastheat: Gaussian keypoint heatmap training targets (CornerNet, CenterNet, human pose), fast.
 
 Layout: ``fastheat/_engine/`` is the engine every family plugs into (spec, stamps, the one
-stamping kernel, sinks, process state); ``cornernet.py``, ``centernet.py``, ``centerpoint.py``,
-``keypoints.py``, ``simcc.py`` and ``associative_embedding.py`` are the families;
+stamping kernel, sinks, process state); each family is one module (``cornernet.py``,
+``centernet.py``, ``centerpoint.py``, ``keypoints.py``, ``simcc.py``,
+``associative_embedding.py``, ``mmdet_centernet.py``, ``mmdet_corner.py``, ``ttfnet.py``);
 ``gaussian.py`` holds the reference's Gaussian helpers.
 """
 
@@ -19,7 +20,12 @@ from .cornernet import (CornerEncoder, CornerHeatmaps, CornerNetEncoder, CornerN
                         encode_corners, encode_cornernet)
 from .gaussian import draw_gaussian, gaussian2d, gaussian_radius
 from .keypoints import KeypointEncoder, KeypointTargets, encode_keypoints
+from .mmdet_centernet import MmdetCenterNetEncoder, MmdetCenterNetTargets, encode_mmdet_centernet
+from .mmdet_corner import (MmdetCornerAllTargets, MmdetCornerCentripetalTargets,
+                           MmdetCornerEncoder, MmdetCornerGuidingTargets, MmdetCornerTargets,
+                           encode_mmdet_corner)
 from .simcc import SimCCEncoder, SimCCTargets, encode_simcc
+from .ttfnet import TTFNetEncoder, TTFNetTargets, encode_ttfnet
 
 __all__ = [
     "AssociativeEmbeddingEncoder",
@@ -37,19 +43,31 @@ __all__ = [
     "CornerNetTargets",
     "KeypointEncoder",
     "KeypointTargets",
+    "MmdetCenterNetEncoder",
+    "MmdetCenterNetTargets",
+    "MmdetCornerAllTargets",
+    "MmdetCornerCentripetalTargets",
+    "MmdetCornerEncoder",
+    "MmdetCornerGuidingTargets",
+    "MmdetCornerTargets",
     "SimCCEncoder",
     "SimCCTargets",
     "SparseTargets",
+    "TTFNetEncoder",
+    "TTFNetTargets",
     "collate",
     "default_num_threads",
     "draw_gaussian",
     "encode_associative_embedding",
     "encode_centernet",
     "encode_centerpoint",
-    "encode_corners",
     "encode_cornernet",
+    "encode_corners",
     "encode_keypoints",
+    "encode_mmdet_centernet",
+    "encode_mmdet_corner",
     "encode_simcc",
+    "encode_ttfnet",
     "gaussian2d",
     "gaussian_radius",
     "profile_stages",

@@ -8,6 +8,7 @@ from typing import Iterable
 import numpy as np
 from numpy.typing import DTypeLike
 
+from ._engine.cells import expand_cell_values
 from ._engine.family import FAMILIES, encode
 from ._engine.runtime import check_num_threads, default_num_threads
 from ._engine.stamping import expand_cells
@@ -53,4 +54,8 @@ def warmup(dtypes: DTypeLike | Iterable[DTypeLike] = (np.float32,), *,
                     sparse = encode(family, detections, 1, options, None, 1, True)
                     expand_cells(sparse.stamps, family.maps, sparse.spec.map_shape(1),
                                  sparse.spec.gaussian, sparse.spec.dtype)
+                    cells = family.layout(sparse.spec).cells
+                    if cells:
+                        expand_cell_values(sparse.stamps, cells, *sparse.spec.output_size,
+                                           sparse.spec.dtype)
     return time.perf_counter() - start

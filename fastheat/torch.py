@@ -8,7 +8,9 @@
   kernel straight into the tensors' memory; on any other device (or with ``method="scatter"``)
   the stamps are expanded on the CPU into (flat index, value) cells from the same Gaussian
   tables, sent to the device, and merged with one ``scatter_reduce_(..., "amax")`` per map:
-  max is order-free, so the result is deterministic and exact.
+  max is order-free, so the result is deterministic and exact. Cell fields (``cells``) are
+  expanded with each cell's last write only and assigned: deterministic too; region fields
+  are rendered on the CPU and copied.
 * ``Renderer``: reused, pinned CPU buffers handed out in turn, so that the asynchronous copy
   of batch i to the GPU overlaps the rendering of batch i + 1 (see its docstring).
 """
@@ -25,6 +27,7 @@ except ImportError as error:  # torch is an optional extra
     raise ImportError("fastheat.torch needs PyTorch: pip install torch (or fastheat[torch])") from error
 
 from ._engine import sinks, stamping
+from ._engine.cells import CLEAR_ALL, expand_cell_values, write_regions
 from ._engine.registry import FAMILIES
 from ._engine.runtime import check_num_threads
 from ._engine.sparse import SparseTargets
@@ -88,15 +91,26 @@ def to_dense(targets: SparseTargets, device=None, out=None, *, method: str = "au
                                     tuple(tensor.numpy() for tensor in out))  # e.g. overlaps
         sinks.dense(family, spec, targets.stamps, targets.slots, arrays, threads)
         return family.result_of(spec, out)
-    maps, slots = out[:family.maps], out[family.maps:]
+    dense_count = family.dense(spec)
+    maps, slots = out[:family.maps], out[dense_count:]
     if not fresh:
-        for tensor in maps:
+        for tensor in out[:dense_count]:
             tensor.zero_()
     expanded = stamping.expand_cells(targets.stamps, family.maps, shapes[0], spec.gaussian,
                                      spec.dtype)
     for tensor, (cells, values) in zip(maps, expanded):
         tensor.view(-1).scatter_reduce_(0, torch.from_numpy(cells).to(device),
                                         torch.from_numpy(values).to(device), "amax")
+    height, width = shapes[0][2:]
+    expanded = expand_cell_values(targets.stamps, family.layout(spec).cells, height, width,
+                                  spec.dtype)
+    for tensor, (indices, values) in zip(out[family.maps:], expanded):
+        tensor.view(-1)[torch.from_numpy(indices).to(device)] = torch.from_numpy(values).to(device)
+    regions = out[family.maps + len(expanded):dense_count]  # rendered on the CPU, copied
+    arrays = [np.empty(tuple(tensor.shape), spec.dtype) for tensor in regions]
+    write_regions(arrays, family.layout(spec).regions, spec, targets.stamps, CLEAR_ALL)
+    for tensor, array in zip(regions, arrays):
+        tensor.copy_(torch.from_numpy(array))
     for tensor, slot in zip(slots, targets.slots):
         tensor.copy_(torch.from_numpy(slot))
     return family.result_of(spec, out)

@@ -696,3 +696,224 @@ def encode_centerpoint(boxes, batch_size, tasks, point_cloud_range, voxel_size, 
         scenes.append((np.concatenate(heatmaps), np.stack(anno_boxes), np.stack(inds),
                        np.stack(masks)))
     return tuple(np.stack(field) for field in zip(*scenes))
+
+# --- mmdetection 3.3.0: CenterNetHead and CornerHead targets -----------------------------------
+# Torch float32 tensors throughout: an operation with a Python number rounds the number to
+# float32 first (np.float32 scalars here). Deviations: torch's float32 ``exp`` is replaced by
+# NumPy's float64 ``exp`` rounded to float32 (torch's is not correctly rounded: it differs by
+# one unit in the last place on a few cells); a centre or corner cell off the map writes no
+# cell values and stamps its visible cells (mmdetection raises an IndexError there, or wraps a
+# negative index around to the other side).
+
+F32 = np.float32
+
+
+def mmdet_gaussian2D(radius):
+    """mmdetection's ``gaussian2D(radius, sigma=(2 * radius + 1) / 6)`` in float32."""
+    sigma = (2 * radius + 1) / 6
+    grid = np.arange(-radius, radius + 1).astype(F32)
+    x, y = grid[None, :], grid[:, None]
+    kernel = np.exp((-(x * x + y * y) / F32(2 * sigma * sigma)).astype(np.float64)).astype(F32)
+    kernel[kernel < np.finfo(F32).eps * kernel.max()] = 0
+    return kernel
+
+
+def mmdet_gen_gaussian_target(heatmap, x, y, radius):
+    """Max-merge ``mmdet_gaussian2D(radius)`` centred on the cell ``(x, y)`` into the visible
+    cells of ``heatmap``."""
+    kernel = mmdet_gaussian2D(radius)
+    height, width = heatmap.shape
+    y0, y1 = max(y - radius, 0), min(y + radius + 1, height)
+    x0, x1 = max(x - radius, 0), min(x + radius + 1, width)
+    if y0 < y1 and x0 < x1:
+        window = kernel[y0 - y + radius:y1 - y + radius, x0 - x + radius:x1 - x + radius]
+        heatmap[y0:y1, x0:x1] = np.maximum(heatmap[y0:y1, x0:x1], window)
+
+
+def mmdet_radius(height, width):
+    """mmdetection's ``gaussian_radius((height, width), 0.3)`` on float32 scalars (tensors)."""
+    overlap = 0.3
+    b1 = height + width
+    c1 = width * height * F32(1 - overlap) / F32(1 + overlap)
+    r1 = (b1 - F32(math.sqrt(b1 * b1 - 4 * c1))) / F32(2)
+    b2 = F32(2) * (height + width)
+    c2 = F32(1 - overlap) * width * height
+    r2 = (b2 - F32(math.sqrt(b2 * b2 - F32(16) * c2))) / F32(8)
+    a3 = 4 * overlap
+    b3 = F32(-2 * overlap) * (height + width)
+    c3 = F32(overlap - 1) * width * height
+    r3 = (b3 + F32(math.sqrt(b3 * b3 - F32(4 * a3) * c3))) / F32(2 * a3)
+    return min(r1, r2, r3)
+
+
+def _images(detections, batch_size):
+    """Per image, its rows in input order, coordinates as float32."""
+    for b in range(batch_size):
+        rows = detections[detections[:, 0] == b]
+        yield b, rows[:, 1].astype(int), rows[:, 2:6].astype(F32)
+
+
+def _on_map(array, x, y):
+    return 0 <= x < array.shape[-1] and 0 <= y < array.shape[-2]
+
+
+def encode_mmdet_centernet(detections, batch_size, num_classes, input_size, output_size):
+    """mmdetection's ``CenterNetHead.get_targets`` (its four maps)."""
+    (in_h, in_w), (out_h, out_w) = input_size, output_size
+    rx, ry = F32(out_w / in_w), F32(out_h / in_h)
+    heatmap = np.zeros((batch_size, num_classes, out_h, out_w), F32)
+    wh, offset, weight = (np.zeros((batch_size, 2, out_h, out_w), F32) for _ in range(3))
+    for b, labels, boxes in _images(detections, batch_size):
+        for label, (x1, y1, x2, y2) in zip(labels, boxes):
+            cx, cy = (x1 + x2) * rx / F32(2), (y1 + y2) * ry / F32(2)
+            x, y = int(cx), int(cy)
+            w, h = (x2 - x1) * rx, (y2 - y1) * ry
+            radius = max(0, int(mmdet_radius(h, w)))
+            mmdet_gen_gaussian_target(heatmap[b, label], x, y, radius)
+            if _on_map(heatmap, x, y):
+                wh[b, :, y, x] = w, h
+                offset[b, :, y, x] = cx - F32(x), cy - F32(y)
+                weight[b, :, y, x] = 1
+    return heatmap, wh, offset, weight
+
+
+def encode_mmdet_corner(detections, batch_size, num_classes, input_size, output_size,
+                        with_guiding_shift=False, with_centripetal_shift=False):
+    """mmdetection's ``CornerHead.get_targets``: the heatmaps, offsets and the shifts asked
+    for, in the order of ``fastheat.encode_mmdet_corner``'s fields."""
+    (in_h, in_w), (out_h, out_w) = input_size, output_size
+    rx, ry = F32(out_w / in_w), F32(out_h / in_h)
+    heatmaps = [np.zeros((batch_size, num_classes, out_h, out_w), F32) for _ in range(2)]
+    fields = {name: np.zeros((batch_size, 2, out_h, out_w), F32)
+              for name in ("offset", "guiding", "centripetal")}
+    tl_fields = {name: np.zeros_like(field) for name, field in fields.items()}
+    br_fields = fields
+    for b, labels, boxes in _images(detections, batch_size):
+        for label, (left, top, right, bottom) in zip(labels, boxes):
+            centre_x, centre_y = (left + right) / F32(2) * rx, (top + bottom) / F32(2) * ry
+            s_left, s_right, s_top, s_bottom = left * rx, right * rx, top * ry, bottom * ry
+            i_left, i_right = int(min(s_left, out_w - 1)), int(min(s_right, out_w - 1))
+            i_top, i_bottom = int(min(s_top, out_h - 1)), int(min(s_bottom, out_h - 1))
+            radius = max(0, int(gaussian_radius((math.ceil(s_bottom - s_top),
+                                                 math.ceil(s_right - s_left)), 0.3)))
+            mmdet_gen_gaussian_target(heatmaps[0][b, label], i_left, i_top, radius)
+            mmdet_gen_gaussian_target(heatmaps[1][b, label], i_right, i_bottom, radius)
+            for target, x, y, offset, guiding, centripetal in (
+                    (tl_fields, i_left, i_top, (s_left - F32(i_left), s_top - F32(i_top)),
+                     (centre_x - F32(i_left), centre_y - F32(i_top)),
+                     (centre_x - s_left, centre_y - s_top)),
+                    (br_fields, i_right, i_bottom,
+                     (s_right - F32(i_right), s_bottom - F32(i_bottom)),
+                     (F32(i_right) - centre_x, F32(i_bottom) - centre_y),
+                     (s_right - centre_x, s_bottom - centre_y))):
+                if _on_map(heatmaps[0], x, y):
+                    target["offset"][b, :, y, x] = offset
+                    target["guiding"][b, :, y, x] = guiding
+                    if with_centripetal_shift:
+                        target["centripetal"][b, :, y, x] = [math.log(d) for d in centripetal]
+    result = [*heatmaps, tl_fields["offset"], br_fields["offset"]]
+    if with_guiding_shift:
+        result += [tl_fields["guiding"], br_fields["guiding"]]
+    if with_centripetal_shift:
+        result += [tl_fields["centripetal"], br_fields["centripetal"]]
+    return tuple(result)
+
+
+# --- TTFNet: TTFHead.target_single_image (ZJULearning/ttfnet) -----------------------------------
+# Float32 tensors, Python numbers rounded to float32 where they meet them (np.float32 scalars
+# here); the elliptical Gaussian is NumPy float64, rounded to float32. Deviations, the
+# conventions fastheat documents: torch's float32 ``log`` and ``sqrt`` of the areas are
+# ``float32(f(float64))`` and the float32 ``sum`` of a box's Gaussian is summed in float64 and
+# rounded; boxes are taken in descending processed area, ties in input order (``torch.topk``
+# leaves ties unordered); a ``calc_region`` rectangle starting left of or above the map starts
+# at 0, one ending there is empty (TTFNet's slice would wrap around to the other side).
+# Categories are 0-based (TTFNet's labels minus one).
+
+
+def ttf_gaussian_2d(h_radius, w_radius):
+    """TTFNet's ``gaussian_2d((2 h_radius + 1, 2 w_radius + 1), sigma_x=w / 6, sigma_y=h / 6)``:
+    float64, cut below ``eps * max``."""
+    h, w = 2 * h_radius + 1, 2 * w_radius + 1
+    sigma_x, sigma_y = w / 6, h / 6
+    m, n = (h - 1.0) / 2.0, (w - 1.0) / 2.0
+    y, x = np.ogrid[-m:m + 1, -n:n + 1]
+    kernel = np.exp(-(x * x / (2 * sigma_x * sigma_x) + y * y / (2 * sigma_y * sigma_y)))
+    kernel[kernel < np.finfo(kernel.dtype).eps * kernel.max()] = 0
+    return kernel
+
+
+def ttf_draw_truncate_gaussian(heatmap, x, y, h_radius, w_radius):
+    """Max-merge the float32 ``ttf_gaussian_2d`` centred on the cell ``(x, y)`` into the visible
+    cells of ``heatmap``."""
+    kernel = ttf_gaussian_2d(h_radius, w_radius).astype(F32)
+    height, width = heatmap.shape
+    y0, y1 = max(y - h_radius, 0), min(y + h_radius + 1, height)
+    x0, x1 = max(x - w_radius, 0), min(x + w_radius + 1, width)
+    if y0 < y1 and x0 < x1:
+        window = kernel[y0 - y + h_radius:y1 - y + h_radius, x0 - x + w_radius:x1 - x + w_radius]
+        heatmap[y0:y1, x0:x1] = np.maximum(heatmap[y0:y1, x0:x1], window)
+
+
+def ttf_area(boxes, process):
+    """TTFNet's processed ``bbox_areas``: ``(x2 - x1 + 1) * (y2 - y1 + 1)``, float32, then
+    log, sqrt or nothing."""
+    areas = (boxes[:, 3] - boxes[:, 1] + F32(1)) * (boxes[:, 2] - boxes[:, 0] + F32(1))
+    if process == "log":
+        return np.log(areas.astype(np.float64)).astype(F32)
+    if process == "sqrt":
+        return np.sqrt(areas)  # correctly rounded, as float32(sqrt(float64))
+    return areas
+
+
+def encode_ttfnet(detections, batch_size, num_classes, input_size, output_size, alpha=0.54,
+                  beta=0.54, wh_area_process="log", wh_gaussian=True, wh_agnostic=True):
+    """TTFNet's ``target_generator``: ``(heatmap, box_target, reg_weight)``."""
+    (in_h, in_w), (out_h, out_w) = input_size, output_size
+    ratio_x, ratio_y = F32(in_w / out_w), F32(in_h / out_h)
+    planes = 1 if wh_agnostic else num_classes
+    heatmap = np.zeros((batch_size, num_classes, out_h, out_w), F32)
+    box_target = np.full((batch_size, 4 * planes, out_h, out_w), -1, F32)
+    reg_weight = np.zeros((batch_size, planes, out_h, out_w), F32)
+    for b, labels, boxes in _images(detections, batch_size):
+        areas = ttf_area(boxes, wh_area_process)
+        order = np.argsort(-areas, kind="stable")
+        if wh_area_process == "norm":
+            areas[:] = 1
+        for k in order:
+            box, label, area = boxes[k], labels[k], areas[k]
+            feat = box / np.array([ratio_x, ratio_y, ratio_x, ratio_y], F32)
+            feat[[0, 2]] = np.clip(feat[[0, 2]], F32(0), F32(out_w - 1))
+            feat[[1, 3]] = np.clip(feat[[1, 3]], F32(0), F32(out_h - 1))
+            feat_h, feat_w = feat[3] - feat[1], feat[2] - feat[0]
+            x = int((box[0] + box[2]) / F32(2) / ratio_x)
+            y = int((box[1] + box[3]) / F32(2) / ratio_y)
+            radii = {}
+            for name, factor in (("alpha", alpha), ("beta", beta)):
+                radii[name] = (int(feat_h / F32(2) * F32(factor)),
+                               int(feat_w / F32(2) * F32(factor)))
+            fake = np.zeros((out_h, out_w), F32)
+            ttf_draw_truncate_gaussian(fake, x, y, *radii["alpha"])
+            heatmap[b, label] = np.maximum(heatmap[b, label], fake)
+            plane = 0 if wh_agnostic else label
+            if wh_gaussian:
+                if alpha != beta:
+                    fake = np.zeros((out_h, out_w), F32)
+                    ttf_draw_truncate_gaussian(fake, x, y, *radii["beta"])
+                region = fake > 0
+                local = fake[region]
+                total = F32(local.astype(np.float64).sum())
+                weights = local * area / total
+            else:
+                r = (1 - beta) / 2
+                x1 = np.round(F32(1 - r) * box[0] + F32(r) * box[2])
+                y1 = np.round(F32(1 - r) * box[1] + F32(r) * box[3])
+                x2 = np.round(F32(r) * box[0] + F32(1 - r) * box[2])
+                y2 = np.round(F32(r) * box[1] + F32(1 - r) * box[3])
+                x1, x2 = (min(int(np.round(F32(v) / ratio_x)), out_w - 1) for v in (x1, x2))
+                y1, y2 = (min(int(np.round(F32(v) / ratio_y)), out_h - 1) for v in (y1, y2))
+                region = np.zeros((out_h, out_w), bool)
+                region[max(y1, 0):max(y2 + 1, 0), max(x1, 0):max(x2 + 1, 0)] = True
+                weights = area / F32(region.sum())
+            box_target[b, 4 * plane:4 * plane + 4][:, region] = box[:, None]
+            reg_weight[b, plane][region] = weights
+    return heatmap, box_target, reg_weight

@@ -45,7 +45,9 @@ def family_options(family, variant="defaults"):
     * ``"options"``: every other option changed (where the family has it), few slots, truncated;
     * ``"huge radii"``: radii beyond the Gaussian tables (which stop at the map's larger side);
     * ``"every field"``: every optional field of the result (CenterNet's ``dense_wh`` and
-      ``cat_spec_wh``), and its other Gaussian (``"msra"``), whose window is wider.
+      ``cat_spec_wh``, mmdetection's guiding shifts; its centripetal shifts refuse zero-size
+      boxes: tests/test_mmdet.py), and CenterNet's other Gaussian (``"msra"``), whose window
+      is wider.
     """
     options = dict(SIZES)
     required = [name for name, default in family.options.items() if default is REQUIRED]
@@ -54,13 +56,15 @@ def family_options(family, variant="defaults"):
         formula = {"cornernet": "centernet", "centernet": "cornernet"}
         tweaks = dict(gaussian_iou=0.5, delte=3, k=0.5, min_radius=1, dtype=np.float64,
                       radius_formula=formula.get(family.options.get("radius_formula")),
-                      on_overflow="truncate")
+                      on_overflow="truncate", alpha=0.3, beta=0.8, wh_area_process="sqrt",
+                      wh_agnostic=False)
         if family.slots_option:
             tweaks[family.slots_option] = 5
     elif variant == "huge radii":
         tweaks = dict(min_radius=40)
     elif variant == "every field":
-        tweaks = dict(dense_wh=True, cat_spec_wh=True, gaussian="msra", gaussian_rad=2)
+        tweaks = dict(dense_wh=True, cat_spec_wh=True, gaussian="msra", gaussian_rad=2,
+                      with_guiding_shift=True, wh_gaussian=False)
     else:
         tweaks = {}
     return {**options, **{name: value for name, value in tweaks.items() if name in family.options}}
@@ -99,6 +103,12 @@ def test_named_families_are_public():
     assert public_api(FAMILIES["centerpoint"]) == (fastheat.encode_centerpoint,
                                                    fastheat.CenterPointEncoder)
 
+    assert public_api(FAMILIES["mmdet_centernet"]) == (fastheat.encode_mmdet_centernet,
+                                                       fastheat.MmdetCenterNetEncoder)
+    assert public_api(FAMILIES["mmdet_corner"]) == (fastheat.encode_mmdet_corner,
+                                                    fastheat.MmdetCornerEncoder)
+    assert public_api(FAMILIES["ttfnet"]) == (fastheat.encode_ttfnet, fastheat.TTFNetEncoder)
+
 
 BATCH_SIZES = [2, 2, 5, 1, 3, 7, 7, 1, 4, 8, 2, 6]  # grow, shrink, grow again
 
@@ -119,14 +129,15 @@ def test_encoder_out_and_sparse_equal_one_shot_on_every_call(rng, name, variant,
         copy = call % 3 == 2
         got = encoder(detections, batch_size, copy=copy)
         assert_identical(got, fresh)
-        for array in got[:family.maps]:
+        rendered = family.dense(encoder.spec)  # maps and cell fields: reused buffers
+        for array in got[:rendered]:
             assert array.flags.writeable == copy and (array.base is None) == copy
-        for array in got[family.maps:]:  # slot arrays: fresh, the caller's
+        for array in got[rendered:]:  # slot arrays: fresh, the caller's
             assert array.flags.writeable and array.base is None
         for array, want in kept:  # untouched by this call
             assert not any(np.shares_memory(array, new) for new in got)
             np.testing.assert_array_equal(array, want)
-        owned = got if copy else got[family.maps:]
+        owned = got if copy else got[rendered:]
         kept = [(array, array.copy()) for array in owned]
 
         out = garbage(fresh)
@@ -153,14 +164,16 @@ def test_encoder_out_and_sparse_equal_one_shot_on_every_call(rng, name, variant,
 
 
 def test_huge_boxes_leave_nothing_behind_in_the_encoders():
-    """A box far bigger than the map, then an empty batch: every map is zero again."""
+    """A box far bigger than the map, then an empty batch: every map is zero again, and every
+    field as for an empty batch (TTFNet's ``box_target`` is -1)."""
     huge = np.array([[0, 1, -5000.0, -4000.0, 9000.0, 7000.0], [1, 0, 10.0, 10.0, 20.0, 20.0]])
     for family in map(FAMILIES.get, FAMILY_NAMES):
         encode, Encoder = public_api(family)
         encoder = Encoder(**family_options(family))
         assert_identical(encoder(huge, 2), encode(huge, batch_size=2, **family_options(family)))
         result = encoder(np.zeros((0, 6)), 2)
-        assert not any(array.any() for array in result), family.name
+        assert not any(array.any() for array in result[:family.maps]), family.name
+        assert_identical(result, encode(np.zeros((0, 6)), batch_size=2, **family_options(family)))
 
 
 @pytest.mark.parametrize("name", FAMILY_NAMES)
@@ -276,6 +289,11 @@ DOCUMENTED = {  # README's API table: every option's default (REQUIRED: none)
                       gaussian_iou=0.7, radius_formula="centernet", max_objs=128,
                       on_overflow="warn", gaussian="umich", gaussian_rad=-1, dense_wh=False,
                       cat_spec_wh=False, delte=6, k=1.0, min_radius=0),
+    "mmdet_centernet": dict(num_classes=REQUIRED, input_size=REQUIRED, output_size=REQUIRED),
+    "mmdet_corner": dict(num_classes=REQUIRED, input_size=REQUIRED, output_size=REQUIRED,
+                         with_guiding_shift=False, with_centripetal_shift=False),
+    "ttfnet": dict(num_classes=REQUIRED, input_size=REQUIRED, output_size=REQUIRED, alpha=0.54,
+                   beta=0.54, wh_area_process="log", wh_gaussian=True, wh_agnostic=True),
 }
 
 

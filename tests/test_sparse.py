@@ -13,9 +13,13 @@ from fastheat.workloads import coco_like_detections
 CORNERNET = dict(num_classes=80, input_size=(511, 511), output_size=(128, 128))
 SMALL = dict(num_classes=4, input_size=(96, 120), output_size=(24, 30))
 ONE_SHOT = {"corners": fastheat.encode_corners, "cornernet": fastheat.encode_cornernet,
-            "centernet": fastheat.encode_centernet}
+            "centernet": fastheat.encode_centernet,
+            "mmdet_centernet": fastheat.encode_mmdet_centernet,
+            "mmdet_corner": fastheat.encode_mmdet_corner, "ttfnet": fastheat.encode_ttfnet}
 ENCODERS = {"corners": fastheat.CornerEncoder, "cornernet": fastheat.CornerNetEncoder,
-            "centernet": fastheat.CenterNetEncoder}
+            "centernet": fastheat.CenterNetEncoder,
+            "mmdet_centernet": fastheat.MmdetCenterNetEncoder,
+            "mmdet_corner": fastheat.MmdetCornerEncoder, "ttfnet": fastheat.TTFNetEncoder}
 
 
 def detections(seed, batch_size=5, **sizes):

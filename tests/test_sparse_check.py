@@ -11,7 +11,7 @@ from hypothesis import given, settings, strategies as st
 
 import fastheat
 from fastheat._engine.registry import FAMILIES
-from fastheat._engine.sparse_check import check_sparse
+from fastheat._engine.sparse_check import OPTIONAL_ARRAYS, check_sparse
 from fastheat._engine.stamping import expand_cells
 
 try:  # the torch doors are tested where torch is installed (CI: always, test_torch_doors)
@@ -90,6 +90,13 @@ SAMPLES = {
     "simcc-standard": _simcc_sample("standard"),
     "associative_embedding-msra": _associative_embedding_sample(False),
     "associative_embedding-udp": _associative_embedding_sample(True),
+    "mmdet_centernet": _detections_sample(fastheat.encode_mmdet_centernet,
+                                          fastheat.MmdetCenterNetEncoder),
+    "mmdet_corner": _detections_sample(fastheat.encode_mmdet_corner, fastheat.MmdetCornerEncoder,
+                                       with_guiding_shift=True),
+    "ttfnet-gaussian": _detections_sample(fastheat.encode_ttfnet, fastheat.TTFNetEncoder),
+    "ttfnet-region": _detections_sample(fastheat.encode_ttfnet, fastheat.TTFNetEncoder,
+                                        wh_gaussian=False, wh_agnostic=False),
 }
 KINDS = sorted(SAMPLES)
 
@@ -140,8 +147,10 @@ class _Sent:
 
     def __init__(self, targets):
         stamps = targets.stamps
+        arrays = {name: getattr(stamps, name) for name in OPTIONAL_ARRAYS
+                  if getattr(stamps, name) is not None}
         self.args = (targets.family, targets.spec, (stamps.starts, stamps.points,
-                     stamps.max_radius, stamps.cells, stamps.clips, stamps.centres),
+                     stamps.max_radius, stamps.cells, arrays),
                      targets.slots, [None] * len(targets.slots), np.zeros(0, np.int64),
                      [getattr(slot, "shape", None) for slot in targets.slots])
 
@@ -184,23 +193,31 @@ def corruptions(targets):
     # (int32 points and a list of slots are what unpickling restores: not refused there)
     yield "points transposed", with_stamps(targets, points=stamps.points.T.copy()), "points is"
     yield "points list", with_stamps(targets, points=stamps.points.tolist()), "numpy array"
-    if stamps.clips is None:
-        yield "clips added", with_stamps(targets, clips=np.zeros((n, 4), np.int64)), "clips must"
-    else:
-        yield "clips dropped", with_stamps(targets, clips=None), "clips must be an array"
-        clips = stamps.clips.copy()
-        clips[0, 1] = 2**40
-        yield "clips beyond", with_stamps(targets, clips=clips), r"clips\[0\]"
-        yield "clips short", with_stamps(targets, clips=stamps.clips[1:]), "clips is"
-    if stamps.centres is None:
-        yield "centres added", with_stamps(targets, centres=np.zeros((n, 2))), "centres must"
-    else:
-        yield "centres dropped", with_stamps(targets, centres=None), "centres must be an array"
-        centres = stamps.centres.copy()
-        centres[0, 0] = np.nan
-        yield "centres NaN", with_stamps(targets, centres=centres), r"centres\[0\].*not finite"
-        yield "centres float32", with_stamps(targets, centres=centres.astype(np.float32)), \
-            "centres is float32"
+    for field, (dtype, columns, values) in OPTIONAL_ARRAYS.items():
+        array = getattr(stamps, field)
+        if array is None:
+            yield f"{field} added", with_stamps(targets, **{field: np.zeros(
+                (n, columns or 1), dtype)}), f"{field} must be None"
+            continue
+        yield f"{field} dropped", with_stamps(targets, **{field: None}), \
+            f"{field} must be an array"
+        yield f"{field} short", with_stamps(targets, **{field: array[1:]}), f"{field} is"
+        cast = np.dtype(np.float64 if dtype.kind == "i" else np.int16)
+        yield f"{field} cast", with_stamps(targets, **{field: array.astype(cast)}), \
+            f"{field} is {cast}"
+        if columns is None:
+            yield f"{field} narrow", with_stamps(targets, **{field: array[:, :1]}), "columns"
+        if values != "any":
+            bad = array.copy()
+            bad[0, 1] = 2**40 if values == "cells" else np.nan
+            yield f"{field} beyond", with_stamps(targets, **{field: bad}), \
+                rf"{field}\[0\].*(beyond|not finite)"
+    if targets.family == "ttfnet":  # an ellipse's box, around the point's cell
+        for field in ("clips", "regions") if targets.spec.wh_gaussian else ("clips",):
+            shifted = getattr(stamps, field).copy()
+            shifted[0, 0] -= 1
+            yield f"{field} asymmetric", with_stamps(targets, **{field: shifted}), \
+                rf"{field}\[0\].*ellipse"
     for i, slot in enumerate(targets.slots):
         cut = targets.slots[:i] + (slot[:1],) + targets.slots[i + 1:]
         yield f"slot {i} cut to batch 1", dataclasses.replace(targets, slots=cut), "slots"

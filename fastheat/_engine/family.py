@@ -36,12 +36,15 @@ from .validate import as_rows, check_batch_size, check_image_ids, check_index
 
 class SlotLayout(NamedTuple):
     """The slot arrays of one spec's results: each one's ``dims`` (``Family.slots``), shape
-    after the batch axis and dtype; the results' named tuple."""
+    after the batch axis and dtype; the results' named tuple; its cell fields
+    (``cells.CellField``, ``Family.cells``)."""
 
     dims: list
     shapes: list
     dtypes: list
     result: type
+    cells: tuple = ()
+    regions: tuple = ()
 
 
 def with_fields(result: type, name: str, optional: tuple[str, ...], doc: str) -> type:
@@ -66,8 +69,9 @@ class Family:
     name : str
         Registry key.
     result : type
-        Named tuple: the ``maps`` dense maps ``(B, C, H, W)`` first, then the slot arrays
-        (those without a flag); a read-only property per optional field gives ``None``.
+        Named tuple: the ``maps`` dense maps ``(B, C, H, W)`` first, then the cell fields
+        (``cells``) and region fields (``regions``), then the slot arrays (those without a
+        flag); a read-only property per optional field gives ``None``.
     maps : int
         How many dense maps the result starts with.
     options : dict
@@ -81,11 +85,18 @@ class Family:
         Each slot array's shape after the batch axis (``SLOTS`` for ``max_slots``,
         ``CHANNELS`` for the maps' channels, ``CHANNEL_PAIRS`` for twice that, ``HEIGHT`` and
         ``WIDTH`` for the maps' height and width, ``GROUPS`` for ``spec.groups``, the groups
-        of slots of a spec that has them, such as CenterPoint's task heads) and dtype. An
-        optional field also has its name and the spec's flag that adds it to the result
-        (``layout``).
+        of slots of a spec that has them, such as CenterPoint's task heads, any other string
+        for the spec's attribute of that name) and dtype. An optional field also has its name
+        and the spec's flag that adds it to the result (``layout``).
     slots_option : str, optional
         The option that sets ``max_slots`` (``"max_tag_len"``, ``"max_objs"``).
+    cells : tuple of cells.CellField
+        Dense per-cell fields ``(B, channels, H, W)`` in the maps' dtype, written at each
+        point's own cell from ``Stamps.cell_values`` (``cells``); rendered, reused and cleared
+        with the maps. An optional one has the spec's flag that adds it (as slots do).
+    regions : tuple of cells.RegionField
+        Dense fields written over a region of cells per point (``Stamps.regions``), after the
+        cell fields in the result; rendered, reused and cleared (to their fill) with the maps.
 
     A family whose input is not detections (keypoints) also sets:
 
@@ -136,6 +147,8 @@ class Family:
     run_pass: Callable
     slots: tuple = ()
     slots_option: str | None = None
+    cells: tuple = ()
+    regions: tuple = ()
     make_spec: Callable | None = None
     as_input: Callable | None = None
     unbound: Callable | None = None
@@ -167,16 +180,21 @@ class Family:
         layout = self._layouts.get(spec)
         if layout is None:
             present = [slot for slot in self.slots if len(slot) < 3 or getattr(spec, slot[3])]
+            cells = tuple(cell for cell in self.cells
+                          if cell.flag is None or getattr(spec, cell.flag))
             _, channels, height, width = spec.map_shape(1)
             sizes = {SLOTS: spec.max_slots, CHANNELS: channels, CHANNEL_PAIRS: 2 * channels,
                      HEIGHT: height, WIDTH: width, GROUPS: getattr(spec, "groups", 1)}
-            optional = tuple(slot[2] for slot in present if len(slot) > 2)
+            optional = tuple(cell.name for cell in cells if cell.flag is not None) \
+                + tuple(slot[2] for slot in present if len(slot) > 2)
             layout = SlotLayout(
                 dims=[slot[0] for slot in present],
-                shapes=[tuple(sizes[d] if isinstance(d, str) else d for d in slot[0])
+                shapes=[tuple((sizes[d] if d in sizes else getattr(spec, d))
+                              if isinstance(d, str) else d for d in slot[0])
                         for slot in present],
                 dtypes=[np.dtype(slot[1]) for slot in present],
-                result=self.variants[optional] if optional else self.result)
+                result=self.variants[optional] if optional else self.result,
+                cells=cells, regions=self.regions)
             if len(self._layouts) >= 64:
                 self._layouts.clear()
             self._layouts[spec] = layout
@@ -190,8 +208,22 @@ class Family:
         images (what ``out=`` must be)."""
         layout = self.layout(spec)
         return (layout.result._fields,
-                self.map_shapes(spec, batch_size) + self.slot_shapes(spec, batch_size),
-                [spec.dtype] * self.maps + layout.dtypes)
+                self.map_shapes(spec, batch_size)
+                + self.cell_shapes(spec, batch_size) + self.slot_shapes(spec, batch_size),
+                [spec.dtype] * self.dense(spec) + layout.dtypes)
+
+    def dense(self, spec: MapSpec) -> int:
+        """How many fields of ``spec``'s results are rendered (maps and cell fields): the
+        slot arrays follow them."""
+        layout = self.layout(spec)
+        return self.maps + len(layout.cells) + len(layout.regions)
+
+    def cell_shapes(self, spec: MapSpec, batch_size: int) -> list[tuple[int, ...]]:
+        _, _, height, width = spec.map_shape(1)
+        layout = self.layout(spec)
+        return [(batch_size, channels, height, width) for channels in
+                [cell.channels for cell in layout.cells]
+                + [region.channels(spec) for region in layout.regions]]
 
     def new_slots(self, spec: MapSpec, batch_size: int) -> tuple[np.ndarray, ...]:
         if not self.slots:
@@ -212,14 +244,18 @@ class Family:
         return [spec.map_shape(batch_size)] * self.maps
 
     def new_maps(self, spec: MapSpec, batch_size: int) -> tuple[np.ndarray, ...]:
-        """Zeroed maps (calloc'd: the kernel first-touches them only on several threads)."""
-        return tuple(np.zeros(shape, spec.dtype) for shape in self.map_shapes(spec, batch_size))
+        """Zeroed maps, then cell fields (calloc'd: the kernel first-touches the maps only on
+        several threads)."""
+        return tuple(np.zeros(shape, spec.dtype) for shape in
+                     self.map_shapes(spec, batch_size) + self.cell_shapes(spec, batch_size))
 
     def check_batch_size(self, spec: MapSpec, batch_size, *, maps: bool = True) -> int:
-        """``batch_size``, checked, its new outputs (maps and slots) known to fit in memory."""
+        """``batch_size``, checked, its new outputs (maps, cell fields and slots) known to fit
+        in memory."""
         shapes = self.map_shapes(spec, 1)
-        per_image = sum(map(math.prod, shapes)) * spec.dtype.itemsize if maps else 0
         layout = self.layout(spec)
+        per_image = sum(math.prod(shape) for shape in shapes
+                        + self.cell_shapes(spec, 1)) * spec.dtype.itemsize if maps else 0
         per_image += sum(math.prod(shape) * dtype.itemsize
                          for shape, dtype in zip(layout.shapes, layout.dtypes))
         if len(set(shapes)) == 1:
@@ -295,7 +331,7 @@ def encode(family: Family, detections, batch_size, options: dict, out, num_threa
         out = sinks.check_out_of(family, spec, batch_size, out)
     if not own:
         rows, labels = rows_of(detections, single, batch_size, image_ids)
-    slots = family.new_slots(spec, batch_size) if out is None else out[family.maps:]
+    slots = family.new_slots(spec, batch_size) if out is None else out[family.dense(spec):]
     if clock:
         clock("check")
     stamps = family.run_pass(spec, rows, batch_size, slots, labels)

@@ -26,6 +26,7 @@ INFO_SIZE = 6
 # Error codes, in the order a row's problems are reported.
 NOT_FINITE, BATCH_NOT_WHOLE, BATCH_OUTSIDE, CATEGORY_NOT_WHOLE, CATEGORY_OUTSIDE = 1, 2, 3, 4, 5
 X_ORDER, Y_ORDER, BEYOND, OVERFLOW = 6, 7, 8, 9
+NO_LOG = 10  # a family's own check: a distance whose log the reference takes is not > 0
 
 ERROR, TRUNCATE, WARN = 0, 1, 2  # on_overflow
 
@@ -58,6 +59,9 @@ def _row_problem(rows, i, batch_size, num_classes, width_ratio, height_ratio):
             and (y2 - y1) * height_ratio < 2 * MAX_GRID_COORD):
         return BEYOND
     return 0
+
+
+row_problem = _row_problem  # for a family checking its rows with its own problems too
 
 
 @jit
@@ -174,6 +178,8 @@ _ROW_PROBLEMS = {
     X_ORDER: "has x2 < x1",
     Y_ORDER: "has y2 < y1",
     BEYOND: f"has coordinates beyond +-{MAX_GRID_COORD} output cells",
+    NO_LOG: "has a scaled width or height whose half is not > 0 in float32 (its centripetal "
+            "shift would be the log of it)",
 }
 
 

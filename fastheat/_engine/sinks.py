@@ -2,7 +2,7 @@
 
 Every family gets all three: the one-shot functions and ``SparseTargets.to_dense`` render into
 fresh or ``out=`` maps (``dense``), encoders into ``ReusedMaps``, which clear only the cells
-their previous call stamped.
+their previous call stamped. A family's cell fields (``cells``) go wherever its maps go.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import threading
 
+from . import cells as cell_fields
 from .stamping import CLEAR_ALL, CLEAR_PREVIOUS, TOUCH_PAGES, stamp_maps
 from .stamps import Stamps
 from .validate import check_out
@@ -24,15 +25,17 @@ def check_out_of(family, spec, batch_size: int, out) -> tuple:
 def dense(family, spec, stamps: Stamps, slots: tuple, out, num_threads):
     """The family's result with ``stamps`` rendered into fresh maps, or into ``out``'s maps
     (``out`` already checked; its slot arrays must be ``slots`` or are overwritten by them)."""
+    dense_count = family.dense(spec)
     if out is None:
         maps, clear = family.new_maps(spec, stamps.images), TOUCH_PAGES
     else:
-        maps, clear = out[:family.maps], CLEAR_ALL
-        for target, source in zip(out[family.maps:], slots):
+        maps, clear = out[:dense_count], CLEAR_ALL
+        for target, source in zip(out[dense_count:], slots):
             if target is not source:
                 target[...] = source
-        slots = out[family.maps:]
-    stamp_maps(maps, stamps, spec.gaussian, num_threads, clear)
+        slots = out[dense_count:]
+    stamp_maps(maps[:family.maps], stamps, spec.gaussian, num_threads, clear)
+    write_fields(family, spec, maps[family.maps:], stamps, clear)
     return family.result_of(spec, (*maps, *slots))
 
 
@@ -59,8 +62,9 @@ class ReusedMaps:
     def _new_maps(self, batch_size: int) -> tuple:
         if self.allocate is None:
             return self.family.new_maps(self.spec, batch_size)
-        return tuple(self.allocate(shape, self.spec.dtype)
-                     for shape in self.family.map_shapes(self.spec, batch_size))
+        shapes = (self.family.map_shapes(self.spec, batch_size)
+                  + self.family.cell_shapes(self.spec, batch_size))
+        return tuple(self.allocate(shape, self.spec.dtype) for shape in shapes)
 
     def render(self, stamps: Stamps, batch_size: int, num_threads, copy: bool, owner: str,
                readonly: bool = True):
@@ -82,7 +86,9 @@ class ReusedMaps:
             else:
                 clear = CLEAR_PREVIOUS
             previous, self.previous = self.previous, None
-            stamp_maps(maps, stamps, self.spec.gaussian, num_threads, clear, previous)
+            count = self.family.maps
+            stamp_maps(maps[:count], stamps, self.spec.gaussian, num_threads, clear, previous)
+            write_fields(self.family, self.spec, maps[count:], stamps, clear, previous)
             self.previous = stamps
             if copy:
                 return [buffer[:batch_size].copy() for buffer in maps]
@@ -99,3 +105,21 @@ class ReusedMaps:
                 view.flags.writeable = not readonly
             self.views = (maps, batch_size, readonly, views)
         return self.views[3]
+
+
+def write_fields(family, spec, fields, stamps: Stamps, clear: int, previous=None) -> None:
+    """Clear, then write the cell fields and region fields ``fields`` (after the maps), the
+    maps being cleared as ``clear`` (``stamping``) says: fresh zeros need no clearing, but
+    region fields are filled (their fill need not be 0)."""
+    layout = family.layout(spec)
+    count = len(layout.cells)
+    cell_fields.write_cells(fields[:count], layout.cells, stamps, _CELL_CLEAR[clear], previous)
+    cell_fields.write_regions(fields[count:], layout.regions, spec, stamps,
+                              _REGION_CLEAR[clear], previous)
+
+
+#: How cell fields and region fields are cleared when the maps are cleared as ``stamping``
+#: says.
+_CELL_CLEAR = {TOUCH_PAGES: cell_fields.CLEAR_NOTHING, CLEAR_ALL: cell_fields.CLEAR_ALL,
+               CLEAR_PREVIOUS: cell_fields.CLEAR_PREVIOUS}
+_REGION_CLEAR = {**_CELL_CLEAR, TOUCH_PAGES: cell_fields.CLEAR_ALL}

@@ -17,7 +17,7 @@ from . import sinks
 from .registry import FAMILIES
 from .runtime import check_num_threads
 from .spec import SLOTS, MapSpec
-from .sparse_check import check_sparse
+from .sparse_check import OPTIONAL_ARRAYS, check_sparse
 from .stamps import Stamps
 
 
@@ -52,8 +52,9 @@ class SparseTargets:
 
     def __reduce__(self):
         """Pickle compactly (what crosses a DataLoader's pipe): of the slot arrays only the
-        slots holding a nonzero byte in some field, and their indices; the points (and clips)
-        in int16 or int32 (``_narrow``); restored exactly (``_restore``). Checked first
+        slots holding a nonzero byte in some field, and their indices; the points (and the
+        optional arrays of cells, such as clips) in int16 or int32 (``_narrow``); restored
+        exactly (``_restore``). Checked first
         (``check_sparse``): a corrupted batch is refused where it is made."""
         check_sparse(self, "pickled targets")
         dims = [tuple(field) if SLOTS in field else None
@@ -69,10 +70,13 @@ class SparseTargets:
         kept = _narrow(kept) if used is None or used.size < 2**31 else kept
         slots = tuple(slot if row is None else row[kept] for slot, row in zip(self.slots, rows))
         shapes = [slot.shape for slot in self.slots]
-        points = _narrow(self.stamps.points)
-        clips = None if self.stamps.clips is None else _narrow(self.stamps.clips)
-        stamps = (self.stamps.starts, points, self.stamps.max_radius, self.stamps.cells, clips,
-                  self.stamps.centres)
+        arrays = {}  # the optional per-point arrays, cells narrowed as the points
+        for name, (_, _, values) in OPTIONAL_ARRAYS.items():
+            array = getattr(self.stamps, name)
+            if array is not None:
+                arrays[name] = _narrow(array) if values == "cells" else array
+        stamps = (self.stamps.starts, _narrow(self.stamps.points), self.stamps.max_radius,
+                  self.stamps.cells, arrays)
         return _restore, (self.family, self.spec, stamps, slots, dims, kept, shapes)
 
     def to_dense(self, out=None, *, num_threads: int | None = None):
@@ -116,7 +120,11 @@ def _restore(family, spec, stamps, slots, dims, kept, shapes) -> SparseTargets:
     """Undo ``SparseTargets.__reduce__``: int64 points (and clips), the kept slots put back in
     zeroed slot arrays; then check them (``check_sparse``): what was pickled may have been
     changed on the way."""
-    starts, points, max_radius, cells, clips, centres = stamps
+    try:
+        starts, points, max_radius, cells, arrays = stamps
+    except (TypeError, ValueError):
+        raise ValueError("unpickled targets: their stamps are not (starts, points, max_radius, "
+                         "cells, arrays), as fastheat pickles them") from None
     full = []
     for slot, field, shape in zip(slots, dims, shapes):
         if field is not None:
@@ -129,15 +137,19 @@ def _restore(family, spec, stamps, slots, dims, kept, shapes) -> SparseTargets:
                                  f"shape {shape} ({error})") from None
             slot = whole
         full.append(slot)
-    stamps = Stamps(starts, _widened(points), max_radius, cells, _widened(clips), centres)
+    if not isinstance(arrays, dict):
+        raise ValueError("unpickled targets: their optional per-point arrays are not a dict")
+    arrays = {name: _widened(arrays.get(name)) if values == "cells" else arrays.get(name)
+              for name, (_, _, values) in OPTIONAL_ARRAYS.items()}
+    stamps = Stamps(starts, _widened(points), max_radius, cells, **arrays)
     targets = SparseTargets(family, spec, stamps, tuple(full))
     check_sparse(targets, "unpickled targets")
     return targets
 
 
 def _widened(array):
-    """The int16 or int32 points or clips of ``__reduce__`` back in int64; anything else as it
-    is (for the check to name)."""
+    """The int16 or int32 points or cells (``clips``, ...) of ``__reduce__`` back in int64;
+    anything else as it is (for the check to name)."""
     if isinstance(array, np.ndarray) and array.dtype in (np.int16, np.int32):
         return array.astype(np.int64)
     return array
@@ -175,8 +187,8 @@ def collate(items) -> SparseTargets:
     stamps = Stamps(starts, np.concatenate([item.stamps.points for item in items]),
                     max(item.stamps.max_radius for item in items),
                     sum(item.stamps.cells for item in items),
-                    _joined([item.stamps.clips for item in items]),
-                    _joined([item.stamps.centres for item in items]))
+                    **{name: _joined([getattr(item.stamps, name) for item in items])
+                       for name in OPTIONAL_ARRAYS})
     slots = tuple(np.concatenate(fields) for fields in zip(*(item.slots for item in items)))
     return SparseTargets(first.family, first.spec, stamps, slots)
 

@@ -48,6 +48,8 @@ _INT64, _FLOAT64 = np.dtype(np.int64), np.dtype(np.float64)
 OPTIONAL_ARRAYS = {
     "clips": (_INT64, 4, "cells"),
     "centres": (_FLOAT64, 2, "finite"),
+    "cell_values": (np.dtype(np.float32), None, "any"),
+    "regions": (_INT64, 4, "cells"),
 }
 
 # What ``_point_problem`` reports, in the order a point's fields are checked.
@@ -142,8 +144,13 @@ class _Expected:
         self.arrays = [(field, field in present, *OPTIONAL_ARRAYS[field])
                        for field in OPTIONAL_ARRAYS]
         layout = family.layout(spec)
+        dense = family.dense(spec)  # the maps, then the cell and region fields
         self.slots = [(f"slots ({field})", shape, dtype) for field, shape, dtype
-                      in zip(layout.result._fields[family.maps:], layout.shapes, layout.dtypes)]
+                      in zip(layout.result._fields[dense:], layout.shapes, layout.dtypes)]
+        # the columns of Stamps.cell_values that the cell and region fields read
+        self.value_columns = max([cell.column + cell.channels for cell in layout.cells]
+                                 + [region.column + region.width + region.weighted
+                                    for region in layout.regions], default=0)
 
 
 _EXPECTED: dict = {}  # (family name, id(spec)) -> _Expected
@@ -200,6 +207,10 @@ def check_sparse(targets, name: str = "targets") -> None:
             _check_array(name, f"stamps.{field}", value, dtype, (n, *_rows(value, columns)[1:]),
                          f"({n}, {'V' if columns is None else columns})")
             _check_values(name, field, value, values, starts)
+    cell_values = stamps.cell_values
+    if cell_values is not None and cell_values.shape[1] < expected.value_columns:
+        raise ValueError(f"{name}.stamps.cell_values has {cell_values.shape[1]} columns, but "
+                         f"the {family.name!r} family's fields read {expected.value_columns}")
     if not isinstance(stamps.max_radius, (int, np.integer)):
         raise TypeError(f"{name}.stamps.max_radius must be an int, got "
                         f"{type(stamps.max_radius).__name__}")

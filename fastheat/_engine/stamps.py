@@ -15,6 +15,11 @@ the centre along it (any integer, ``|X| < 2**30``), ``RADIUS`` the largest offse
 reads, exactly ``max(|X|, |widths[MAP] - 1 - X|)``; ``0 <= MAP < len(widths)``, ``0 <= CHANNEL
 < C``; no two points of one image share ``(MAP, CHANNEL, Y)``; ``cells`` is the sum of their
 rows' widths; no clips, no centres.
+
+A third, ``cell_values``, holds per point the values it writes at its own cell into the
+family's cell fields (``cells``), or over its region of cells (``regions``) into its region
+fields. An elliptical Gaussian (``tables.EllipticalGaussian``) takes
+its x and y radii from the point's clip rectangle.
 """
 
 from __future__ import annotations
@@ -58,6 +63,18 @@ class Stamps:
     centres : float64 (n, 2), optional
         Per point, the sub-pixel centre ``(x, y)`` of its Gaussian, for Gaussians whose values
         are computed per point (from an origin cell the Gaussian's kind defines).
+    cell_values : float32 (n, V), optional
+        Per point, the values it writes at its cell ``(x, y)`` into the family's cell fields
+        (``cells``: field ``f`` takes the columns ``[column_f, column_f + channels_f)`` of the
+        points of its map). Any float32 (finite for the families of today; a column a
+        point's fields do not read may hold anything). Present exactly when the family
+        declares cell fields; ``V`` is the same for every point of a family and spec.
+    regions : int64 (n, 4), optional
+        Per point, the rectangle ``[x_lo, x_hi) x [y_lo, y_hi)`` (the layout of ``clips``) of
+        cells its region fields may write (``cells.RegionField``); any cells, on the map or
+        not, below 2**31 in magnitude; for a region Gaussian (``EllipticalGaussian``) the
+        ellipse's box around the point's cell (``x_hi - x - 1 == x - x_lo``, likewise y).
+        Present exactly when the family declares region fields.
     """
 
     starts: NDArray[np.int64]
@@ -66,6 +83,8 @@ class Stamps:
     cells: int
     clips: NDArray[np.int64] | None = None
     centres: NDArray[np.float64] | None = None
+    cell_values: NDArray[np.float32] | None = None
+    regions: NDArray[np.int64] | None = None
 
     @property
     def images(self) -> int:

@@ -33,6 +33,12 @@ window only. The cache keeps at most ``CACHE_KEYS`` tables and ``CACHE_BYTES`` i
   offset the row reads, ``max(|x|, |widths[map] - 1 - x|)``; no two points of an image write
   the same ``(map, channel, row)``, and every value is >= 0 (so scattering with ``amax`` into
   zeros writes them). SimCC's 1-D labels.
+
+  vectorised NumPy call.
+
+``kinds.py`` holds kinds of a chosen kernel precision (mmdetection's float32 ``gaussian2D``, a
+table kind) and elliptical ones with separate x and y radii (a per-point kind reading whole
+kernels from bounded tables per radius pair).
 """
 
 from __future__ import annotations

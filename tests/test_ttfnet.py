@@ -1,0 +1,152 @@
+"""TTFNet (``encode_ttfnet``) against its NumPy transcription (tests/naive.py), bit for bit; the
+elliptical Gaussian kind and its pair tables; TTFNet's options checked."""
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import fastheat
+import naive
+from cases import SIZES, batches, edge_case_boxes
+from fastheat._engine import kinds, tables
+from fastheat.workloads import coco_like_detections
+
+HYPOTHESIS = settings(max_examples=150, deadline=None,
+                      suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+OPTIONS = st.fixed_dictionaries(dict(
+    alpha=st.sampled_from([0.54, 0.3, 1.0, 0.01]), beta=st.sampled_from([0.54, 0.8, 1.0]),
+    wh_area_process=st.sampled_from(["log", "sqrt", "norm", None]), wh_gaussian=st.booleans(),
+    wh_agnostic=st.booleans()))
+
+
+def assert_same(detections, batch_size, num_classes, input_size, output_size, **options):
+    got = fastheat.encode_ttfnet(detections, batch_size=batch_size, num_classes=num_classes,
+                                 input_size=input_size, output_size=output_size, **options)
+    want = naive.encode_ttfnet(detections, batch_size, num_classes, input_size, output_size,
+                               **options)
+    for name, g, w in zip(got._fields, got, want):
+        assert g.dtype == w.dtype == np.float32 and g.shape == w.shape, name
+        differ = np.argwhere(g.view(np.uint32) != w.view(np.uint32))
+        assert differ.size == 0, f"{name}: {len(differ)} cells differ, first at {differ[0]}"
+    return got
+
+
+@HYPOTHESIS
+@given(batches(), OPTIONS)
+def test_equals_transcription(batch, options):
+    """Any sizes (non-square, up- and downsampling), boxes on and off the map, empty images."""
+    assert_same(*batch, **options)
+
+
+@HYPOTHESIS
+@given(st.integers(1, 3), st.integers(1, 40), st.integers(1, 40), OPTIONS, st.data())
+def test_equal_areas_keep_input_order(batch_size, out_h, out_w, options, data):
+    """Boxes of equal areas (shifted copies, some exactly on top of each other): later boxes
+    in input order win where they overlap, as a stable sort leaves them."""
+    side = data.draw(st.integers(0, 30))
+    corners = data.draw(st.lists(st.tuples(st.integers(0, batch_size - 1), st.integers(0, 2),
+                                           st.integers(-10, 4 * out_w), st.integers(-10, 4 * out_h)),
+                                 min_size=1, max_size=12))
+    detections = np.array([(b, c, x, y, x + side, y + 2 * side) for b, c, x, y in corners],
+                          np.float64)
+    assert_same(detections, batch_size, 3, (4 * out_h, 4 * out_w), (out_h, out_w), **options)
+
+
+@pytest.mark.parametrize("input_size, output_size", SIZES)
+def test_edge_case_boxes(rng, input_size, output_size):
+    """Tiny, zero-size, image-sized, border-hugging, off-image and huge boxes."""
+    detections = edge_case_boxes(rng, 200, 3, 4, input_size)
+    for options in (dict(), dict(alpha=0.3, beta=0.9, wh_agnostic=False),
+                    dict(wh_gaussian=False, wh_area_process=None)):
+        assert_same(detections, 3, 4, input_size, output_size, **options)
+
+
+def test_smaller_boxes_overwrite_larger_ones():
+    """A small box inside a large one, given first: the small one still wins its cells."""
+    boxes = np.array([[0, 0, 40.0, 40.0, 60.0, 60.0], [0, 1, 0.0, 0.0, 120.0, 120.0]])
+    got = fastheat.encode_ttfnet(boxes, batch_size=1, num_classes=2, input_size=128,
+                                 output_size=32)
+    assert tuple(got.box_target[0, :, 12, 12]) == (40.0, 40.0, 60.0, 60.0)
+    assert tuple(got.box_target[0, :, 8, 8]) == (0.0, 0.0, 120.0, 120.0)
+    assert (got.box_target[0, :, 31, 31] == -1).all() and got.reg_weight[0, 0, 31, 31] == 0
+
+
+def test_elliptical_kind_equals_ttfnet_gaussian_for_every_pair():
+    kind = kinds.EllipticalGaussian("float64")
+    for rx in range(0, 40, 3):
+        for ry in range(0, 40, 5):
+            kernel = kind.kernel(rx, ry)
+            np.testing.assert_array_equal(kernel, naive.ttf_gaussian_2d(ry, rx).astype(np.float32))
+
+
+def test_pair_tables_are_bounded(monkeypatch):
+    """A table that would grow beyond TABLE_BYTES starts over; pairs too big for it at once are
+    computed window by window: the targets stay exact."""
+    monkeypatch.setattr(tables, "TABLE_BYTES", 40_000)
+    monkeypatch.setattr(kinds, "_PAIR_TABLES", {})
+    detections = coco_like_detections(3, batch_size=4, num_classes=3, input_size=(256, 256),
+                                      boxes_per_image=20)
+    for size in (64, 96):
+        assert_same(detections, 4, 3, (256, 256), (size, size))
+        values, _ = kinds._PAIR_TABLES[kinds.EllipticalGaussian("float64")].snapshot
+        assert values.nbytes <= 40_000
+
+
+def test_kernels_beyond_the_pair_limit_are_computed_per_window(monkeypatch):
+    """Kernels above PAIR_BYTES (here any wider than about 10 x 10 cells) are computed for their
+    visible windows alone: the same targets."""
+    monkeypatch.setattr(kinds, "PAIR_BYTES", 400)
+    detections = edge_case_boxes(np.random.default_rng(5), 60, 2, 3, (256, 320))
+    for options in (dict(), dict(alpha=0.2, beta=1.0)):
+        assert_same(detections, 2, 3, (256, 320), (64, 80), **options)
+
+
+@pytest.mark.parametrize("options, error, message", [
+    (dict(alpha=0), ValueError, r"alpha must be in \(0, 1\], got 0.0"),
+    (dict(beta=1.5), ValueError, r"beta must be in \(0, 1\], got 1.5"),
+    (dict(alpha="big"), TypeError, "alpha must be a real number"),
+    (dict(beta=float("nan")), ValueError, "beta must be finite"),
+    (dict(wh_area_process="area"), ValueError, "wh_area_process must be one of"),
+    (dict(wh_gaussian=1), TypeError, "wh_gaussian must be True or False"),
+    (dict(wh_agnostic=None), TypeError, "wh_agnostic must be True or False"),
+])
+def test_options_are_checked(options, error, message):
+    with pytest.raises(error, match=message):
+        fastheat.encode_ttfnet(np.zeros((0, 6)), batch_size=1, num_classes=2, input_size=64,
+                               output_size=16, **options)
+    with pytest.raises(error, match=message):
+        fastheat.TTFNetEncoder(num_classes=2, input_size=64, output_size=16, **options)
+
+
+def test_class_specific_planes_and_single_image_form(rng):
+    sizes = dict(num_classes=3, input_size=(96, 128), output_size=(24, 32))
+    rows = edge_case_boxes(rng, 20, 1, 3, sizes["input_size"])
+    single = fastheat.encode_ttfnet(rows[:, 1:], batch_size=None, **sizes, wh_agnostic=False)
+    assert single.box_target.shape == (12, 24, 32) and single.reg_weight.shape == (3, 24, 32)
+    batch = fastheat.encode_ttfnet(rows, batch_size=1, **sizes, wh_agnostic=False)
+    for s, b in zip(single, batch):
+        np.testing.assert_array_equal(s, b[0])
+
+
+@pytest.mark.parametrize("options", [{}, dict(wh_gaussian=False, wh_agnostic=False)])
+def test_torch_renderer_and_encoder_clear_the_regions_they_wrote(rng, options):
+    """Batches of different boxes in turn through an encoder and fastheat.torch's Renderer
+    (reused buffers: the heatmap and the regression regions of the previous call cleared),
+    and the scatter path (region fields rendered on the CPU): all equal to the one-shot call."""
+    pytest.importorskip("torch")
+    import fastheat.torch as fastheat_torch
+
+    sizes = dict(num_classes=3, input_size=(96, 128), output_size=(24, 32))
+    encoder = fastheat.TTFNetEncoder(**sizes, **options)
+    renderer = fastheat_torch.Renderer(buffers=2, pin_memory=False)
+    for call in range(6):
+        batch_size = int(rng.integers(1, 4))
+        rows = edge_case_boxes(rng, 10 * batch_size, batch_size, 3, sizes["input_size"])
+        want = fastheat.encode_ttfnet(rows, batch_size=batch_size, **sizes, **options)
+        sparse = fastheat.encode_ttfnet(rows, batch_size=batch_size, **sizes, **options,
+                                        sparse=True)
+        for got in (encoder(rows, batch_size), renderer(sparse),
+                    fastheat_torch.to_dense(sparse, method="scatter")):
+            for name, g, w in zip(want._fields, got, want):
+                np.testing.assert_array_equal(np.asarray(g), w, err_msg=name)
