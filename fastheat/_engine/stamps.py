@@ -16,10 +16,12 @@ reads, exactly ``max(|X|, |widths[MAP] - 1 - X|)``; ``0 <= MAP < len(widths)``, 
 < C``; no two points of one image share ``(MAP, CHANNEL, Y)``; ``cells`` is the sum of their
 rows' widths; no clips, no centres.
 
-A third, ``cell_values``, holds per point the values it writes at its own cell into the
-family's cell fields (``cells``), or over its region of cells (``regions``) into its region
-fields. An elliptical Gaussian (``tables.EllipticalGaussian``) takes
-its x and y radii from the point's clip rectangle.
+Two more serve dense fields: ``cell_values`` holds per point the values it writes at its own
+cell into the family's cell fields (``cells``), or over its region of cells (``regions``)
+into its region fields. An elliptical Gaussian (``kinds.EllipticalGaussian``) takes its x and
+y radii from the point's clip rectangle. ``sparse_check.OPTIONAL_ARRAYS`` lists every optional
+array with its dtype and bounds: a new one is added there too (sparse targets are checked and
+pickled from that table).
 """
 
 from __future__ import annotations
