@@ -1,8 +1,8 @@
 """fastheat: Gaussian keypoint heatmap training targets (CornerNet, CenterNet, human pose), fast.
 
 Layout: ``fastheat/_engine/`` is the engine every family plugs into (spec, stamps, the one
-stamping kernel, sinks, process state); ``cornernet.py``, ``centernet.py`` and ``keypoints.py``
-are the families;
+stamping kernel, sinks, process state); ``cornernet.py``, ``centernet.py``, ``keypoints.py``
+and ``deeplabcut.py`` are the families;
 ``gaussian.py`` holds the reference's Gaussian helpers.
 """
 
@@ -12,6 +12,8 @@ from ._engine.sparse import SparseTargets, collate
 from ._warmup import warmup
 from .centernet import (CenterNetAllTargets, CenterNetCatSpecTargets, CenterNetDenseTargets,
                         CenterNetEncoder, CenterNetTargets, encode_centernet)
+from .deeplabcut import (DeepLabCutEncoder, DeepLabCutHeatmaps, DeepLabCutTargets,
+                         encode_deeplabcut)
 from .cornernet import (CornerEncoder, CornerHeatmaps, CornerNetEncoder, CornerNetTargets,
                         encode_corners, encode_cornernet)
 from .gaussian import draw_gaussian, gaussian2d, gaussian_radius
@@ -27,6 +29,9 @@ __all__ = [
     "CornerHeatmaps",
     "CornerNetEncoder",
     "CornerNetTargets",
+    "DeepLabCutEncoder",
+    "DeepLabCutHeatmaps",
+    "DeepLabCutTargets",
     "KeypointEncoder",
     "KeypointTargets",
     "SparseTargets",
@@ -36,6 +41,7 @@ __all__ = [
     "encode_centernet",
     "encode_corners",
     "encode_cornernet",
+    "encode_deeplabcut",
     "encode_keypoints",
     "gaussian2d",
     "gaussian_radius",

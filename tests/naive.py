@@ -468,3 +468,80 @@ def encode_keypoints(keypoints, visible, input_size, heatmap_size, sigma=2.0, me
         maps.append(heatmaps)
         weights.append(kept.astype(np.float32))
     return np.stack(maps), np.stack(weights)
+
+
+# --- DeepLabCut 3.0.2: HeatmapGaussianGenerator / HeatmapPlateauGenerator, keypoint mode -------
+
+
+def deeplabcut_grid(height, width, stride):
+    """DeepLabCut's grid: per cell ``(row, column)`` the input pixel of its centre,
+    ``cell * stride + stride / 2`` computed in float64 and stored back into the int64
+    ``np.mgrid`` (so truncated)."""
+    grid = np.mgrid[:height, :width].transpose((1, 2, 0))
+    grid[:, :, 0] = grid[:, :, 0] * stride + stride / 2
+    grid[:, :, 1] = grid[:, :, 1] * stride + stride / 2
+    return grid
+
+
+def encode_deeplabcut(keypoints, visible, heatmap_size, stride, mode="gaussian",
+                      pos_dist_thresh=17, locref=True, locref_std=7.2801,
+                      gradient_masking=False, background_weight=0.1):
+    """DeepLabCut's heatmap target generator (keypoint mode) on a batch: ``keypoints``
+    (B, N, K, 2) ``(x, y)`` in input pixels, ``visible`` (B, N, K) (> 0 drawn, 0 invisible,
+    -1 missing), ``heatmap_size`` ``(H, W)``. Returns ``(heatmaps, weights, locref,
+    locref_mask)``, all ``(B, C, H, W)`` (float32, float32, float32, int64); the last two
+    None without ``locref``.
+
+    Per image, heatmap by heatmap, instance by instance: a visible keypoint max-merges its
+    whole-map Gaussian ``exp(-norm(grid - kp)**2 / (2 std**2))`` (float64, then stored in
+    float32; ``std = 2 * thresh / 3``) or its plateau (1 where the squared distance is at most
+    ``thresh**2``), sets the locref mask there, and writes its locref ``(kp - grid) /
+    locref_std`` over the whole map (gaussian) or within the plateau (plateau); an invisible
+    one sets the heatmap's weight to ``background_weight`` (with ``gradient_masking``), a
+    missing one to 0.
+    """
+    height, width = heatmap_size
+    batch_size, instances, count = np.shape(visible)
+    thresh = float(pos_dist_thresh)
+    thresh_sq = thresh**2
+    std = 2 * thresh / 3
+    scale = 1.0 / locref_std
+    heatmaps = np.zeros((batch_size, height, width, count), np.float32)
+    weights = np.ones((batch_size, count, height, width), np.float32)
+    refine = np.zeros((batch_size, height, width, 2 * count), np.float32)
+    refine_mask = np.zeros_like(refine, dtype=int)
+    grid = deeplabcut_grid(height, width, stride)
+    # (B, K, N, 3): heatmap by heatmap, then instance by instance
+    labels = np.concatenate([keypoints, np.asarray(visible)[..., None]], axis=3)
+    labels = labels.transpose((0, 2, 1, 3))
+    for b in range(batch_size):
+        for k, instances_of_k in enumerate(labels[b]):
+            for label in instances_of_k:
+                if gradient_masking and label[-1] == 0:
+                    weights[b, k] = background_weight
+                elif label[-1] == -1:
+                    weights[b, k] = 0.0
+                elif label[-1] > 0:
+                    point = label[:2].copy()[::-1]  # (y, x), as the grid
+                    heatmap = heatmaps[b, :, :, k]
+                    pair = refine[b, :, :, 2 * k:2 * k + 2]
+                    pair_mask = refine_mask[b, :, :, 2 * k:2 * k + 2]
+                    dx = point[1] - grid[:, :, 1]
+                    dy = point[0] - grid[:, :, 0]
+                    if mode == "gaussian":
+                        squared = np.linalg.norm(grid - point, axis=2) ** 2
+                        heatmap[:, :] = np.maximum(heatmap, np.exp(-squared / (2 * std**2)))
+                        inside = squared <= thresh_sq
+                        pair[:, :, 0] = dx * scale
+                        pair[:, :, 1] = dy * scale
+                    else:
+                        squared = np.sum((grid - point) ** 2, axis=2)
+                        inside = squared <= thresh_sq
+                        heatmap[inside] = 1
+                        pair[inside, 0] = (dx * scale)[inside]
+                        pair[inside, 1] = (dy * scale)[inside]
+                    pair_mask[inside] = 1
+    heatmaps = heatmaps.transpose((0, 3, 1, 2))
+    if not locref:
+        return heatmaps, weights, None, None
+    return heatmaps, weights, refine.transpose((0, 3, 1, 2)), refine_mask.transpose((0, 3, 1, 2))
