@@ -148,13 +148,13 @@ class GridGaussian:
 class DeepLabCutSpec:
     """The validated options of ``encode_deeplabcut`` (``output_size`` is ``heatmap_size``,
     ``(height, width)``), and, bound per call by the input, ``num_keypoints`` (the maps'
-    channels ``K``) and ``max_slots`` (instances ``N``). ``thresh`` is
-    ``float(pos_dist_thresh)``; the rest derives from it as DeepLabCut derives it."""
+    channels ``K``) and ``max_slots`` (instances ``N``). ``pos_dist_thresh`` is a float, as
+    DeepLabCut takes it; the rest derives from it as DeepLabCut derives it."""
 
     output_size: tuple[int, int]
     stride: float
     mode: str
-    thresh: float
+    pos_dist_thresh: float
     locref: bool
     locref_std: float
     gradient_masking: bool
@@ -169,11 +169,11 @@ class DeepLabCutSpec:
 
     @property
     def thresh_sq(self) -> float:
-        return self.thresh**2
+        return self.pos_dist_thresh**2
 
     @property
     def two_variance(self) -> float:
-        std = 2 * self.thresh / 3
+        std = 2 * self.pos_dist_thresh / 3
         return 2 * std**2
 
     @property
@@ -196,7 +196,7 @@ def _make_spec(values: dict) -> DeepLabCutSpec:
     return DeepLabCutSpec(
         output_size=check_map_size("heatmap_size", values["heatmap_size"]),
         stride=check_positive("stride", values["stride"], maximum=MAX_STRIDE), mode=mode,
-        thresh=check_positive("pos_dist_thresh", values["pos_dist_thresh"],
+        pos_dist_thresh=check_positive("pos_dist_thresh", values["pos_dist_thresh"],
                               minimum=1e-100, maximum=MAX_THRESH),
         locref=check_flag("locref", values["locref"]),
         locref_std=check_positive("locref_std", values["locref_std"], minimum=1e-300),
@@ -411,7 +411,7 @@ DEEPLABCUT = register(Family(
            ((CHANNEL_PAIRS, HEIGHT, WIDTH), np.int64, "locref_mask", "locref")),
     variants={LOCREF: DeepLabCutTargets},
     make_spec=_make_spec, as_input=_as_input, unbound=_unbound, warmup=_warmup,
-    rendering=("output_size", "dtype", "stride", "mode", "thresh"),
+    rendering=("output_size", "dtype", "stride", "mode", "pos_dist_thresh"),
     inputs=(inspect.Parameter("keypoints", _POSITIONAL),
             inspect.Parameter("visible", _POSITIONAL)),
 ))
