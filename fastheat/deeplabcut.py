@@ -91,29 +91,31 @@ def _grid(size, stride):
 
 
 @jit
-def _window_values(windows, centres, stride, mode, two_variance, thresh_sq, out, scratch):
+def _window_values(windows, centres, value_starts, stride, mode, two_variance, thresh_sq, out,
+                   scratch):
     """Every point's values over its window ``windows[j]`` (``y0, y1, x0, x1``), row after row
-    into ``out``: gaussian, the exponent ``-(sqrt(s) ** 2) / (2 std**2)`` with ``s = dy*dy +
-    dx*dx`` (NumPy's ``norm`` of ``grid - kp`` squared: the ``exp`` is the caller's); plateau,
-    1 where ``s <= thresh**2``, else 0. ``dy``, ``dx`` are ``grid - kp`` in float64."""
-    position = 0
+    into ``out[value_starts[j]:]``: gaussian, the exponent ``-(sqrt(s) ** 2) / (2 std**2)``
+    with ``s = dy*dy + dx*dx`` (NumPy's ``norm`` of ``grid - kp`` squared: the ``exp`` is the
+    caller's); plateau, 1 where ``s <= thresh**2``, else 0. ``dy``, ``dx`` are ``grid - kp``
+    in float64."""
     for j in range(windows.shape[0]):
         y0, y1, x0, x1 = windows[j, 0], windows[j, 1], windows[j, 2], windows[j, 3]
         x, y = centres[j, 0], centres[j, 1]
-        for i in range(x0, x1):
-            d = np.float64(np.int64(np.float64(i) * stride + stride / 2)) - x
-            scratch[i - x0] = d * d
+        span = x1 - x0
+        for i in range(span):
+            d = np.float64(np.int64(np.float64(x0 + i) * stride + stride / 2)) - x
+            scratch[i] = d * d
         for yy in range(y0, y1):
             e = np.float64(np.int64(np.float64(yy) * stride + stride / 2)) - y
             dy2 = e * e
-            for i in range(x1 - x0):
-                s = dy2 + scratch[i]
-                if mode == GAUSSIAN:
-                    r = np.sqrt(s)
-                    out[position] = -(r * r) / two_variance
-                else:
-                    out[position] = 1.0 if s <= thresh_sq else 0.0
-                position += 1
+            row = np.uint64(value_starts[j] + (yy - y0) * span)
+            if mode == GAUSSIAN:
+                for i in range(np.uint64(span)):  # unsigned: no wraparound check, vectorised
+                    r = np.sqrt(dy2 + scratch[i])
+                    out[row + i] = -(r * r) / two_variance
+            else:
+                for i in range(np.uint64(span)):
+                    out[row + i] = 1.0 if dy2 + scratch[i] <= thresh_sq else 0.0
 
 
 @dataclass(frozen=True)
@@ -134,8 +136,9 @@ class GridGaussian:
         values = np.empty(int(value_starts[-1]), np.float64)
         if values.size:
             scratch = np.empty(int((windows[:, 3] - windows[:, 2]).max()), np.float64)
-            runtime.call(_window_values, _window_values, windows, stamps.centres, self.stride,
-                         self.mode, self.two_variance, self.thresh_sq, values, scratch)
+            runtime.call(_window_values, _window_values, windows, stamps.centres, value_starts,
+                         self.stride, self.mode, self.two_variance, self.thresh_sq, values,
+                         scratch)
             if self.mode == GAUSSIAN:
                 np.exp(values, out=values)
         return values
