@@ -165,12 +165,20 @@ class Family:
     def slot_shapes(self, spec: MapSpec, batch_size: int) -> list[tuple[int, ...]]:
         return [(batch_size, *shape) for shape in self.layout(spec).shapes]
 
+    def map_shapes(self, spec: MapSpec, batch_size: int) -> list[tuple[int, int, int, int]]:
+        """The shape ``(B, C, H, W)`` of each of the ``maps`` dense maps: ``spec.map_shape``
+        for all, or, for a family whose maps differ in channels (OpenPose's keypoint maps and
+        part affinity fields), its spec's ``map_shapes(batch_size)``."""
+        if hasattr(spec, "map_shapes"):
+            return list(spec.map_shapes(batch_size))
+        return [spec.map_shape(batch_size)] * self.maps
+
     def fields(self, spec: MapSpec, batch_size: int) -> tuple[tuple, list, list]:
         """``(names, shapes, dtypes)`` of the fields of ``spec``'s results of ``batch_size``
         images (what ``out=`` must be)."""
         layout = self.layout(spec)
         return (layout.result._fields,
-                [spec.map_shape(batch_size)] * self.maps + self.slot_shapes(spec, batch_size),
+                self.map_shapes(spec, batch_size) + self.slot_shapes(spec, batch_size),
                 [spec.dtype] * self.maps + layout.dtypes)
 
     def new_slots(self, spec: MapSpec, batch_size: int) -> tuple[np.ndarray, ...]:
@@ -186,16 +194,18 @@ class Family:
 
     def new_maps(self, spec: MapSpec, batch_size: int) -> tuple[np.ndarray, ...]:
         """Zeroed maps (calloc'd: the kernel first-touches them only on several threads)."""
-        return tuple(np.zeros(spec.map_shape(batch_size), spec.dtype) for _ in range(self.maps))
+        return tuple(np.zeros(shape, spec.dtype) for shape in self.map_shapes(spec, batch_size))
 
     def check_batch_size(self, spec: MapSpec, batch_size, *, maps: bool = True) -> int:
         """``batch_size``, checked, its new outputs (maps and slots) known to fit in memory."""
-        per_image = self.maps * math.prod(spec.map_shape(1)) * spec.dtype.itemsize if maps else 0
+        shapes = self.map_shapes(spec, 1)
+        per_image = sum(map(math.prod, shapes)) * spec.dtype.itemsize if maps else 0
         layout = self.layout(spec)
         per_image += sum(math.prod(shape) * dtype.itemsize
                          for shape, dtype in zip(layout.shapes, layout.dtypes))
-        _, channels, height, width = spec.map_shape(1)
-        context = f" of {self.maps} x {channels} x {height} x {width} maps" if maps else ""
+        named = [f"{c} x {h} x {w}" for _, c, h, w in shapes]
+        sizes = f"{self.maps} x {named[0]}" if len(set(named)) == 1 else " and ".join(named)
+        context = f" of {sizes} maps" if maps else ""
         if self.slots_option:
             context += f" and {self.slots_option}={spec.max_slots} slots"
         return check_batch_size(batch_size, per_image, context)
@@ -319,7 +329,8 @@ class Encoder:
         ones (a family with its own input binds its spec to the input: e.g. another number of
         keypoints)."""
         current = self._maps.spec
-        if current is not spec and (current.map_shape(1) != spec.map_shape(1)
+        if current is not spec and (self.family.map_shapes(current, 1)
+                                    != self.family.map_shapes(spec, 1)
                                     or current.dtype != spec.dtype
                                     or current.gaussian != spec.gaussian):
             self._maps = sinks.ReusedMaps(self.family, spec)

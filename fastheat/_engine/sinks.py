@@ -59,8 +59,8 @@ class ReusedMaps:
     def _new_maps(self, batch_size: int) -> tuple:
         if self.allocate is None:
             return self.family.new_maps(self.spec, batch_size)
-        shape = self.spec.map_shape(batch_size)
-        return tuple(self.allocate(shape, self.spec.dtype) for _ in range(self.family.maps))
+        return tuple(self.allocate(shape, self.spec.dtype)
+                     for shape in self.family.map_shapes(self.spec, batch_size))
 
     def render(self, stamps: Stamps, batch_size: int, num_threads, copy: bool, owner: str,
                readonly: bool = True):

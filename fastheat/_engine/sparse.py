@@ -66,7 +66,7 @@ class SparseTargets:
         points = self.stamps.points.astype(np.int32)  # they fit: see Stamps
         clips = None if self.stamps.clips is None else self.stamps.clips.astype(np.int32)
         stamps = (self.stamps.starts, points, self.stamps.max_radius, self.stamps.cells, clips,
-                  self.stamps.centres)
+                  self.stamps.centres, self.stamps.lines)
         return _restore, (self.family, self.spec, stamps, slots, slotted)
 
     def to_dense(self, out=None, *, num_threads: int | None = None):
@@ -93,7 +93,7 @@ class SparseTargets:
 def _restore(family, spec, stamps, slots, slotted) -> SparseTargets:
     """Undo ``SparseTargets.__reduce__``: int64 points (and clips), slot arrays padded back
     with zeros."""
-    starts, points, max_radius, cells, clips, centres = stamps
+    starts, points, max_radius, cells, clips, centres, lines = stamps
     full = []
     for slot, has_slots in zip(slots, slotted):
         if has_slots and slot.shape[1] != spec.max_slots:
@@ -103,7 +103,7 @@ def _restore(family, spec, stamps, slots, slotted) -> SparseTargets:
         full.append(slot)
     clips = None if clips is None else clips.astype(np.int64)
     return SparseTargets(family, spec, Stamps(starts, points.astype(np.int64), max_radius, cells,
-                                              clips, centres), tuple(full))
+                                              clips, centres, lines), tuple(full))
 
 
 def collate(items) -> SparseTargets:
@@ -140,7 +140,8 @@ def collate(items) -> SparseTargets:
                     max(item.stamps.max_radius for item in items),
                     sum(item.stamps.cells for item in items),
                     _joined([item.stamps.clips for item in items]),
-                    _joined([item.stamps.centres for item in items]))
+                    _joined([item.stamps.centres for item in items]),
+                    _joined([item.stamps.lines for item in items]))
     slots = tuple(np.concatenate(fields) for fields in zip(*(item.slots for item in items)))
     return SparseTargets(first.family, first.spec, stamps, slots)
 

@@ -4,10 +4,10 @@ A family's compiled pass turns its annotations into stamps: per point the map it
 or br for CornerNet, the one heatmap for CenterNet), its channel (class or joint), its grid
 cell and its shape (an isotropic radius), grouped by image.
 
-Two optional per-point arrays serve Gaussians that are not a centred square (keypoint
-heatmaps): ``clips`` restricts each point's square to a rectangle of cells, and ``centres``
-holds sub-pixel centres for Gaussians whose values are computed per point (``tables``,
-"per-point kinds").
+Optional per-point arrays serve stamps that are not a centred square: ``clips`` restricts
+each point's square to a rectangle of cells, ``centres`` holds sub-pixel centres for Gaussians
+whose values are computed per point (``tables``, "per-point kinds"), and ``lines`` the line
+and value of limb bands (``tables.LimbBand``: OpenPose's part affinity fields).
 """
 
 from __future__ import annotations
@@ -22,6 +22,9 @@ MAP, CHANNEL, X, Y, RADIUS = range(5)
 COLUMNS = 5
 #: Columns of ``Stamps.clips``: the half-open rectangle ``[X_LO, X_HI) x [Y_LO, Y_HI)``.
 X_LO, X_HI, Y_LO, Y_HI = range(4)
+#: Columns of ``Stamps.lines``: a point ``(X0, Y0)`` of the line (map cells), its unit
+#: direction ``(UX, UY)``, and the ``VALUE`` written on the band.
+X0, Y0, UX, UY, VALUE = range(5)
 #: What the kernels get for "no clips" (every point covers its whole square).
 NO_CLIPS = np.zeros((0, 4), np.int64)
 
@@ -51,6 +54,13 @@ class Stamps:
     centres : float64 (n, 2), optional
         Per point, the sub-pixel centre ``(x, y)`` of its Gaussian, for Gaussians whose values
         are computed per point (from an origin cell the Gaussian's kind defines).
+    lines : float64 (n, 5), optional
+        Per point of a limb band (``tables.LimbBand``), ``(x0, y0, ux, uy, value)``
+        (``X0`` ...): the band's line passes through ``(x0, y0)`` (map cells) with direction
+        ``(ux, uy)``, and ``value`` is written on every cell of the point's clip rectangle
+        within the band's half-width of the line. All finite; ``ux**2 + uy**2`` is 1 up to
+        rounding (the family normalised a vector of norm at least 1e-7), ``|value| <= 1``.
+        Rows of points of other kinds (on another map) are unused.
     """
 
     starts: NDArray[np.int64]
@@ -59,6 +69,7 @@ class Stamps:
     cells: int
     clips: NDArray[np.int64] | None = None
     centres: NDArray[np.float64] | None = None
+    lines: NDArray[np.float64] | None = None
 
     @property
     def images(self) -> int:
