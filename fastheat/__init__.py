@@ -1,8 +1,9 @@
-"""fastheat: Gaussian keypoint heatmap training targets (CornerNet, CenterNet, human pose), fast.
+"""fastheat: Gaussian keypoint heatmap training targets (CornerNet, CenterNet, human pose,
+DeepLabCut, OpenPose), fast.
 
 Layout: ``fastheat/_engine/`` is the engine every family plugs into (spec, stamps, the one
-stamping kernel, sinks, process state); ``cornernet.py``, ``centernet.py``, ``keypoints.py``
-and ``deeplabcut.py`` are the families;
+stamping kernel, sinks, process state); ``cornernet.py``, ``centernet.py``, ``keypoints.py``,
+``deeplabcut.py`` and ``openpose.py`` are the families;
 ``gaussian.py`` holds the reference's Gaussian helpers.
 """
 
@@ -18,6 +19,7 @@ from .cornernet import (CornerEncoder, CornerHeatmaps, CornerNetEncoder, CornerN
                         encode_corners, encode_cornernet)
 from .gaussian import draw_gaussian, gaussian2d, gaussian_radius
 from .keypoints import KeypointEncoder, KeypointTargets, encode_keypoints
+from .openpose import OpenPoseEncoder, OpenPoseTargets, encode_openpose
 
 __all__ = [
     "CenterNetAllTargets",
@@ -34,6 +36,8 @@ __all__ = [
     "DeepLabCutTargets",
     "KeypointEncoder",
     "KeypointTargets",
+    "OpenPoseEncoder",
+    "OpenPoseTargets",
     "SparseTargets",
     "collate",
     "default_num_threads",
@@ -43,6 +47,7 @@ __all__ = [
     "encode_cornernet",
     "encode_deeplabcut",
     "encode_keypoints",
+    "encode_openpose",
     "gaussian2d",
     "gaussian_radius",
     "profile_stages",

@@ -545,3 +545,78 @@ def encode_deeplabcut(keypoints, visible, heatmap_size, stride, mode="gaussian",
     if not locref:
         return heatmaps, weights, None, None
     return heatmaps, weights, refine.transpose((0, 3, 1, 2)), refine_mask.transpose((0, 3, 1, 2))
+
+
+# --- lightweight OpenPose: keypoint maps and part affinity fields (datasets/coco.py) -----------
+
+
+def openpose_add_gaussian(heatmap, x, y, stride, sigma):
+    """Add one keypoint's Gaussian to the float32 ``heatmap`` cell by cell, in Python floats as
+    ``_add_gaussian`` does: a window of 4 sigma (input pixels, truncated, clipped to the map),
+    cells whose exponent is above 4.6052 skipped, each sum clamped at 1. ``cell += value``
+    on a NumPy float32 cell adds in float32 under NumPy 2 (NEP 50)."""
+    reach = 4 * sigma
+    left, top = max(int(x - reach), 0), max(int(y - reach), 0)
+    height, width = heatmap.shape
+    right, bottom = min(int(x + reach), width * stride), min(int(y + reach), height * stride)
+    shift = stride / 2 - 0.5
+    for row in range(top // stride, bottom // stride):
+        for column in range(left // stride, right // stride):
+            squared = ((column * stride + shift - x) * (column * stride + shift - x)
+                       + (row * stride + shift - y) * (row * stride + shift - y))
+            exponent = squared / 2 / sigma / sigma
+            if exponent > 4.6052:
+                continue
+            heatmap[row, column] += math.exp(-exponent)
+            if heatmap[row, column] > 1:
+                heatmap[row, column] = 1
+
+
+def openpose_set_paf(paf, x_a, y_a, x_b, y_b, stride, thickness):
+    """Write the unit vector from a to b (map cells) on the cells of the ``(2, H, W)`` ``paf``
+    whose distance to the line through a and b is at most ``thickness``, within the limb's box
+    grown by ``thickness``, as ``_set_paf`` does (nothing when a and b coincide)."""
+    x_a, y_a, x_b, y_b = x_a / stride, y_a / stride, x_b / stride, y_b / stride
+    dx, dy = x_b - x_a, y_b - y_a
+    _, height, width = paf.shape
+    left = int(max(min(x_a, x_b) - thickness, 0))
+    right = int(min(max(x_a, x_b) + thickness, width))
+    top = int(max(min(y_a, y_b) - thickness, 0))
+    bottom = int(min(max(y_a, y_b) + thickness, height))
+    length = (dx * dx + dy * dy) ** 0.5
+    if length < 1e-7:
+        return
+    dx, dy = dx / length, dy / length
+    for row in range(top, bottom):
+        for column in range(left, right):
+            if math.fabs((column - x_a) * dy - (row - y_a) * dx) <= thickness:
+                paf[0, row, column] = dx
+                paf[1, row, column] = dy
+
+
+def encode_openpose(keypoints, visible, limbs, input_size, stride=8, sigma=7.0,
+                    paf_thickness=1):
+    """lightweight OpenPose's ``_generate_keypoint_maps`` and ``_generate_paf_maps`` on each
+    image: ``keypoints`` (B, N, K, 2) in input pixels, people in the order the reference visits
+    them (the main one, then the others), ``visible`` (B, N, K) (> 0: labelled, the
+    reference's ``keypoint[2] <= 1``), ``limbs`` pairs of keypoint indices, ``input_size``
+    ``(H, W)``. Returns ``(keypoint_maps (B, K + 1, H // stride, W // stride), pafs (B, 2L,
+    ...))``, float32: per keypoint type, each person's Gaussian added in turn; the background
+    ``1 - max``; per limb, each person's band written in turn."""
+    batch_size, people, count = np.shape(visible)
+    height, width = input_size[0] // stride, input_size[1] // stride
+    keypoint_maps = np.zeros((batch_size, count + 1, height, width), np.float32)
+    pafs = np.zeros((batch_size, 2 * len(limbs), height, width), np.float32)
+    for b in range(batch_size):
+        points = np.asarray(keypoints[b], np.float64).tolist()  # Python floats, as the labels
+        for k in range(count):
+            for n in range(people):
+                if visible[b][n][k] > 0:
+                    openpose_add_gaussian(keypoint_maps[b, k], *points[n][k], stride, sigma)
+        keypoint_maps[b, -1] = 1 - keypoint_maps[b].max(axis=0)
+        for l, (a, c) in enumerate(limbs):
+            for n in range(people):
+                if visible[b][n][a] > 0 and visible[b][n][c] > 0:
+                    openpose_set_paf(pafs[b, 2 * l:2 * l + 2], *points[n][a], *points[n][c],
+                                     stride, paf_thickness)
+    return keypoint_maps, pafs
