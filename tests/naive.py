@@ -614,9 +614,9 @@ def encode_openpose(keypoints, visible, limbs, input_size, stride=8, sigma=7.0,
                 if visible[b][n][k] > 0:
                     openpose_add_gaussian(keypoint_maps[b, k], *points[n][k], stride, sigma)
         keypoint_maps[b, -1] = 1 - keypoint_maps[b].max(axis=0)
-        for l, (a, c) in enumerate(limbs):
+        for limb, (a, c) in enumerate(limbs):
             for n in range(people):
                 if visible[b][n][a] > 0 and visible[b][n][c] > 0:
-                    openpose_set_paf(pafs[b, 2 * l:2 * l + 2], *points[n][a], *points[n][c],
+                    openpose_set_paf(pafs[b, 2 * limb:2 * limb + 2], *points[n][a], *points[n][c],
                                      stride, paf_thickness)
     return keypoint_maps, pafs
