@@ -5,7 +5,8 @@ checks a call's options against them, once per distinct set of options (a small 
 returns the family-neutral ``MapSpec`` that the engine and the family's pass read. A family
 whose options are of another kind (keypoints) makes its own spec (``Family.make_spec``): any
 frozen dataclass with what the engine reads, ``map_shape(batch_size)``, ``dtype``,
-``max_slots`` and ``gaussian`` (``tables``).
+``max_slots`` and ``gaussian`` (``tables``), and, if its maps differ in channels,
+``map_shapes(batch_size)`` (``Family.map_shapes``).
 """
 
 from __future__ import annotations
