@@ -26,7 +26,6 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import math
-import operator
 from dataclasses import dataclass
 from typing import ClassVar, NamedTuple
 

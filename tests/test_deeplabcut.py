@@ -67,7 +67,7 @@ def visibilities(rng, shape):
     return rng.choice([1.0, 1.0, 1.0, 2.0, 0.5, 0.0, 0.0, -1.0, -0.5, -2.0], shape)
 
 
-# --- bit-exact with DeepLabCut ---------------------------------------------------------------------
+# --- bit-exact with DeepLabCut -------------------------------------------------------------------
 
 
 @st.composite
@@ -250,7 +250,7 @@ def test_missing_options_and_signatures():
     assert FAMILIES["deeplabcut"].signature() == inspect.signature(fastheat.encode_deeplabcut)
 
 
-# --- encoder, out=, sparse targets: what the engine gives every family -----------------------------
+# --- encoder, out=, sparse targets: what the engine gives every family ---------------------------
 
 
 def garbage(result):

@@ -64,7 +64,7 @@ def visibilities(rng, shape):
     return rng.choice([1.0, 1.0, 1.0, 2.0, 0.5, 0.0, -1.0], shape)
 
 
-# --- bit-exact with lightweight OpenPose ----------------------------------------------------------
+# --- bit-exact with lightweight OpenPose ---------------------------------------------------------
 
 
 @st.composite
@@ -233,7 +233,7 @@ def test_missing_options_and_signatures():
     assert FAMILIES["openpose"].signature() == inspect.signature(fastheat.encode_openpose)
 
 
-# --- encoder, out=, sparse targets: what the engine gives every family -----------------------------
+# --- encoder, out=, sparse targets: what the engine gives every family ---------------------------
 
 
 def garbage(result):

@@ -193,8 +193,9 @@ def _stamp_images(maps, channels, height, width, clear, previous_starts, previou
     ``points[j, CHANNEL]`` of image ``b`` of ``maps[points[j, MAP]]``: with its own values
     ``table[value_starts[j]:]`` unless ``value_starts`` is None (a per-point kind, whose points
     are clipped; merged as ``merge`` says), else from the Gaussian table if its radius is at
-    most ``covered`` (larger radii are the caller's). Before stamping, the thread clears the image as ``clear`` says
-    (CLEAR_PREVIOUS: the cells of the previous call's points, after prefetching the new ones).
+    most ``covered`` (larger radii are the caller's). Before stamping, the thread clears the
+    image as ``clear`` says (CLEAR_PREVIOUS: the cells of the previous call's points, after
+    prefetching the new ones).
     The maps may hold more images than ``starts`` describes (a reused buffer): those are only
     cleared.
 
