@@ -5,9 +5,10 @@
 
 Prints the machine, then runs, one after the other and each in a fresh process: the demo
 (reference vs fastheat's shippable paths, side by side), the per-call, stamping, hand-off,
-keypoint and CenterNet-option benchmarks (pytest-benchmark: min, median, max), the DataLoader demo (CornerNet batches and
-CenterNet per-image items; modes none, sparse, dense; 0/1/2 workers) and the thread-policy
-comparison under 0, 1 and 2 busy background processes. Needs the ``test`` extra and, for the
+keypoint, CenterNet-option, DeepLabCut and OpenPose benchmarks (pytest-benchmark: min, median,
+max), the DataLoader demo (CornerNet batches and CenterNet per-image items; modes none,
+sparse, dense; 0/1/2 workers) and the thread-policy comparison under 0, 1 and 2 busy
+background processes. Needs the ``test`` extra and, for the
 DataLoader figures, torch.
 """
 
@@ -65,7 +66,8 @@ def main() -> None:
                  "--benchmark-columns=min,median,max,rounds", "--benchmark-sort=name"]
     if quick:
         benchmark += ["--benchmark-min-rounds=1", "--benchmark-max-time=0.05"]
-    for name in ("calls", "corners", "handoff", "keypoints", "centernet"):
+    for name in ("calls", "corners", "handoff", "keypoints", "centernet", "deeplabcut",
+                 "openpose"):
         run(f"benchmarks/test_bench_{name}.py", *benchmark, f"benchmarks/test_bench_{name}.py")
     batches = ["--batches", "20"] if quick else []
     run("DataLoader: CornerNet batches", "scripts/loader_demo.py", *batches)
