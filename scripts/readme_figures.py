@@ -8,8 +8,7 @@ Prints the machine, then runs, one after the other and each in a fresh process: 
 keypoint, CenterNet-option, DeepLabCut and OpenPose benchmarks (pytest-benchmark: min, median,
 max), the DataLoader demo (CornerNet batches and CenterNet per-image items; modes none,
 sparse, dense; 0/1/2 workers) and the thread-policy comparison under 0, 1 and 2 busy
-background processes. Needs the ``test`` extra and, for the
-DataLoader figures, torch.
+background processes. Needs the ``test`` extra and, for the DataLoader figures, torch.
 """
 
 from __future__ import annotations
