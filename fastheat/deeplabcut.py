@@ -14,8 +14,10 @@ Two modes, each a DeepLabCut generator (docs/references.md, DeepLabCut):
 * ``"plateau"``: ``HeatmapPlateauGenerator``: 1 where the squared distance is at most
   ``pos_dist_thresh**2`` (the same per-point kind, no ``exp``).
 
-The other fields are dense and filled by the compiled pass itself (sparse targets carry them
-whole): ``weights``, one constant per image and heatmap (1, ``background_weight`` for an
+The other fields are dense, filled after the pass from its stamps (one per drawn keypoint, in
+DeepLabCut's order, including those whose Gaussian misses the map) and each heatmap's weight
+(``_fill_fields``); pickled sparse targets carry only these (``Family.pack_slots``) and
+fill the fields again when unpickled: ``weights``, one constant per image and heatmap (1, ``background_weight`` for an
 invisible keypoint with ``gradient_masking``, 0 for a missing one, the last instance that says
 so winning); ``locref``, ``(kp - grid) / locref_std`` (x then y) of the heatmap's last visible
 keypoint over the whole map (gaussian) or of each visible keypoint in turn within its plateau
@@ -41,7 +43,7 @@ from ._engine.passes import CODE, COUNT, MAX_RADIUS, CELLS, WHERE, Labels, add_c
     new_stamps
 from ._engine.spec import REQUIRED, check_flag
 from ._engine.stamping import expand_cells
-from ._engine.stamps import Stamps
+from ._engine.stamps import CHANNEL, Stamps
 from ._engine.validate import as_real_array, check_image_ids, check_map_size, check_positive, \
     check_real
 
@@ -301,13 +303,14 @@ def _disc(refine, refine_mask, base, plane, width, grid_x, grid_y, x, y, mode, t
 
 
 @jit
-def _deeplabcut_pass(keypoints, visible, stride, mode, with_locref, gradient_masking,
-                     background_weight, thresh_sq, live_sq, scale, out_h, out_w, starts, points,
-                     clips, centres, info, weights, refine, refine_mask):
+def _deeplabcut_pass(keypoints, visible, stride, mode, gradient_masking, background_weight,
+                     reach_sq, out_h, out_w, starts, points, clips, centres, info,
+                     channel_weights):
     """Check every keypoint, then, as DeepLabCut's generator does per image, heatmap by
-    heatmap, instance by instance: fill the weights, stamp each visible keypoint whose window
-    (cells within ``sqrt(live_sq)`` along each axis; plateau: ``thresh``) meets the map,
-    and write the locref fields (flat ``(B, 2K, H, W)``, size 0 without ``with_locref``)."""
+    heatmap, instance by instance: each heatmap's weight in ``channel_weights`` (B, K), and a
+    stamp for each drawn keypoint, clipped to its window (the cells within ``sqrt(reach_sq)``
+    of it along each axis), empty when that misses the map (its locref still counts:
+    ``_fill_fields``)."""
     batch_size, instances, count = visible.shape
     for b in range(batch_size):
         for n in range(instances):
@@ -318,18 +321,11 @@ def _deeplabcut_pass(keypoints, visible, stride, mode, with_locref, gradient_mas
                     info[WHERE] = (b * instances + n) * count + k
                     return
     grid_x, grid_y = _grid(out_w, stride), _grid(out_h, stride)
-    plane = out_h * out_w
-    if with_locref:
-        refine[:] = 0.0
-        refine_mask[:] = 0
-    reach_sq = live_sq if mode == GAUSSIAN else thresh_sq
     j = 0
     for b in range(batch_size):
         starts[b] = j
         for k in range(count):
             weight = np.float32(1.0)
-            last = -1  # the last visible instance (its locref covers the map: gaussian)
-            base = (b * 2 * count + 2 * k) * plane
             for n in range(instances):
                 v = visible[b, n, k]
                 if gradient_masking and v == 0:
@@ -338,30 +334,68 @@ def _deeplabcut_pass(keypoints, visible, stride, mode, with_locref, gradient_mas
                     weight = np.float32(0.0)
                 elif v > 0:
                     x, y = keypoints[b, n, k, 0], keypoints[b, n, k, 1]
-                    last = n
                     x0, x1 = _cells_within(grid_x, x, reach_sq)
                     y0, y1 = _cells_within(grid_y, y, reach_sq)
-                    if x0 < x1 and y0 < y1:
-                        centres[j, 0], centres[j, 1] = x, y
-                        j = add_clipped_stamp(points, clips, j, info, out_h, out_w, 0, k, 0, 0,
-                                              max(out_h, out_w), x0, x1, y0, y1)
-                    if with_locref:
-                        _disc(refine, refine_mask, base, plane, out_w, grid_x, grid_y, x, y,
-                              mode, thresh_sq, scale, mode == PLATEAU)
-            weights[b, k] = weight
-            if with_locref and mode == GAUSSIAN and last >= 0:
-                x, y = keypoints[b, last, k, 0], keypoints[b, last, k, 1]
+                    if not (x0 < x1 and y0 < y1):
+                        x0 = x1 = y0 = y1 = 0  # stamps nothing
+                    centres[j, 0], centres[j, 1] = x, y
+                    j = add_clipped_stamp(points, clips, j, info, out_h, out_w, 0, k, 0, 0,
+                                          max(out_h, out_w), x0, x1, y0, y1)
+            channel_weights[b, k] = weight
+    starts[batch_size] = j
+    info[COUNT] = j
+
+
+@jit
+def _fill_fields(starts, points, centres, channel_weights, stride, mode, thresh_sq, scale,
+                 out_h, out_w, weights, refine, refine_mask):
+    """Overwrite the dense fields from the stamps (every drawn keypoint, image by image,
+    heatmap by heatmap, instance by instance) and ``channel_weights``: ``weights`` (B, K, H, W)
+    constant per heatmap; ``refine`` and ``refine_mask`` (flat ``(B, 2K, H, W)``, size 0
+    without locref): the mask set within each keypoint's disc, the locref of the heatmap's
+    last keypoint over the whole map (gaussian) or of each keypoint within its disc
+    (plateau)."""
+    batch_size, count = channel_weights.shape
+    for b in range(batch_size):
+        for k in range(count):
+            weights[b, k] = channel_weights[b, k]
+    if refine.size == 0:
+        return
+    refine[:] = 0.0
+    refine_mask[:] = 0
+    grid_x, grid_y = _grid(out_w, stride), _grid(out_h, stride)
+    plane = out_h * out_w
+    last = np.empty(count, np.int64)
+    for b in range(batch_size):
+        last[:] = -1
+        for j in range(starts[b], starts[b + 1]):
+            k = points[j, CHANNEL]
+            last[k] = j
+            _disc(refine, refine_mask, (b * 2 * count + 2 * k) * plane, plane, out_w, grid_x,
+                  grid_y, centres[j, 0], centres[j, 1], mode, thresh_sq, scale, mode == PLATEAU)
+        if mode == GAUSSIAN:
+            for k in range(count):
+                if last[k] < 0:
+                    continue
+                x, y = centres[last[k], 0], centres[last[k], 1]
+                base = (b * 2 * count + 2 * k) * plane
                 for yy in range(out_h):
                     dy = np.float32((y - grid_y[yy]) * scale)
                     row = base + yy * out_w
                     for xx in range(out_w):
                         refine[row + xx] = (x - grid_x[xx]) * scale
                         refine[row + plane + xx] = dy
-    starts[batch_size] = j
-    info[COUNT] = j
 
 
 _NO_LOCREF = (np.zeros(0, np.float32), np.zeros(0, np.int64))
+
+
+def _fill(spec: DeepLabCutSpec, stamps: Stamps, channel_weights, slots) -> None:
+    """``_fill_fields`` into the result's slot arrays."""
+    locref = tuple(slot.reshape(-1) for slot in slots[1:]) if spec.locref else _NO_LOCREF
+    runtime.call(_fill_fields, _fill_fields, stamps.starts, stamps.points, stamps.centres,
+                 channel_weights, spec.stride, spec.code, spec.thresh_sq,
+                 1.0 / spec.locref_std, *spec.output_size, slots[0], *locref)
 
 
 def _run_deeplabcut_pass(spec: DeepLabCutSpec, data, batch_size: int, slots, labels) -> Stamps:
@@ -370,11 +404,11 @@ def _run_deeplabcut_pass(spec: DeepLabCutSpec, data, batch_size: int, slots, lab
     starts, points, info = new_stamps(batch_size, capacity)
     clips = np.empty((capacity, 4), np.int64)
     centres = np.empty((capacity, 2), np.float64)
-    locref = tuple(slot.reshape(-1) for slot in slots[1:]) if spec.locref else _NO_LOCREF
+    channel_weights = np.empty((batch_size, spec.num_keypoints), np.float32)
+    reach_sq = LIVE * spec.two_variance if spec.code == GAUSSIAN else spec.thresh_sq
     runtime.call(_deeplabcut_pass, _deeplabcut_pass, keypoints, visible, spec.stride, spec.code,
-                 spec.locref, spec.gradient_masking, np.float32(spec.background_weight),
-                 spec.thresh_sq, LIVE * spec.two_variance, 1.0 / spec.locref_std,
-                 *spec.output_size, starts, points, clips, centres, info, slots[0], *locref)
+                 spec.gradient_masking, np.float32(spec.background_weight), reach_sq,
+                 *spec.output_size, starts, points, clips, centres, info, channel_weights)
     code = int(info[CODE])
     if code:
         b, rest = divmod(int(info[WHERE]), visible.shape[1] * visible.shape[2])
@@ -386,8 +420,23 @@ def _run_deeplabcut_pass(spec: DeepLabCutSpec, data, batch_size: int, slots, lab
             where=where, visible=visible[b, n, k], keypoint=keypoints[b, n, k].tolist(),
             bound=f"2**{int(math.log2(MAX_PIXEL))}"))
     count = int(info[COUNT])
-    return Stamps(starts, points[:count], int(info[MAX_RADIUS]), int(info[CELLS]), clips[:count],
-                  centres[:count])
+    stamps = Stamps(starts, points[:count], int(info[MAX_RADIUS]), int(info[CELLS]),
+                    clips[:count], centres[:count])
+    _fill(spec, stamps, channel_weights, slots)
+    return stamps
+
+
+def _pack_slots(spec: DeepLabCutSpec, stamps: Stamps, slots) -> tuple:
+    """What pickled sparse targets carry of the dense fields: each heatmap's weight (the rest
+    is derived from the stamps, which hold every drawn keypoint)."""
+    return (np.ascontiguousarray(slots[0][:, :, 0, 0]),)
+
+
+def _unpack_slots(spec: DeepLabCutSpec, stamps: Stamps, packed) -> tuple:
+    (channel_weights,) = packed
+    slots = DEEPLABCUT.new_slots(spec, stamps.images)
+    _fill(spec, stamps, channel_weights, slots)
+    return slots
 
 
 def _warmup(num_threads: int) -> None:
@@ -412,7 +461,7 @@ DEEPLABCUT = register(Family(
     slots=(((CHANNELS, HEIGHT, WIDTH), np.float32),
            ((CHANNEL_PAIRS, HEIGHT, WIDTH), np.float32, "locref", "locref"),
            ((CHANNEL_PAIRS, HEIGHT, WIDTH), np.int64, "locref_mask", "locref")),
-    variants={LOCREF: DeepLabCutTargets},
+    variants={LOCREF: DeepLabCutTargets}, pack_slots=_pack_slots, unpack_slots=_unpack_slots,
     make_spec=_make_spec, as_input=_as_input, unbound=_unbound, warmup=_warmup,
     rendering=("output_size", "dtype", "stride", "mode", "pos_dist_thresh"),
     inputs=(inspect.Parameter("keypoints", _POSITIONAL),
@@ -473,7 +522,8 @@ def encode_deeplabcut(keypoints, visible, *, heatmap_size, stride, mode="gaussia
         Arrays of the result's shapes and dtypes, overwritten entirely and returned.
     sparse, image_ids, num_threads
         As for ``encode_corners`` (``image_ids`` name the images in messages). Sparse targets
-        carry the heatmaps' stamps and the other fields whole (they are dense).
+        pickle the stamps (every drawn keypoint) and each heatmap's weight, and fill the dense
+        fields again from them when unpickled.
 
     Returns
     -------

@@ -328,6 +328,26 @@ def test_collate_per_image_and_render_checks(rng):
 
 
 @pytest.mark.parametrize("mode", MODES)
+def test_pickled_sparse_targets_are_small_and_exact(rng, mode):
+    """Pickles carry each heatmap's weight and the stamps (every drawn keypoint, even those
+    whose Gaussian misses the map: their locref still counts), not the dense fields."""
+    keypoints = edge_keypoints(rng, (8, 8, 12), (64, 64), 8)
+    keypoints[:, :, 0] = [[-5000.0, 20.0]]  # drawn, far off the map: the locref of the last
+    visible = visibilities(rng, (8, 8, 12))
+    visible[:, -1, 0] = 1
+    options = dict(heatmap_size=(64, 64), stride=8, mode=mode, gradient_masking=True)
+    want = fastheat.encode_deeplabcut(keypoints, visible, **options)
+    sparse = fastheat.encode_deeplabcut(keypoints, visible, **options, sparse=True)
+    pickled = pickle.dumps(sparse)
+    assert len(pickled) < 0.02 * sum(field.nbytes for field in want)
+    back = pickle.loads(pickled)
+    for got, slot in zip(back.slots, sparse.slots):
+        assert got.dtype == slot.dtype and got.tobytes() == slot.tobytes()
+    assert_identical(back.to_dense(), want)
+    assert_identical(back.to_dense(), naive.encode_deeplabcut(keypoints, visible, **options))
+
+
+@pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("render", ["numba", "scatter"])
 def test_torch_to_dense_is_bit_identical(rng, mode, render):
     torch = pytest.importorskip("torch")

@@ -110,6 +110,11 @@ class Family:
     warmup_options : tuple of dict
         The option sets (besides the sizes) whose kernels ``fastheat.warmup`` compiles
         (default ``({},)``: the defaults).
+    pack_slots, unpack_slots : callable, optional
+        For a family whose slot arrays are dense but derived from its stamps and a few values
+        (DeepLabCut's weights and locref fields): ``pack_slots(spec, stamps, slots) -> packed``
+        (what its pickled sparse targets carry in place of the slot arrays) and
+        ``unpack_slots(spec, stamps, packed) -> slots``, equal to the slots packed.
     """
 
     name: str
@@ -127,6 +132,8 @@ class Family:
     warmup_options: tuple = ({},)
     rendering: tuple = RENDERING
     variants: dict = field(default_factory=dict)
+    pack_slots: Callable | None = None
+    unpack_slots: Callable | None = None
     _layouts: dict = field(default_factory=dict, init=False, compare=False, repr=False)
 
     @property

@@ -50,9 +50,18 @@ class SparseTargets:
                 f"points={len(self.stamps.points)}, slots={len(self.slots)})")
 
     def __reduce__(self):
-        """Pickle compactly (what crosses a DataLoader's pipe): the slot arrays without their
-        trailing all-zero slots, the points (and clips) in int32; restored exactly."""
+        """Pickle compactly (what crosses a DataLoader's pipe): the points (and clips) in int32,
+        and the slot arrays without their trailing all-zero slots, or, for a family that
+        derives its slot arrays from its stamps (``Family.pack_slots``), what it needs to
+        derive them; restored exactly."""
         family = FAMILIES[self.family]
+        points = self.stamps.points.astype(np.int32)  # they fit: see Stamps
+        clips = None if self.stamps.clips is None else self.stamps.clips.astype(np.int32)
+        stamps = (self.stamps.starts, points, self.stamps.max_radius, self.stamps.cells, clips,
+                  self.stamps.centres, self.stamps.lines)
+        if family.pack_slots is not None:
+            packed = family.pack_slots(self.spec, self.stamps, self.slots)
+            return _unpack, (self.family, self.spec, stamps, packed)
         slotted = [bool(dims) and dims[0] == SLOTS for dims in family.layout(self.spec).dims]
         used = 0
         for slot, has_slots in zip(self.slots, slotted):
@@ -63,10 +72,6 @@ class SparseTargets:
                 used = max(used, int(nonzero[-1]) + 1 if nonzero.size else 0)
         slots = tuple(slot[:, :used] if has_slots else slot
                       for slot, has_slots in zip(self.slots, slotted))
-        points = self.stamps.points.astype(np.int32)  # they fit: see Stamps
-        clips = None if self.stamps.clips is None else self.stamps.clips.astype(np.int32)
-        stamps = (self.stamps.starts, points, self.stamps.max_radius, self.stamps.cells, clips,
-                  self.stamps.centres, self.stamps.lines)
         return _restore, (self.family, self.spec, stamps, slots, slotted)
 
     def to_dense(self, out=None, *, num_threads: int | None = None):
@@ -90,10 +95,21 @@ class SparseTargets:
         return sinks.dense(family, self.spec, self.stamps, slots, out, threads)
 
 
-def _restore(family, spec, stamps, slots, slotted) -> SparseTargets:
-    """Undo ``SparseTargets.__reduce__``: int64 points (and clips), slot arrays padded back
-    with zeros."""
+def _stamps_of(stamps) -> Stamps:
+    """The ``Stamps`` pickled by ``SparseTargets.__reduce__``: int64 points (and clips)."""
     starts, points, max_radius, cells, clips, centres, lines = stamps
+    clips = None if clips is None else clips.astype(np.int64)
+    return Stamps(starts, points.astype(np.int64), max_radius, cells, clips, centres, lines)
+
+
+def _unpack(family, spec, stamps, packed) -> SparseTargets:
+    """Undo ``SparseTargets.__reduce__`` for a family that packs its slot arrays."""
+    stamps = _stamps_of(stamps)
+    return SparseTargets(family, spec, stamps, FAMILIES[family].unpack_slots(spec, stamps, packed))
+
+
+def _restore(family, spec, stamps, slots, slotted) -> SparseTargets:
+    """Undo ``SparseTargets.__reduce__``: the stamps, slot arrays padded back with zeros."""
     full = []
     for slot, has_slots in zip(slots, slotted):
         if has_slots and slot.shape[1] != spec.max_slots:
@@ -101,9 +117,7 @@ def _restore(family, spec, stamps, slots, slotted) -> SparseTargets:
             padded[:, :slot.shape[1]] = slot
             slot = padded
         full.append(slot)
-    clips = None if clips is None else clips.astype(np.int64)
-    return SparseTargets(family, spec, Stamps(starts, points.astype(np.int64), max_radius, cells,
-                                              clips, centres, lines), tuple(full))
+    return SparseTargets(family, spec, _stamps_of(stamps), tuple(full))
 
 
 def collate(items) -> SparseTargets:
