@@ -16,12 +16,16 @@ Two modes, each a DeepLabCut generator (docs/references.md, DeepLabCut):
 
 The other fields are dense, filled after the pass from its stamps (one per drawn keypoint, in
 DeepLabCut's order, including those whose Gaussian misses the map) and each heatmap's weight
-(``_fill_fields``); pickled sparse targets carry only these (``Family.pack_slots``) and
-fill the fields again when unpickled: ``weights``, one constant per image and heatmap (1, ``background_weight`` for an
-invisible keypoint with ``gradient_masking``, 0 for a missing one, the last instance that says
-so winning); ``locref``, ``(kp - grid) / locref_std`` (x then y) of the heatmap's last visible
-keypoint over the whole map (gaussian) or of each visible keypoint in turn within its plateau
-(plateau); ``locref_mask``, 1 within ``pos_dist_thresh`` of any visible keypoint.
+(``_fill_fields``); pickled sparse targets carry only these (``Family.pack_slots``) and fill
+the fields again when unpickled:
+
+* ``weights``, one constant per image and heatmap (1, ``background_weight`` for an invisible
+  keypoint with ``gradient_masking``, 0 for a missing one, the last instance that says so
+  winning);
+* ``locref``, ``(kp - grid) / locref_std`` (x then y) of the heatmap's last drawn keypoint
+  over the whole map (gaussian) or of each drawn keypoint in turn within its plateau
+  (plateau);
+* ``locref_mask``, 1 within ``pos_dist_thresh`` of any drawn keypoint.
 """
 
 from __future__ import annotations
