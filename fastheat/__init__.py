@@ -1,9 +1,11 @@
-"""fastheat: Gaussian keypoint heatmap training targets (CornerNet, CenterNet, human pose), fast.
+"""fastheat: Gaussian keypoint heatmap training targets (CornerNet, CenterNet, human pose,
+DeepLabCut, OpenPose), fast.
 
 Layout: ``fastheat/_engine/`` is the engine every family plugs into (spec, stamps, the one
 stamping kernel, sinks, process state); each family is one module (``cornernet.py``,
 ``centernet.py``, ``centerpoint.py``, ``keypoints.py``, ``simcc.py``,
-``associative_embedding.py``, ``mmdet_centernet.py``, ``mmdet_corner.py``, ``ttfnet.py``);
+``associative_embedding.py``, ``mmdet_centernet.py``, ``mmdet_corner.py``, ``ttfnet.py``,
+``deeplabcut.py``, ``openpose.py``);
 ``gaussian.py`` holds the reference's Gaussian helpers.
 """
 
@@ -16,6 +18,8 @@ from .associative_embedding import (AssociativeEmbeddingEncoder, AssociativeEmbe
 from .centerpoint import CenterPointEncoder, CenterPointTargets, encode_centerpoint
 from .centernet import (CenterNetAllTargets, CenterNetCatSpecTargets, CenterNetDenseTargets,
                         CenterNetEncoder, CenterNetTargets, encode_centernet)
+from .deeplabcut import (DeepLabCutEncoder, DeepLabCutHeatmaps, DeepLabCutTargets,
+                         encode_deeplabcut)
 from .cornernet import (CornerEncoder, CornerHeatmaps, CornerNetEncoder, CornerNetTargets,
                         encode_corners, encode_cornernet)
 from .gaussian import draw_gaussian, gaussian2d, gaussian_radius
@@ -24,6 +28,7 @@ from .mmdet_centernet import MmdetCenterNetEncoder, MmdetCenterNetTargets, encod
 from .mmdet_corner import (MmdetCornerAllTargets, MmdetCornerCentripetalTargets,
                            MmdetCornerEncoder, MmdetCornerGuidingTargets, MmdetCornerTargets,
                            encode_mmdet_corner)
+from .openpose import OpenPoseEncoder, OpenPoseTargets, encode_openpose
 from .simcc import SimCCEncoder, SimCCTargets, encode_simcc
 from .ttfnet import TTFNetEncoder, TTFNetTargets, encode_ttfnet
 
@@ -41,6 +46,9 @@ __all__ = [
     "CornerHeatmaps",
     "CornerNetEncoder",
     "CornerNetTargets",
+    "DeepLabCutEncoder",
+    "DeepLabCutHeatmaps",
+    "DeepLabCutTargets",
     "KeypointEncoder",
     "KeypointTargets",
     "MmdetCenterNetEncoder",
@@ -50,6 +58,8 @@ __all__ = [
     "MmdetCornerEncoder",
     "MmdetCornerGuidingTargets",
     "MmdetCornerTargets",
+    "OpenPoseEncoder",
+    "OpenPoseTargets",
     "SimCCEncoder",
     "SimCCTargets",
     "SparseTargets",
@@ -63,9 +73,11 @@ __all__ = [
     "encode_centerpoint",
     "encode_cornernet",
     "encode_corners",
+    "encode_deeplabcut",
     "encode_keypoints",
     "encode_mmdet_centernet",
     "encode_mmdet_corner",
+    "encode_openpose",
     "encode_simcc",
     "encode_ttfnet",
     "gaussian2d",

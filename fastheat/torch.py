@@ -10,7 +10,8 @@
   tables, sent to the device, and merged with one ``scatter_reduce_(..., "amax")`` per map:
   max is order-free, so the result is deterministic and exact. Cell fields (``cells``) are
   expanded with each cell's last write only and assigned: deterministic too; region fields
-  are rendered on the CPU and copied.
+  are rendered on the CPU and copied, and so are maps whose stamps are added or overwritten
+  in order (OpenPose's).
 * ``Renderer``: reused, pinned CPU buffers handed out in turn, so that the asynchronous copy
   of batch i to the GPU overlaps the rendering of batch i + 1 (see its docstring).
 """
@@ -26,7 +27,7 @@ try:
 except ImportError as error:  # torch is an optional extra
     raise ImportError("fastheat.torch needs PyTorch: pip install torch (or fastheat[torch])") from error
 
-from ._engine import sinks, stamping
+from ._engine import sinks, stamping, tables
 from ._engine.cells import CLEAR_ALL, expand_cell_values, write_regions
 from ._engine.registry import FAMILIES
 from ._engine.runtime import check_num_threads
@@ -90,6 +91,11 @@ def to_dense(targets: SparseTargets, device=None, out=None, *, method: str = "au
         arrays = sinks.check_out_of(family, spec, targets.batch_size,
                                     tuple(tensor.numpy() for tensor in out))  # e.g. overlaps
         sinks.dense(family, spec, targets.stamps, targets.slots, arrays, threads)
+        return family.result_of(spec, out)
+    if not tables.max_merged(spec.gaussian):  # added or overwritten in order: no max to scatter
+        dense = sinks.dense(family, spec, targets.stamps, targets.slots, None, threads)
+        for tensor, array in zip(out, dense):
+            tensor.copy_(torch.from_numpy(array))
         return family.result_of(spec, out)
     dense_count = family.dense(spec)
     maps, slots = out[:family.maps], out[dense_count:]

@@ -6,10 +6,10 @@
 Prints the machine, then runs, one after the other and each in a fresh process: the demo
 (reference vs fastheat's shippable paths, side by side), the per-call, stamping, hand-off,
 keypoint, pose-codec (SimCC, associative embedding), CenterNet-option, CenterPoint,
-mmdetection-head and TTFNet benchmarks (pytest-benchmark: min, median, max), the DataLoader demo (CornerNet batches and
-CenterNet per-image items; modes none, sparse, dense; 0/1/2 workers) and the thread-policy
-comparison under 0, 1 and 2 busy background processes. Needs the ``test`` extra and, for the
-DataLoader figures, torch.
+mmdetection-head, TTFNet, DeepLabCut and OpenPose benchmarks (pytest-benchmark: min, median,
+max), the DataLoader demo (CornerNet batches and CenterNet per-image items; modes none, sparse,
+dense; 0/1/2 workers) and the thread-policy comparison under 0, 1 and 2 busy background
+processes. Needs the ``test`` extra and, for the DataLoader figures, torch.
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ def main() -> None:
     if quick:
         benchmark += ["--benchmark-min-rounds=1", "--benchmark-max-time=0.05"]
     for name in ("calls", "corners", "handoff", "keypoints", "pose_codecs", "centernet",
-                 "centerpoint", "mmdet", "ttfnet"):
+                 "centerpoint", "mmdet", "ttfnet", "deeplabcut", "openpose"):
         run(f"benchmarks/test_bench_{name}.py", *benchmark, f"benchmarks/test_bench_{name}.py")
     batches = ["--batches", "20"] if quick else []
     run("DataLoader: CornerNet batches", "scripts/loader_demo.py", *batches)

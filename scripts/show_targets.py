@@ -1,8 +1,9 @@
-"""Draw CornerNet, CenterNet, human-pose keypoint or CenterPoint training targets of a seeded
-batch into a PNG.
+"""Draw CornerNet, CenterNet, human-pose (mmpose, DeepLabCut, OpenPose) or CenterPoint training
+targets of a seeded batch into a PNG.
 
     python scripts/show_targets.py [--out targets.png]
-        [--mode cornernet|centernet|keypoints|simcc|associative_embedding|centerpoint]
+        [--mode cornernet|centernet|keypoints|simcc|associative_embedding|centerpoint|
+                deeplabcut|openpose]
         [--method msra|udp|dark] [--seed 0] [--images 4]
 
 One row per image; one panel per heatmap (CornerNet: top-left and bottom-right corners,
@@ -23,8 +24,14 @@ cells decoded from ``keypoint_indices`` (``index % W``, ``index // W``, where ``
 (``nuscenes_like_boxes``, 60 boxes each) encoded by ``encode_centerpoint`` in mmdetection3d's
 nuScenes setting (128 x 128 bird's-eye-view heatmaps); one panel per scene, the maximum over
 the 10 classes (x to the right, y up), with each box's footprint (rotated by its yaw) in
-heatmap cells and the cells decoded from ``ind`` where ``mask`` is set on top. Needs
-matplotlib: ``pip install -e .[plot]``.
+heatmap cells and the cells decoded from ``ind`` where ``mask`` is set on top.
+``--mode deeplabcut``: the same people (as animals) encoded by
+``encode_deeplabcut`` (stride 4, defaults), two panels per image: the maximum over the score
+maps and over the locref masks, with the drawn keypoints' cells (``x // stride``);
+``--mode openpose``: the people with a neck, in OpenPose's
+18-keypoint order, encoded by ``encode_openpose`` (stride 8, sigma 7), two panels per image:
+the maximum over the keypoint maps (background left out) and over the part affinity fields'
+lengths. Needs matplotlib: ``pip install -e .[plot]``.
 """
 
 from __future__ import annotations
@@ -41,9 +48,12 @@ from fastheat.workloads import CORNERNET, NUSCENES, coco_like_detections, nuscen
 
 SIZES = {key: CORNERNET[key] for key in ("num_classes", "input_size", "output_size")}
 COLORMAP = "inferno"  # brightness grows with the value: the hottest cells are the brightest
-MODES = ("cornernet", "centernet", "keypoints", "simcc", "associative_embedding", "centerpoint")
+MODES = ("cornernet", "centernet", "keypoints", "simcc", "associative_embedding", "centerpoint",
+         "deeplabcut", "openpose")
 POSE_MODES = ("keypoints", "simcc", "associative_embedding")
 BOXES_PER_SCENE = 60  # --mode centerpoint
+#: Each mode with its own input: the stride from input pixels to its maps' cells.
+STRIDES = {"deeplabcut": 4, "openpose": 8}
 POSE = dict(input_size=(256, 192), heatmap_size=(64, 48), sigma=2.0)  # mmpose's COCO top-down
 SIMCC = dict(input_size=(256, 192), sigma=(4.9, 5.66), simcc_split_ratio=2.0)  # RTMPose's
 BOTTOM_UP = dict(input_size=(256, 192), heatmap_size=(128, 96))  # default sigma: 1.73
@@ -56,6 +66,13 @@ JOINTS = np.array([(0.0, 0.08), (0.03, 0.06), (-0.03, 0.06), (0.07, 0.08), (-0.0
 #: COCO's skeleton: the joint pairs linked by limbs.
 SKELETON = ((15, 13), (13, 11), (16, 14), (14, 12), (11, 12), (5, 11), (6, 12), (5, 6), (5, 7),
             (6, 8), (7, 9), (8, 10), (1, 2), (0, 1), (0, 2), (1, 3), (2, 4), (3, 5), (4, 6))
+#: OpenPose's 18 keypoints from COCO's 17 and the neck (index 17 here): nose, neck, right
+#: shoulder, elbow, wrist, left ones, right hip, knee, ankle, left ones, eyes, ears.
+OPENPOSE_ORDER = (0, 17, 6, 8, 10, 5, 7, 9, 12, 14, 16, 11, 13, 15, 2, 1, 4, 3)
+#: lightweight OpenPose's limbs (``BODY_PARTS_KPT_IDS``) over them.
+OPENPOSE_LIMBS = ((1, 8), (8, 9), (9, 10), (1, 11), (11, 12), (12, 13), (1, 2), (2, 3), (3, 4),
+                  (2, 16), (1, 5), (5, 6), (6, 7), (5, 17), (1, 0), (0, 14), (0, 15), (14, 16),
+                  (15, 17))
 
 
 class Panel(NamedTuple):
@@ -99,6 +116,19 @@ def encode(mode: str, seed: int, images: int, method: str = "msra") -> tuple:
     if mode == "centerpoint":
         boxes = nuscenes_like_boxes(seed, batch_size=images, boxes_per_scene=BOXES_PER_SCENE)
         return boxes, fastheat.encode_centerpoint(boxes, batch_size=images, **NUSCENES)
+    if mode == "deeplabcut":
+        keypoints, visible = people(seed, images)
+        return (keypoints, visible), fastheat.encode_deeplabcut(
+            keypoints, visible, heatmap_size=POSE["heatmap_size"], stride=STRIDES[mode])
+    if mode == "openpose":
+        keypoints, visible = people(seed, images)
+        neck = keypoints[:, :, 5:7].mean(axis=2, keepdims=True)
+        keypoints = np.concatenate([keypoints, neck], axis=2)[:, :, OPENPOSE_ORDER]
+        visible = np.concatenate([visible, visible[:, :, 5:7].min(axis=2, keepdims=True)],
+                                 axis=2)[:, :, OPENPOSE_ORDER]
+        return (keypoints, visible), fastheat.encode_openpose(
+            keypoints, visible, limbs=OPENPOSE_LIMBS, input_size=POSE["input_size"],
+            stride=STRIDES[mode])
     detections = coco_like_detections(seed, batch_size=images)
     encoder = fastheat.encode_cornernet if mode == "cornernet" else fastheat.encode_centernet
     return detections, encoder(detections, batch_size=images, **SIZES)
@@ -134,6 +164,16 @@ def panels(mode: str, targets: tuple, image: int, annotations=None, method: str 
         indices = targets.keypoint_indices[image].reshape(-1, 2)
         return [Panel(f"{targets.heatmaps.shape[1]} joints", targets.heatmaps[image].max(axis=0),
                       decode(indices[:, 0], indices[:, 1], out_w))]
+    if mode in STRIDES:
+        keypoints, visible = annotations
+        cells = (keypoints[image][visible[image] > 0] // STRIDES[mode]).astype(np.int64)
+        if mode == "deeplabcut":
+            return [Panel("score maps", targets.heatmaps[image].max(axis=0), cells),
+                    Panel("locref mask", targets.locref_mask[image].max(axis=0), cells)]
+        pafs = targets.pafs[image]
+        lengths = np.hypot(pafs[0::2], pafs[1::2]).max(axis=0)
+        return [Panel("keypoint maps", targets.keypoint_maps[image, :-1].max(axis=0), cells),
+                Panel("part affinity fields", lengths, cells)]
     if mode == "keypoints":
         return [Panel(f"{targets.heatmaps.shape[1]} joints ({method})",
                       targets.heatmaps[image].max(axis=0),
@@ -193,6 +233,8 @@ def render(mode: str, detections, targets: tuple, images: int, out: str,
         return _render_people(mode, detections, targets, images, out, method)
     if mode == "centerpoint":
         return _render_scenes(detections, targets, images, out)
+    if mode in STRIDES:
+        return _render_maps(mode, detections, targets, images, out)
     import matplotlib
 
     matplotlib.use("Agg")
@@ -311,6 +353,28 @@ def _render_scenes(boxes: NDArray, targets, images: int, out: str):
                     f"{out_h} x {out_w})\n{int((boxes[:, 0] < images).sum())} boxes, "
                     f"{int(targets.mask[:images].sum())} on the map, max over the classes",
                     fontsize=10)
+    figure.tight_layout()
+    figure.savefig(out, dpi=110)
+    plt.close(figure)
+    return rows
+
+
+def _render_maps(mode: str, annotations: tuple, targets, images: int, out: str):
+    """DeepLabCut's or OpenPose's panels, one row per image, the drawn keypoints on top."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [panels(mode, targets, image, annotations) for image in range(images)]
+    out_h, out_w = targets[0].shape[-2:]
+    figure, axes = plt.subplots(images, len(rows[0]), squeeze=False,
+                                figsize=(2.6 * len(rows[0]), 3.3 * images))
+    for image, (row, row_axes) in enumerate(zip(rows, axes)):
+        for panel, ax in zip(row, row_axes):
+            ax.imshow(panel_image(panel.heat), interpolation="nearest")  # cell (x, y) at (x, y)
+            _mark_points(ax, panel, image, out_h, out_w)
+    figure.suptitle(f"{mode} targets (stride {STRIDES[mode]})", fontsize=10)
     figure.tight_layout()
     figure.savefig(out, dpi=110)
     plt.close(figure)

@@ -917,3 +917,154 @@ def encode_ttfnet(detections, batch_size, num_classes, input_size, output_size, 
             box_target[b, 4 * plane:4 * plane + 4][:, region] = box[:, None]
             reg_weight[b, plane][region] = weights
     return heatmap, box_target, reg_weight
+
+# --- DeepLabCut 3.0.2: HeatmapGaussianGenerator / HeatmapPlateauGenerator, keypoint mode -------
+
+
+def deeplabcut_grid(height, width, stride):
+    """DeepLabCut's grid: per cell ``(row, column)`` the input pixel of its centre,
+    ``cell * stride + stride / 2`` computed in float64 and stored back into the int64
+    ``np.mgrid`` (so truncated)."""
+    grid = np.mgrid[:height, :width].transpose((1, 2, 0))
+    grid[:, :, 0] = grid[:, :, 0] * stride + stride / 2
+    grid[:, :, 1] = grid[:, :, 1] * stride + stride / 2
+    return grid
+
+
+def encode_deeplabcut(keypoints, visible, heatmap_size, stride, mode="gaussian",
+                      pos_dist_thresh=17, locref=True, locref_std=7.2801,
+                      gradient_masking=False, background_weight=0.1):
+    """DeepLabCut's heatmap target generator (keypoint mode) on a batch: ``keypoints``
+    (B, N, K, 2) ``(x, y)`` in input pixels, ``visible`` (B, N, K) (> 0 drawn, 0 invisible,
+    -1 missing), ``heatmap_size`` ``(H, W)``. Returns ``(heatmaps, weights, locref,
+    locref_mask)``, all ``(B, C, H, W)`` (float32, float32, float32, int64); the last two
+    None without ``locref``.
+
+    Per image, heatmap by heatmap, instance by instance: a visible keypoint max-merges its
+    whole-map Gaussian ``exp(-norm(grid - kp)**2 / (2 std**2))`` (float64, then stored in
+    float32; ``std = 2 * thresh / 3``) or its plateau (1 where the squared distance is at most
+    ``thresh**2``), sets the locref mask there, and writes its locref ``(kp - grid) /
+    locref_std`` over the whole map (gaussian) or within the plateau (plateau); an invisible
+    one sets the heatmap's weight to ``background_weight`` (with ``gradient_masking``), a
+    missing one to 0.
+    """
+    height, width = heatmap_size
+    batch_size, instances, count = np.shape(visible)
+    thresh = float(pos_dist_thresh)
+    thresh_sq = thresh**2
+    std = 2 * thresh / 3
+    scale = 1.0 / locref_std
+    heatmaps = np.zeros((batch_size, height, width, count), np.float32)
+    weights = np.ones((batch_size, count, height, width), np.float32)
+    refine = np.zeros((batch_size, height, width, 2 * count), np.float32)
+    refine_mask = np.zeros_like(refine, dtype=int)
+    grid = deeplabcut_grid(height, width, stride)
+    # (B, K, N, 3): heatmap by heatmap, then instance by instance
+    labels = np.concatenate([keypoints, np.asarray(visible)[..., None]], axis=3)
+    labels = labels.transpose((0, 2, 1, 3))
+    for b in range(batch_size):
+        for k, instances_of_k in enumerate(labels[b]):
+            for label in instances_of_k:
+                if gradient_masking and label[-1] == 0:
+                    weights[b, k] = background_weight
+                elif label[-1] == -1:
+                    weights[b, k] = 0.0
+                elif label[-1] > 0:
+                    point = label[:2].copy()[::-1]  # (y, x), as the grid
+                    heatmap = heatmaps[b, :, :, k]
+                    pair = refine[b, :, :, 2 * k:2 * k + 2]
+                    pair_mask = refine_mask[b, :, :, 2 * k:2 * k + 2]
+                    dx = point[1] - grid[:, :, 1]
+                    dy = point[0] - grid[:, :, 0]
+                    if mode == "gaussian":
+                        squared = np.linalg.norm(grid - point, axis=2) ** 2
+                        heatmap[:, :] = np.maximum(heatmap, np.exp(-squared / (2 * std**2)))
+                        inside = squared <= thresh_sq
+                        pair[:, :, 0] = dx * scale
+                        pair[:, :, 1] = dy * scale
+                    else:
+                        squared = np.sum((grid - point) ** 2, axis=2)
+                        inside = squared <= thresh_sq
+                        heatmap[inside] = 1
+                        pair[inside, 0] = (dx * scale)[inside]
+                        pair[inside, 1] = (dy * scale)[inside]
+                    pair_mask[inside] = 1
+    heatmaps = heatmaps.transpose((0, 3, 1, 2))
+    if not locref:
+        return heatmaps, weights, None, None
+    return heatmaps, weights, refine.transpose((0, 3, 1, 2)), refine_mask.transpose((0, 3, 1, 2))
+
+
+# --- lightweight OpenPose: keypoint maps and part affinity fields (datasets/coco.py) -----------
+
+
+def openpose_add_gaussian(heatmap, x, y, stride, sigma):
+    """Add one keypoint's Gaussian to the float32 ``heatmap`` cell by cell, in Python floats as
+    ``_add_gaussian`` does: a window of 4 sigma (input pixels, truncated, clipped to the map),
+    cells whose exponent is above 4.6052 skipped, each sum clamped at 1. ``cell += value``
+    on a NumPy float32 cell adds in float32 under NumPy 2 (NEP 50)."""
+    reach = 4 * sigma
+    left, top = max(int(x - reach), 0), max(int(y - reach), 0)
+    height, width = heatmap.shape
+    right, bottom = min(int(x + reach), width * stride), min(int(y + reach), height * stride)
+    shift = stride / 2 - 0.5
+    for row in range(top // stride, bottom // stride):
+        for column in range(left // stride, right // stride):
+            squared = ((column * stride + shift - x) * (column * stride + shift - x)
+                       + (row * stride + shift - y) * (row * stride + shift - y))
+            exponent = squared / 2 / sigma / sigma
+            if exponent > 4.6052:
+                continue
+            heatmap[row, column] += math.exp(-exponent)
+            if heatmap[row, column] > 1:
+                heatmap[row, column] = 1
+
+
+def openpose_set_paf(paf, x_a, y_a, x_b, y_b, stride, thickness):
+    """Write the unit vector from a to b (map cells) on the cells of the ``(2, H, W)`` ``paf``
+    whose distance to the line through a and b is at most ``thickness``, within the limb's box
+    grown by ``thickness``, as ``_set_paf`` does (nothing when a and b coincide)."""
+    x_a, y_a, x_b, y_b = x_a / stride, y_a / stride, x_b / stride, y_b / stride
+    dx, dy = x_b - x_a, y_b - y_a
+    _, height, width = paf.shape
+    left = int(max(min(x_a, x_b) - thickness, 0))
+    right = int(min(max(x_a, x_b) + thickness, width))
+    top = int(max(min(y_a, y_b) - thickness, 0))
+    bottom = int(min(max(y_a, y_b) + thickness, height))
+    length = (dx * dx + dy * dy) ** 0.5
+    if length < 1e-7:
+        return
+    dx, dy = dx / length, dy / length
+    for row in range(top, bottom):
+        for column in range(left, right):
+            if math.fabs((column - x_a) * dy - (row - y_a) * dx) <= thickness:
+                paf[0, row, column] = dx
+                paf[1, row, column] = dy
+
+
+def encode_openpose(keypoints, visible, limbs, input_size, stride=8, sigma=7.0,
+                    paf_thickness=1):
+    """lightweight OpenPose's ``_generate_keypoint_maps`` and ``_generate_paf_maps`` on each
+    image: ``keypoints`` (B, N, K, 2) in input pixels, people in the order the reference visits
+    them (the main one, then the others), ``visible`` (B, N, K) (> 0: labelled, the
+    reference's ``keypoint[2] <= 1``), ``limbs`` pairs of keypoint indices, ``input_size``
+    ``(H, W)``. Returns ``(keypoint_maps (B, K + 1, H // stride, W // stride), pafs (B, 2L,
+    ...))``, float32: per keypoint type, each person's Gaussian added in turn; the background
+    ``1 - max``; per limb, each person's band written in turn."""
+    batch_size, people, count = np.shape(visible)
+    height, width = input_size[0] // stride, input_size[1] // stride
+    keypoint_maps = np.zeros((batch_size, count + 1, height, width), np.float32)
+    pafs = np.zeros((batch_size, 2 * len(limbs), height, width), np.float32)
+    for b in range(batch_size):
+        points = np.asarray(keypoints[b], np.float64).tolist()  # Python floats, as the labels
+        for k in range(count):
+            for n in range(people):
+                if visible[b][n][k] > 0:
+                    openpose_add_gaussian(keypoint_maps[b, k], *points[n][k], stride, sigma)
+        keypoint_maps[b, -1] = 1 - keypoint_maps[b].max(axis=0)
+        for limb, (a, c) in enumerate(limbs):
+            for n in range(people):
+                if visible[b][n][a] > 0 and visible[b][n][c] > 0:
+                    openpose_set_paf(pafs[b, 2 * limb:2 * limb + 2], *points[n][a], *points[n][c],
+                                     stride, paf_thickness)
+    return keypoint_maps, pafs

@@ -18,7 +18,8 @@ import fastheat
 from cases import edge_case_boxes, mixed_batch
 from fastheat._engine.family import FAMILIES, Encoder
 
-# families of detections; one with its own input (keypoints) tests the same in its own module
+# families of detections; one with its own input (keypoints, deeplabcut, openpose) tests the
+# same in its own module (tests/test_keypoints.py, test_deeplabcut.py, test_openpose.py)
 FAMILY_NAMES = sorted(name for name, family in FAMILIES.items() if family.takes_detections)
 SIZES = dict(num_classes=3, input_size=(96, 128), output_size=(24, 32))
 REQUIRED = inspect.Parameter.empty
@@ -108,6 +109,10 @@ def test_named_families_are_public():
     assert public_api(FAMILIES["mmdet_corner"]) == (fastheat.encode_mmdet_corner,
                                                     fastheat.MmdetCornerEncoder)
     assert public_api(FAMILIES["ttfnet"]) == (fastheat.encode_ttfnet, fastheat.TTFNetEncoder)
+
+    assert public_api(FAMILIES["deeplabcut"]) == (fastheat.encode_deeplabcut,
+                                                  fastheat.DeepLabCutEncoder)
+    assert public_api(FAMILIES["openpose"]) == (fastheat.encode_openpose, fastheat.OpenPoseEncoder)
 
 
 BATCH_SIZES = [2, 2, 5, 1, 3, 7, 7, 1, 4, 8, 2, 6]  # grow, shrink, grow again

@@ -39,5 +39,5 @@ def test_readme_figures_quick():
     out = run("readme_figures.py", "--quick")
     assert out.startswith("Machine: ") and "bit-identical to the reference: True" in out
     for title in ("test_bench_calls", "test_bench_corners", "test_bench_handoff", "test_bench_keypoints",
-                  "CornerNet batches", "CenterNet per-image items", "Thread policy"):
+                  "test_bench_deeplabcut", "test_bench_openpose", "CornerNet batches", "CenterNet per-image items", "Thread policy"):
         assert title in out

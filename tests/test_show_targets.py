@@ -90,6 +90,9 @@ def test_keypoints_png_peaks_on_the_joints(show_targets, tmp_path, method):
                                           ("associative_embedding", "udp")])
 def test_simcc_and_associative_embedding_pngs_peak_on_the_joints(show_targets, tmp_path, mode,
                                                                  method):
+
+@pytest.mark.parametrize("mode", ["deeplabcut", "openpose"])
+def test_deeplabcut_and_openpose_pngs_peak_on_the_keypoints(show_targets, tmp_path, mode):
     pytest.importorskip("matplotlib")
     from matplotlib.image import imread
 
@@ -140,3 +143,20 @@ def test_centerpoint_png_peaks_on_the_decoded_centres(show_targets, tmp_path):
         centres = corners.mean(axis=1).astype(np.int64)  # the footprint's centre, in cells
         on_map = ((centres >= 0) & (centres < 128)).all(axis=1)
         assert set(map(tuple, centres[on_map].tolist())) <= peaks
+
+    assert show_targets.main(["--out", str(out), "--mode", mode, "--seed", "2",
+                              "--images", "3"]) == 0
+    picture = imread(out)
+    assert picture.ndim == 3 and picture.shape[0] > picture.shape[1] > 100
+
+    annotations, targets = show_targets.encode(mode, 2, 3)
+    rows = show_targets.render(mode, annotations, targets, 3, str(tmp_path / "again.png"))
+    assert len(rows) == 3 and all(len(row) == 2 for row in rows)
+    for image, (maps, other) in enumerate(rows):
+        drawn = int((annotations[1][image] > 0).sum())
+        assert len(maps.points) == drawn > 0
+        h, w = maps.heat.shape
+        inside = [(x, y) for x, y in maps.points.tolist() if 0 <= x < w and 0 <= y < h]
+        # each drawn keypoint's cell is within a cell's reach of its Gaussian's centre
+        assert inside and all(maps.heat[y, x] > 0.5 for x, y in inside)
+        assert other.heat.max() == 1  # a locref mask, or a unit vector's length

@@ -75,6 +75,27 @@ def _centerpoint_sample(seed):
             fastheat.CenterPointEncoder(**options))
 
 
+def _deeplabcut_sample(mode, locref=True):
+    options = dict(heatmap_size=(24, 20), stride=4, mode=mode, locref=locref)
+
+    def sample(seed):
+        rng = np.random.default_rng(seed)
+        keypoints = rng.uniform(-10, 100, (3, 2, 5, 2))
+        visible = rng.choice([-1.0, 0.0, 1.0], (3, 2, 5), p=[0.1, 0.1, 0.8])
+        return (fastheat.encode_deeplabcut(keypoints, visible, **options, sparse=True),
+                fastheat.DeepLabCutEncoder(**options))
+    return sample
+
+
+def _openpose_sample(seed):
+    options = dict(limbs=((0, 1), (1, 2), (2, 3)), input_size=(96, 80), stride=8)
+    rng = np.random.default_rng(seed)
+    keypoints = rng.uniform(-10, 100, (3, 2, 4, 2))
+    visible = (rng.uniform(size=(3, 2, 4)) > 0.2).astype(np.float64)
+    return (fastheat.encode_openpose(keypoints, visible, **options, sparse=True),
+            fastheat.OpenPoseEncoder(**options))
+
+
 #: Every registered family, by kind: ``kind -> seed -> (sparse targets, encoder)``. A new
 #: family adds its kinds here (``test_every_family_has_a_sample``).
 SAMPLES = {
@@ -97,6 +118,9 @@ SAMPLES = {
     "ttfnet-gaussian": _detections_sample(fastheat.encode_ttfnet, fastheat.TTFNetEncoder),
     "ttfnet-region": _detections_sample(fastheat.encode_ttfnet, fastheat.TTFNetEncoder,
                                         wh_gaussian=False, wh_agnostic=False),
+    "deeplabcut-gaussian": _deeplabcut_sample("gaussian"),
+    "deeplabcut-plateau": _deeplabcut_sample("plateau", locref=False),
+    "openpose": _openpose_sample,
 }
 KINDS = sorted(SAMPLES)
 

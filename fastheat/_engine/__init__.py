@@ -5,11 +5,12 @@
 * ``spec``: ``MapSpec``, a family's validated options (or the family's own spec);
   ``radius``: the Gaussian radius.
 * ``stamps``: ``Stamps``, per point its map, channel, grid cell and radius (optionally a clip
-  rectangle and a sub-pixel centre), grouped by image; ``passes``: what the families'
+  rectangle, a sub-pixel centre and a limb band's line), grouped by image; ``passes``: what the families'
   compiled passes share (row checks, grouping, slots).
 * ``tables``: the Gaussian value tables and the Gaussians' kinds (CornerNet's, a family's
-  table kind, or a per-point kind computing each point's values with NumPy's ``exp``);
-  ``stamping``: the one stamping kernel.
+  table kind, or a per-point kind computing each point's values, merged by maximum, added
+  and clamped, or overwritten; limb bands; one kind per map); ``stamping``: the one stamping
+  kernel.
 * ``family``: ``Family``, the registry, and what every family gets: ``encode`` (fresh and
   ``out=`` sinks) and ``Encoder`` (reused maps with sparse reset).
 """

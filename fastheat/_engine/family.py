@@ -138,6 +138,11 @@ class Family:
     warmup_options : tuple of dict
         The option sets (besides the sizes) whose kernels ``fastheat.warmup`` compiles
         (default ``({},)``: the defaults).
+    pack_slots, unpack_slots : callable, optional
+        For a family whose slot arrays are dense but derived from its stamps and a few values
+        (DeepLabCut's weights and locref fields): ``pack_slots(spec, stamps, slots) -> packed``
+        (what its pickled sparse targets carry in place of the slot arrays) and
+        ``unpack_slots(spec, stamps, packed) -> slots``, equal to the slots packed.
     """
 
     name: str
@@ -160,6 +165,8 @@ class Family:
     spec_type: type = MapSpec
     stamp_arrays: Callable = lambda spec: ()
     check_stamps: Callable | None = None
+    pack_slots: Callable | None = None
+    unpack_slots: Callable | None = None
     _layouts: dict = field(default_factory=dict, init=False, compare=False, repr=False)
 
     @property
@@ -203,6 +210,15 @@ class Family:
     def slot_shapes(self, spec: MapSpec, batch_size: int) -> list[tuple[int, ...]]:
         return [(batch_size, *shape) for shape in self.layout(spec).shapes]
 
+    def map_shapes(self, spec: MapSpec, batch_size: int) -> list[tuple[int, int, int, int]]:
+        """The shape ``(B, C, H, W)`` of each of the ``maps`` dense maps: ``spec.map_shape``
+        for all, or, for a family whose maps differ (OpenPose's keypoint maps and part affinity
+        fields in channels, SimCC's 1-D labels in length), its spec's
+        ``map_shapes(batch_size)``."""
+        if hasattr(spec, "map_shapes"):
+            return list(spec.map_shapes(batch_size))
+        return [spec.map_shape(batch_size)] * self.maps
+
     def fields(self, spec: MapSpec, batch_size: int) -> tuple[tuple, list, list]:
         """``(names, shapes, dtypes)`` of the fields of ``spec``'s results of ``batch_size``
         images (what ``out=`` must be)."""
@@ -235,13 +251,6 @@ class Family:
     def result_of(self, spec: MapSpec, fields):
         """The result of ``spec`` holding ``fields``: its maps, then its slot arrays."""
         return self.layout(spec).result(*fields)
-
-    def map_shapes(self, spec: MapSpec, batch_size: int) -> list[tuple[int, ...]]:
-        """The shape of each map: ``spec.map_shapes(batch_size)`` for a spec whose maps differ
-        (1-D labels of several lengths: a label kind, ``tables``), else ``spec.map_shape``."""
-        if hasattr(spec, "map_shapes"):
-            return list(spec.map_shapes(batch_size))
-        return [spec.map_shape(batch_size)] * self.maps
 
     def new_maps(self, spec: MapSpec, batch_size: int) -> tuple[np.ndarray, ...]:
         """Zeroed maps, then cell fields (calloc'd: the kernel first-touches the maps only on
@@ -387,7 +396,8 @@ class Encoder:
         ones (a family with its own input binds its spec to the input: e.g. another number of
         keypoints)."""
         current = self._maps.spec
-        if current is not spec and (current.map_shape(1) != spec.map_shape(1)
+        if current is not spec and (self.family.map_shapes(current, 1)
+                                    != self.family.map_shapes(spec, 1)
                                     or current.dtype != spec.dtype
                                     or current.gaussian != spec.gaussian):
             self._maps = sinks.ReusedMaps(self.family, spec)

@@ -17,7 +17,7 @@ from . import sinks
 from .registry import FAMILIES
 from .runtime import check_num_threads
 from .spec import SLOTS, MapSpec
-from .sparse_check import OPTIONAL_ARRAYS, check_sparse
+from .sparse_check import OPTIONAL_ARRAYS, check_sparse, check_stamps
 from .stamps import Stamps
 
 
@@ -51,14 +51,25 @@ class SparseTargets:
                 f"points={len(self.stamps.points)}, slots={len(self.slots)})")
 
     def __reduce__(self):
-        """Pickle compactly (what crosses a DataLoader's pipe): of the slot arrays only the
-        slots holding a nonzero byte in some field, and their indices; the points (and the
-        optional arrays of cells, such as clips) in int16 or int32 (``_narrow``); restored
-        exactly (``_restore``). Checked first
-        (``check_sparse``): a corrupted batch is refused where it is made."""
+        """Pickle compactly (what crosses a DataLoader's pipe): the points (and the optional
+        arrays of cells, such as clips) in int16 or int32 (``_narrow``), and of the slot arrays
+        only the slots holding a nonzero byte in some field, and their indices, or, for a
+        family that derives its slot arrays from its stamps (``Family.pack_slots``), what it
+        needs to derive them; restored exactly. Checked first (``check_sparse``): a corrupted
+        batch is refused where it is made."""
         check_sparse(self, "pickled targets")
-        dims = [tuple(field) if SLOTS in field else None
-                for field in FAMILIES[self.family].layout(self.spec).dims]
+        family = FAMILIES[self.family]
+        arrays = {}  # the optional per-point arrays, cells narrowed as the points
+        for name, (_, _, values) in OPTIONAL_ARRAYS.items():
+            array = getattr(self.stamps, name)
+            if array is not None:
+                arrays[name] = _narrow(array) if values == "cells" else array
+        stamps = (self.stamps.starts, _narrow(self.stamps.points), self.stamps.max_radius,
+                  self.stamps.cells, arrays)
+        if family.pack_slots is not None:
+            packed = family.pack_slots(self.spec, self.stamps, self.slots)
+            return _unpack, (self.family, self.spec, stamps, packed)
+        dims = [tuple(field) if SLOTS in field else None for field in family.layout(self.spec).dims]
         rows = [None if field is None else _slot_rows(slot, field)
                 for slot, field in zip(self.slots, dims)]
         used = None  # per slot (the axes up to the slots' flattened): any nonzero byte
@@ -70,13 +81,6 @@ class SparseTargets:
         kept = _narrow(kept) if used is None or used.size < 2**31 else kept
         slots = tuple(slot if row is None else row[kept] for slot, row in zip(self.slots, rows))
         shapes = [slot.shape for slot in self.slots]
-        arrays = {}  # the optional per-point arrays, cells narrowed as the points
-        for name, (_, _, values) in OPTIONAL_ARRAYS.items():
-            array = getattr(self.stamps, name)
-            if array is not None:
-                arrays[name] = _narrow(array) if values == "cells" else array
-        stamps = (self.stamps.starts, _narrow(self.stamps.points), self.stamps.max_radius,
-                  self.stamps.cells, arrays)
         return _restore, (self.family, self.spec, stamps, slots, dims, kept, shapes)
 
     def to_dense(self, out=None, *, num_threads: int | None = None):
@@ -116,15 +120,36 @@ def _slot_rows(slot: np.ndarray, dims) -> np.ndarray:
     return np.ascontiguousarray(slot).reshape(shape)
 
 
-def _restore(family, spec, stamps, slots, dims, kept, shapes) -> SparseTargets:
-    """Undo ``SparseTargets.__reduce__``: int64 points (and clips), the kept slots put back in
-    zeroed slot arrays; then check them (``check_sparse``): what was pickled may have been
-    changed on the way."""
+def _stamps_of(stamps) -> Stamps:
+    """The ``Stamps`` pickled by ``SparseTargets.__reduce__``: int64 points (and cells)."""
     try:
         starts, points, max_radius, cells, arrays = stamps
     except (TypeError, ValueError):
         raise ValueError("unpickled targets: their stamps are not (starts, points, max_radius, "
                          "cells, arrays), as fastheat pickles them") from None
+    if not isinstance(arrays, dict):
+        raise ValueError("unpickled targets: their optional per-point arrays are not a dict")
+    arrays = {name: _widened(arrays.get(name)) if values == "cells" else arrays.get(name)
+              for name, (_, _, values) in OPTIONAL_ARRAYS.items()}
+    return Stamps(starts, _widened(points), max_radius, cells, **arrays)
+
+
+def _unpack(family, spec, stamps, packed) -> SparseTargets:
+    """Undo ``SparseTargets.__reduce__`` for a family that packs its slot arrays: the stamps
+    are checked before the family derives the slot arrays from them, then the whole."""
+    stamps = _stamps_of(stamps)
+    check_stamps(family, spec, stamps, "unpickled targets")
+    targets = SparseTargets(family, spec, stamps,
+                            FAMILIES[family].unpack_slots(spec, stamps, packed))
+    check_sparse(targets, "unpickled targets")
+    return targets
+
+
+def _restore(family, spec, stamps, slots, dims, kept, shapes) -> SparseTargets:
+    """Undo ``SparseTargets.__reduce__``: the stamps, the kept slots put back in zeroed slot
+    arrays; then check them (``check_sparse``): what was pickled may have been changed on the
+    way."""
+    stamps = _stamps_of(stamps)
     full = []
     for slot, field, shape in zip(slots, dims, shapes):
         if field is not None:
@@ -137,11 +162,6 @@ def _restore(family, spec, stamps, slots, dims, kept, shapes) -> SparseTargets:
                                  f"shape {shape} ({error})") from None
             slot = whole
         full.append(slot)
-    if not isinstance(arrays, dict):
-        raise ValueError("unpickled targets: their optional per-point arrays are not a dict")
-    arrays = {name: _widened(arrays.get(name)) if values == "cells" else arrays.get(name)
-              for name, (_, _, values) in OPTIONAL_ARRAYS.items()}
-    stamps = Stamps(starts, _widened(points), max_radius, cells, **arrays)
     targets = SparseTargets(family, spec, stamps, tuple(full))
     check_sparse(targets, "unpickled targets")
     return targets

@@ -50,6 +50,7 @@ OPTIONAL_ARRAYS = {
     "centres": (_FLOAT64, 2, "finite"),
     "cell_values": (np.dtype(np.float32), None, "any"),
     "regions": (_INT64, 4, "cells"),
+    "lines": (_FLOAT64, 5, "finite"),
 }
 
 # What ``_point_problem`` reports, in the order a point's fields are checked.
@@ -65,10 +66,10 @@ _PROBLEMS = {
 
 
 @jit
-def _point_problem(starts, points, maps, channels, result):
-    """Check ``starts`` and every point; ``result`` gets ``(code, where, max_radius)``: the
-    first problem's code (0: none) and its index (into ``starts`` or the points), else the
-    points' largest radius."""
+def _point_problem(starts, points, map_channels, result):
+    """Check ``starts`` and every point (map ``m`` has ``map_channels[m]`` channels);
+    ``result`` gets ``(code, where, max_radius)``: the first problem's code (0: none) and its
+    index (into ``starts`` or the points), else the points' largest radius."""
     n = points.shape[0]
     result[0], result[1], result[2] = 0, 0, -1
     if starts[0] != 0:
@@ -84,9 +85,9 @@ def _point_problem(starts, points, maps, channels, result):
     bound = MAX_GRID_COORD
     for j in range(n):
         code = 0
-        if not 0 <= points[j, MAP] < maps:
+        if not 0 <= points[j, MAP] < map_channels.size:
             code = MAP_OUTSIDE
-        elif not 0 <= points[j, CHANNEL] < channels:
+        elif not 0 <= points[j, CHANNEL] < map_channels[points[j, MAP]]:
             code = CHANNEL_OUTSIDE
         elif not -bound < points[j, X] < bound:
             code = X_BEYOND
@@ -139,6 +140,8 @@ class _Expected:
             raise ValueError(f"{name}.spec has dtype {spec.dtype}, not float32 or float64")
         if not isinstance(spec.max_slots, int) or spec.max_slots < 0:
             raise ValueError(f"{name}.spec has max_slots={spec.max_slots!r}, not an int >= 0")
+        self.map_channels = np.array([shape[1] for shape in family.map_shapes(spec, 1)],
+                                     np.int64)
         self.spec = spec  # (kept: its id stays its own while it is cached)
         present = set(family.stamp_arrays(spec))
         self.arrays = [(field, field in present, *OPTIONAL_ARRAYS[field])
@@ -181,12 +184,25 @@ def check_sparse(targets, name: str = "targets") -> None:
     if not isinstance(targets, _sparse_targets()):
         raise TypeError(f"{name} must be SparseTargets (encode_*(..., sparse=True)), got "
                         f"{type(targets).__name__}")
-    family = FAMILIES.get(targets.family) if isinstance(targets.family, str) else None
+    expected, images = check_stamps(targets.family, targets.spec, targets.stamps, name)
+    slots = targets.slots
+    if type(slots) is not tuple or len(slots) != len(expected.slots):
+        count = len(slots) if isinstance(slots, (tuple, list)) else type(slots).__name__
+        raise ValueError(f"{name}.slots must be a tuple of {len(expected.slots)} arrays "
+                         f"({', '.join(f[7:-1] for f, _, _ in expected.slots) or 'none'}), "
+                         f"got {count}")
+    for slot, (field, shape, dtype) in zip(slots, expected.slots):
+        _check_array(name, field, slot, dtype, (images, *shape), str((images, *shape)))
+
+
+def check_stamps(family_name, spec, stamps, name: str) -> tuple[_Expected, int]:
+    """``check_sparse`` but for the slot arrays: the family, its spec and the stamps; returns
+    what the slot arrays must be and the batch size."""
+    family = FAMILIES.get(family_name) if isinstance(family_name, str) else None
     if family is None:
-        raise ValueError(f"{name} are of an unknown family {targets.family!r}; families are "
+        raise ValueError(f"{name} are of an unknown family {family_name!r}; families are "
                          f"{sorted(FAMILIES)}")
-    expected = _expected(family, targets.spec, name)
-    stamps = targets.stamps
+    expected = _expected(family, spec, name)
     if type(stamps) is not Stamps:
         raise TypeError(f"{name}.stamps must be Stamps, got {type(stamps).__name__}")
     starts, points = stamps.starts, stamps.points
@@ -217,7 +233,7 @@ def check_sparse(targets, name: str = "targets") -> None:
     if not isinstance(stamps.cells, (int, np.integer)) or stamps.cells < 0:
         raise ValueError(f"{name}.stamps.cells must be an int >= 0, got {stamps.cells!r}")
     result = np.empty(3, np.int64)
-    call(_point_problem, _point_problem, starts, points, family.maps, expected.channels, result)
+    call(_point_problem, _point_problem, starts, points, expected.map_channels, result)
     code, where, max_radius = result.tolist()
     if code:
         _raise_point_problem(name, family, expected, stamps, code, where)
@@ -225,17 +241,10 @@ def check_sparse(targets, name: str = "targets") -> None:
         raise ValueError(f"{name}.stamps.max_radius is {stamps.max_radius}, but the points give "
                          f"{max_radius}")
     if family.check_stamps is not None:
-        problem = family.check_stamps(targets.spec, stamps)
+        problem = family.check_stamps(spec, stamps)
         if problem:
             raise ValueError(f"{name}.{problem}")
-    slots = targets.slots
-    if type(slots) is not tuple or len(slots) != len(expected.slots):
-        count = len(slots) if isinstance(slots, (tuple, list)) else type(slots).__name__
-        raise ValueError(f"{name}.slots must be a tuple of {len(expected.slots)} arrays "
-                         f"({', '.join(f[7:-1] for f, _, _ in expected.slots) or 'none'}), "
-                         f"got {count}")
-    for slot, (field, shape, dtype) in zip(slots, expected.slots):
-        _check_array(name, field, slot, dtype, (images, *shape), str((images, *shape)))
+    return expected, images
 
 
 def _check_values(name: str, field: str, value: np.ndarray, values: str, starts) -> None:
@@ -265,7 +274,8 @@ def _raise_point_problem(name, family, expected, stamps, code, where):
                          + (f" < starts[{where - 1}]" if code == STARTS_ORDER else ""))
     image = int(np.searchsorted(starts, where, side="right")) - 1
     column = (MAP, CHANNEL, X, Y, RADIUS)[code - MAP_OUTSIDE]
-    problem = _PROBLEMS[code].format(value=int(stamps.points[where, column]), maps=family.maps,
-                                     channels=expected.channels)
+    channels = expected.map_channels[stamps.points[where, MAP]] if code > MAP_OUTSIDE else 0
+    problem = _PROBLEMS[code].format(value=int(stamps.points[where, column]),
+                                     maps=expected.map_channels.size, channels=channels)
     raise ValueError(f"{name}.stamps.points[{where}] = {stamps.points[where].tolist()} {problem} "
                      f"(image {image})")

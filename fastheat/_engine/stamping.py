@@ -3,10 +3,13 @@
 Every map fastheat writes is written here: cleared as the sink needs (all of it, one touch per
 page of fresh zeros, or only the windows the previous call stamped), then every point of
 ``Stamps`` max-merged into it with the values of a Gaussian table, or, for a per-point kind
-(``tables``), with each point's own values computed beforehand in one vectorised NumPy call.
-A label kind's points (``tables``, "label kinds"; SimCC) are 1-D labels instead: each writes
-one whole row of its map (``_stamp_label_images``), the maps of one family may differ in width.
-Nothing here validates or raises; the front ends have checked everything.
+(``tables``), with each point's own values computed beforehand in one vectorised NumPy call,
+merged as the kind says (``tables.MAX``, ``ADD_CLAMP`` or ``OVERWRITE``: each image's points in
+order, one image per thread, so the order-dependent merges are deterministic). A kind with a
+background channel gets it written after stamping; ``tables.MapKinds`` stamps each map with its
+own kind. A label kind's points (``tables``, "label kinds"; SimCC) are 1-D labels instead: each
+writes one whole row of its map (``_stamp_label_images``), the maps of one family may differ in
+width. Nothing here validates or raises; the front ends have checked everything.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from numba import prange
 from . import runtime, tables
 from .jit import jit, jit_parallel, prefetch
 from .stamps import CHANNEL, EMPTY, MAP, RADIUS, X, X_HI, X_LO, Y, Y_HI, Y_LO, Stamps
+from .tables import ADD_CLAMP, MAX
 
 CLEAR_ALL = 0  # how the kernel clears each image first: write zeros everywhere (``out=``),
 TOUCH_PAGES = 1  # write one zero per 4 KiB page of memory known to be zero (fresh np.zeros),
@@ -102,6 +106,33 @@ def stamp_values(flat, base, width, values, first, y0, y1, x0, x1):
 
 
 @jit
+def add_values(flat, base, width, values, first, y0, y1, x0, x1):
+    """``stamp_values`` merging by addition (in the maps' dtype: ``values`` are in it), each
+    sum above 1 clamped to 1 (OpenPose's ``_add_gaussian``)."""
+    span = x1 - x0
+    for yy in range(y0, y1):
+        cells = base + yy * width + x0
+        source = first + (yy - y0) * span
+        for i in range(span):
+            total = flat[cells + i] + values[source + i]
+            flat[cells + i] = 1 if total > 1 else total
+
+
+@jit
+def overwrite_values(flat, base, width, values, first, y0, y1, x0, x1):
+    """``stamp_values`` writing each value that is not NaN over the cell's (OpenPose's
+    ``_set_paf``: limb bands)."""
+    span = x1 - x0
+    for yy in range(y0, y1):
+        cells = base + yy * width + x0
+        source = first + (yy - y0) * span
+        for i in range(span):
+            value = values[source + i]
+            if not np.isnan(value):
+                flat[cells + i] = value
+
+
+@jit
 def clear_cells(flat, base, width, y0, y1, x0, x1):
     """Zero the cells ``[y0, y1) x [x0, x1)`` (``covered_cells``) of the map at ``flat[base:]``."""
     for yy in range(y0, y1):
@@ -156,7 +187,7 @@ def prefetch_cells(flat, base, width, y0, y1, x0, x1):
 
 
 def _stamp_images(maps, channels, height, width, clear, previous_starts, previous,
-                  previous_clips, starts, points, clips, table, covered, value_starts):
+                  previous_clips, starts, points, clips, table, covered, value_starts, merge):
     """Clear, then stamp, each image of the flat ``maps``; one image per thread (no races).
 
     ``maps`` is a tuple of C-contiguous ``(B, channels, height, width)`` maps, flattened. Point
@@ -164,9 +195,10 @@ def _stamp_images(maps, channels, height, width, clear, previous_starts, previou
     within its ``clips`` row unless ``clips`` is None: ``covered_cells``) into channel
     ``points[j, CHANNEL]`` of image ``b`` of ``maps[points[j, MAP]]``: with its own values
     ``table[value_starts[j]:]`` unless ``value_starts`` is None (a per-point kind, whose points
-    are clipped), else from the Gaussian table if its radius is at most ``covered`` (larger
-    radii are the caller's). Before stamping, the thread clears the image as ``clear`` says
-    (CLEAR_PREVIOUS: the cells of the previous call's points, after prefetching the new ones).
+    are clipped; merged as ``merge`` says), else from the Gaussian table if its radius is at
+    most ``covered`` (larger radii are the caller's). Before stamping, the thread clears the
+    image as ``clear`` says (CLEAR_PREVIOUS: the cells of the previous call's points, after
+    prefetching the new ones).
     The maps may hold more images than ``starts`` describes (a reused buffer): those are only
     cleared.
 
@@ -216,9 +248,15 @@ def _stamp_images(maps, channels, height, width, clear, previous_starts, previou
                         if value_starts is None:
                             stamp_cells(maps[points[j, MAP]], base, width, points[j, X],
                                         points[j, Y], points[j, RADIUS], table, y0, y1, x0, x1)
-                        else:
+                        elif merge == MAX:
                             stamp_values(maps[points[j, MAP]], base, width, table,
                                          value_starts[j], y0, y1, x0, x1)
+                        elif merge == ADD_CLAMP:
+                            add_values(maps[points[j, MAP]], base, width, table,
+                                       value_starts[j], y0, y1, x0, x1)
+                        else:
+                            overwrite_values(maps[points[j, MAP]], base, width, table,
+                                             value_starts[j], y0, y1, x0, x1)
 
 
 stamp_images_serial = jit(_stamp_images)
@@ -341,6 +379,11 @@ def stamp_maps(maps, stamps: Stamps, gaussian, num_threads: int | None, clear: i
     if tables.is_label(gaussian):
         stamp_label_maps(maps, stamps, gaussian, num_threads, clear, previous)
         return
+    if isinstance(gaussian, tables.MapKinds):
+        for m, kind in enumerate(gaussian.kinds):
+            stamp_maps((maps[m],), stamps_of_map(stamps, m), kind, num_threads, clear,
+                       None if previous is None else stamps_of_map(previous, m))
+        return
     _, channels, height, width = maps[0].shape
     dtype = maps[0].dtype
     table, covered, value_starts = values_for(stamps, gaussian, height, width, dtype)
@@ -358,10 +401,51 @@ def stamp_maps(maps, stamps: Stamps, gaussian, num_threads: int | None, clear: i
         stamp_images_serial, stamp_images_parallel, threads, variant,
         tuple([m.reshape(-1) for m in maps]), channels, height, width, clear,
         previous.starts, previous.points, previous.clips, stamps.starts, stamps.points,
-        stamps.clips, table, covered, value_starts,
+        stamps.clips, table, covered, value_starts, getattr(gaussian, "merge", MAX),
     )
     for j, b, (m, c, x, y, r), clip in _beyond_table(stamps, covered):
         tables.stamp_clipped_window(maps[m][b, c], x, y, r, gaussian, clip)
+    if getattr(gaussian, "background", False):
+        for heatmaps in maps:
+            runtime.call(background_channel, background_channel,
+                         heatmaps[:stamps.images].reshape(stamps.images, channels, -1))
+
+
+@jit
+def background_channel(heatmaps):
+    """Write the last channel of every image of the ``(B, C, H * W)`` ``heatmaps`` as ``1 -
+    max(0, the other channels)`` (OpenPose's ``1 - keypoint_maps.max(axis=0)`` with the
+    background channel still 0; ``1 - m`` is exact in float64 for a float32 ``m`` of at least
+    2**-30, and rounds to 1 in both below)."""
+    last = heatmaps.shape[1] - 1
+    for b in range(heatmaps.shape[0]):
+        peak = heatmaps[b, last]
+        peak[:] = 0
+        for c in range(last):
+            plane = heatmaps[b, c]
+            for i in range(plane.size):
+                peak[i] = max(peak[i], plane[i])
+        for i in range(peak.size):
+            peak[i] = 1 - peak[i]
+
+
+def stamps_of_map(stamps: Stamps, m: int) -> Stamps:
+    """The points of ``stamps`` on map ``m``, as points of a map 0 (for ``tables.MapKinds``:
+    each map stamped on its own), with their optional arrays' rows."""
+    mine = stamps.points[:, MAP] == m
+    if m == 0 and mine.all():
+        return stamps
+    index = np.flatnonzero(mine)
+
+    def rows(array):  # (np.take: 4x faster than fancy indexing here)
+        return None if array is None else np.take(array, index, axis=0)
+
+    points = rows(stamps.points)
+    points[:, MAP] = 0
+    return Stamps(np.searchsorted(index, stamps.starts), points,
+                  int(points[:, RADIUS].max(initial=-1)), stamps.cells, clips=rows(stamps.clips),
+                  centres=rows(stamps.centres), cell_values=rows(stamps.cell_values),
+                  regions=rows(stamps.regions), lines=rows(stamps.lines))
 
 
 NO_STARTS = np.zeros(0, np.int64)

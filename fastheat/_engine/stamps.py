@@ -4,10 +4,10 @@ A family's compiled pass turns its annotations into stamps: per point the map it
 or br for CornerNet, the one heatmap for CenterNet), its channel (class or joint), its grid
 cell and its shape (an isotropic radius), grouped by image.
 
-Two optional per-point arrays serve Gaussians that are not a centred square (keypoint
-heatmaps): ``clips`` restricts each point's square to a rectangle of cells, and ``centres``
-holds sub-pixel centres for Gaussians whose values are computed per point (``tables``,
-"per-point kinds").
+Optional per-point arrays serve stamps that are not a centred square: ``clips`` restricts
+each point's square to a rectangle of cells, ``centres`` holds sub-pixel centres for Gaussians
+whose values are computed per point (``tables``, "per-point kinds"), and ``lines`` the line
+and value of limb bands (``tables.LimbBand``: OpenPose's part affinity fields).
 
 The points of a label kind (``tables``, "label kinds": SimCC's 1-D labels) read the columns
 differently: ``Y`` is the row written (``0 <= Y < R`` of maps ``(B, C, R, widths[MAP])``), ``X``
@@ -36,6 +36,9 @@ MAP, CHANNEL, X, Y, RADIUS = range(5)
 COLUMNS = 5
 #: Columns of ``Stamps.clips``: the half-open rectangle ``[X_LO, X_HI) x [Y_LO, Y_HI)``.
 X_LO, X_HI, Y_LO, Y_HI = range(4)
+#: Columns of ``Stamps.lines``: a point ``(X0, Y0)`` of the line (map cells), its unit
+#: direction ``(UX, UY)``, and the ``VALUE`` written on the band.
+X0, Y0, UX, UY, VALUE = range(5)
 #: What the kernels get for "no clips" (every point covers its whole square).
 NO_CLIPS = np.zeros((0, 4), np.int64)
 
@@ -77,6 +80,13 @@ class Stamps:
         not, below 2**31 in magnitude; for a region Gaussian (``EllipticalGaussian``) the
         ellipse's box around the point's cell (``x_hi - x - 1 == x - x_lo``, likewise y).
         Present exactly when the family declares region fields.
+    lines : float64 (n, 5), optional
+        Per point of a limb band (``tables.LimbBand``), ``(x0, y0, ux, uy, value)``
+        (``X0`` ...): the band's line passes through ``(x0, y0)`` (map cells) with direction
+        ``(ux, uy)``, and ``value`` is written on every cell of the point's clip rectangle
+        within the band's half-width of the line. All finite; ``ux**2 + uy**2`` is 1 up to
+        rounding (the family normalised a vector of norm at least 1e-7), ``|value| <= 1``.
+        Rows of points of other kinds (on another map) are unused.
     """
 
     starts: NDArray[np.int64]
@@ -87,6 +97,7 @@ class Stamps:
     centres: NDArray[np.float64] | None = None
     cell_values: NDArray[np.float32] | None = None
     regions: NDArray[np.int64] | None = None
+    lines: NDArray[np.float64] | None = None
 
     @property
     def images(self) -> int:

@@ -39,6 +39,15 @@ window only. The cache keeps at most ``CACHE_KEYS`` tables and ``CACHE_BYTES`` i
 ``kinds.py`` holds kinds of a chosen kernel precision (mmdetection's float32 ``gaussian2D``, a
 table kind) and elliptical ones with separate x and y radii (a per-point kind reading whole
 kernels from bounded tables per radius pair).
+A per-point kind may also set ``merge`` (``MAX``, the default, order-free;
+``ADD_CLAMP``, added then clamped at 1, its values in the maps' dtype; ``OVERWRITE``, written
+unless NaN, the last point winning; the order-dependent merges stamp each image's points in
+order) and ``background = True``: the map's last channel is then ``1 - max(0, the other
+channels)`` everywhere (OpenPose's background), rewritten after every stamping.
+
+``MapKinds(kinds)`` gives each of a family's maps its own kind (its maps may differ in
+channels: ``Family.map_shapes``); ``LimbBand(half_width)`` is the per-point kind of limb bands
+(``Stamps.lines``): a constant written on the cells within ``half_width`` of a line.
 """
 
 from __future__ import annotations
@@ -52,7 +61,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 from . import runtime
+from .jit import jit
+from .stamps import UX, UY, VALUE, X0, Y0
 
+#: How a per-point kind's values meet the map (its ``merge``): the maximum (order-free), added
+#: then clamped at 1, or written unless NaN (the last point winning).
+MAX, ADD_CLAMP, OVERWRITE = range(3)
 #: Bytes of one table: radii up to 291 in float32, 231 in float64.
 TABLE_BYTES = 64 << 20
 #: The cache keeps the tables of at most ``CACHE_KEYS`` option sets and ``CACHE_BYTES`` in all,
@@ -104,6 +118,14 @@ def is_label(gaussian) -> bool:
 def is_per_point(gaussian) -> bool:
     """Whether ``gaussian`` (a ``spec.gaussian``) computes its values per point."""
     return bool(getattr(gaussian, "per_point", False))
+
+
+def max_merged(gaussian) -> bool:
+    """Whether ``gaussian`` (a ``spec.gaussian``) max-merges everything it stamps (no other
+    merge, no background channel, one kind for every map): what a ``scatter_reduce_(...,
+    "amax")`` of its cells reproduces."""
+    return (not isinstance(gaussian, MapKinds) and getattr(gaussian, "merge", MAX) == MAX
+            and not getattr(gaussian, "background", False))
 
 
 def values_of(gaussian, dy: NDArray, dx: NDArray, radius: int) -> NDArray:
@@ -245,3 +267,51 @@ def _make_room(current: GaussianTable, nbytes: int) -> None:
         if table is not current:
             del _TABLES[key]
             total -= table.nbytes
+
+
+@dataclass(frozen=True)
+class MapKinds:
+    """One kind per map (``kinds[m]`` for the points of map ``m``), for a family whose maps
+    stamp different things (OpenPose: Gaussians added into keypoint maps, limb bands written
+    into part affinity fields)."""
+
+    kinds: tuple
+
+
+@jit
+def _band_values(windows, lines, value_starts, half_width, out):
+    """Every point's band over its window ``windows[j]`` (``y0, y1, x0, x1``), row after row
+    into ``out[value_starts[j]:]``: its ``value`` where ``|(x - x0) * uy - (y - y0) * ux| <=
+    half_width`` (``Stamps.lines``; ``x``, ``y`` the cell's integer coordinates), else NaN
+    (left as it is by ``OVERWRITE``)."""
+    for j in range(windows.shape[0]):
+        y0, y1, x0, x1 = windows[j, 0], windows[j, 1], windows[j, 2], windows[j, 3]
+        line_x, line_y = lines[j, X0], lines[j, Y0]
+        ux, uy, value = lines[j, UX], lines[j, UY], lines[j, VALUE]
+        position = value_starts[j]
+        for yy in range(y0, y1):
+            dy = yy - line_y
+            for xx in range(x0, x1):
+                d = abs((xx - line_x) * uy - dy * ux)
+                out[position] = value if d <= half_width else np.nan
+                position += 1
+
+
+@dataclass(frozen=True)
+class LimbBand:
+    """A band of ``half_width`` map cells around each point's line (``Stamps.lines``) within
+    its clip rectangle, holding the point's value: a per-point kind merged with ``OVERWRITE``
+    (in point order, the last one winning). Two bands per limb, its direction's x and y on
+    two channels, are lightweight OpenPose's part affinity field (``_set_paf``): the distance
+    ``|(x - x0) * uy - (y - y0) * ux|`` is computed in float64 as there."""
+
+    half_width: float
+    per_point: ClassVar[bool] = True
+    merge: ClassVar[int] = OVERWRITE
+
+    def window_values(self, stamps, windows, value_starts) -> NDArray[np.float64]:
+        values = np.empty(int(value_starts[-1]), np.float64)
+        if values.size:
+            runtime.call(_band_values, _band_values, windows, stamps.lines, value_starts,
+                         self.half_width, values)
+        return values
