@@ -90,9 +90,6 @@ def test_keypoints_png_peaks_on_the_joints(show_targets, tmp_path, method):
                                           ("associative_embedding", "udp")])
 def test_simcc_and_associative_embedding_pngs_peak_on_the_joints(show_targets, tmp_path, mode,
                                                                  method):
-
-@pytest.mark.parametrize("mode", ["deeplabcut", "openpose"])
-def test_deeplabcut_and_openpose_pngs_peak_on_the_keypoints(show_targets, tmp_path, mode):
     pytest.importorskip("matplotlib")
     from matplotlib.image import imread
 
@@ -144,6 +141,13 @@ def test_centerpoint_png_peaks_on_the_decoded_centres(show_targets, tmp_path):
         on_map = ((centres >= 0) & (centres < 128)).all(axis=1)
         assert set(map(tuple, centres[on_map].tolist())) <= peaks
 
+
+@pytest.mark.parametrize("mode", ["deeplabcut", "openpose"])
+def test_deeplabcut_and_openpose_pngs_peak_on_the_keypoints(show_targets, tmp_path, mode):
+    pytest.importorskip("matplotlib")
+    from matplotlib.image import imread
+
+    out = tmp_path / f"{mode}.png"
     assert show_targets.main(["--out", str(out), "--mode", mode, "--seed", "2",
                               "--images", "3"]) == 0
     picture = imread(out)
