@@ -342,7 +342,7 @@ def test_any_changed_point_is_refused_or_rendered_in_bounds(kind, seed, column, 
     try:
         check_sparse(corrupted)
     except (ValueError, TypeError) as error:
-        assert f"[{j}]" in str(error) or "max_radius" in str(error)
+        assert "targets.stamps." in str(error)  # a named field (the point, or one it now clashes with)
         return
     # accepted: a cell moved (x or y within +-2**31); the maps equal the changed stamps' render
     got = corrupted.to_dense()
