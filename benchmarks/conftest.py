@@ -1,4 +1,4 @@
-"""What every benchmark shares: how a speed target is reported.
+"""What every benchmark shares: how calls are timed and how a speed target is reported.
 
 A benchmark measures; it does not fail because the machine is busy. ``target(ok, report)``
 prints the report with whether the target was met, and fails on a miss only when
@@ -7,6 +7,7 @@ prints the report with whether the target was met, and fails on a miss only when
 """
 
 import os
+import time
 
 import pytest
 
@@ -21,3 +22,20 @@ def target():
             assert ok, report
 
     return check
+
+
+def durations(function, seconds: float = 1.0, least: int = 5) -> list:
+    """Durations of repeated calls of ``function`` for about ``seconds`` (at least ``least``)."""
+    times, spent = [], 0.0
+    while spent < seconds or len(times) < least:
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+        spent += times[-1]
+    return times
+
+
+@pytest.fixture
+def timed():
+    """``durations``: ``timed(function, seconds=1.0, least=5)``."""
+    return durations

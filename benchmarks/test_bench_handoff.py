@@ -12,7 +12,6 @@ Group ``hand-off``: pickle + unpickle the dense targets (what a DataLoader write
 
 import pickle
 import statistics
-import time
 
 import pytest
 
@@ -42,7 +41,7 @@ def test_sparse_targets_cross_and_render(benchmark, batch):
     benchmark(lambda: encoder.render(pickle.loads(pickle.dumps(sparse, protocol=5))))
 
 
-def test_door_check_cost(batch, target):
+def test_door_check_cost(batch, target, timed):
     """``check_sparse`` (run at every door into rendering) against rendering the COCO-size
     CornerNet batch into a reused encoder and into fresh maps; target: under 5% of the former.
     Both sides are measured interleaved, min and median of repeats."""
@@ -54,19 +53,10 @@ def test_door_check_cost(batch, target):
     times = {name: [] for name in runs}
     for _ in range(7):
         for name, run in runs.items():
-            times[name] += timed(run, seconds=0.1)
+            times[name] += timed(run, seconds=0.1, least=1)
     lines = [f"{name}: min {min(t) * 1e6:.1f} us, median {statistics.median(t) * 1e6:.1f} us"
              for name, t in times.items()]
     share = min(times["check"]) / min(times["render (reused encoder, check included)"])
     target(share < 0.05, f"{'; '.join(lines)}; the check is {share:.1%} of the reused render "
            f"({len(sparse.stamps.points)} points, target < 5%)")
 
-
-def timed(function, seconds: float):
-    durations, spent = [], 0.0
-    while spent < seconds:
-        start = time.perf_counter()
-        function()
-        durations.append(time.perf_counter() - start)
-        spent += durations[-1]
-    return durations

@@ -17,7 +17,6 @@ issue's targets: 30x mmpose's loop for msra and udp, 5x for dark, 30x bottom-up.
 """
 
 import statistics
-import time
 
 import numpy as np
 import pytest
@@ -85,19 +84,9 @@ def test_keypoint_batch(benchmark, name, method, runner):
         benchmark(call)
 
 
-def timed(function, seconds=1.0, least=5):
-    """Durations of repeated calls for about ``seconds`` (at least ``least`` calls)."""
-    times, spent = [], 0.0
-    while spent < seconds or len(times) < least:
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-        spent += times[-1]
-    return times
-
 
 @pytest.mark.parametrize("name, method", CASES)
-def test_speedups(name, method, target):
+def test_speedups(name, method, target, timed):
     runs = calls(name, method)
     for call in runs.values():
         call()

@@ -19,7 +19,6 @@ checks the issue's targets for ``batch_encode``: 30x mmpose's loop for msra, 20x
 """
 
 import statistics
-import time
 
 import numpy as np
 import pytest
@@ -68,19 +67,9 @@ def test_codec_batch(benchmark, method, runner):
         benchmark(call)
 
 
-def timed(function, seconds=1.0, least=5):
-    """Durations of repeated calls for about ``seconds`` (at least ``least`` calls)."""
-    times, spent = [], 0.0
-    while spent < seconds or len(times) < least:
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-        spent += times[-1]
-    return times
-
 
 @pytest.mark.parametrize("method", list(CODECS))
-def test_speedups(method, target):
+def test_speedups(method, target, timed):
     runs = calls(method)
     for call in runs.values():
         call()

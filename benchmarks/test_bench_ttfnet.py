@@ -23,7 +23,6 @@ import pytest
 import fastheat
 import naive
 from fastheat.workloads import coco_like_detections
-from test_bench_keypoints import timed
 
 SIZES = dict(num_classes=80, input_size=(512, 512), output_size=(128, 128))
 BATCH = coco_like_detections(0, batch_size=16, num_classes=80, input_size=(512, 512),
@@ -55,7 +54,7 @@ def test_ttfnet_batch(benchmark, runner):
         benchmark(call)
 
 
-def test_speedups():
+def test_speedups(timed):
     runs = calls()
     for call in runs.values():
         call()
