@@ -61,7 +61,7 @@ from .associative_embedding import ASSOCIATIVE_EMBEDDING, encode_associative_emb
 from .keypoints import MAX_SIGMA, MIN_SIGMA, encode_keypoints
 from .simcc import SIMCC, encode_simcc
 
-__all__ = ["CODECS", "FASTHEAT_CODECS", "AssociativeEmbedding", "FastheatCodec", "MSRAHeatmap",
+__all__ = ["AssociativeEmbedding", "CODECS", "FASTHEAT_CODECS", "FastheatCodec", "MSRAHeatmap",
            "SimCCLabel", "UDPHeatmap"]
 
 #: mmpose's ``KEYPOINT_CODECS``' child of scope ``fastheat`` (the existing one if a module
