@@ -23,20 +23,21 @@ same keys, dtypes and bits, computed by the fastheat family; ``batch_encode`` ta
 ``(B, N, K, 2)`` and ``(B, N, K)``, and returns the same keys with a batch axis, equal to
 ``encode`` image by image, in one call.
 
-The bits are mmpose's for keypoints that mmpose computes in float32: for the heatmap codecs,
-whose division by the codec's float32 scale mmpose computes in float32, float32 keypoints (what
-mmpose's pipeline holds), and float16 or 8/16-bit integers; for ``SimCCLabel``, which
-multiplies them by a Python float, float32 keypoints only (float16 stays float16, integers
-become float64). Keypoints of any other dtype are encoded by mmpose's own code, as it computes
-them (a ``RuntimeWarning`` once per process says so: cast them to float32 for fastheat's speed),
-and so are images of no keypoints (``K == 0``).
+The bits are mmpose's for keypoints that mmpose computes in float32: for the heatmap codecs and
+``AssociativeEmbedding``, whose division by the codec's float32 scale mmpose computes in
+float32, float32 keypoints (what mmpose's pipeline holds), and float16 or 8/16-bit integers;
+for ``SimCCLabel``, which multiplies them by a Python float, float32 keypoints only (float16
+stays float16, integers become float64). Keypoints of any other dtype are encoded by mmpose's
+own code, as it computes them (a ``RuntimeWarning`` once per process says so: cast them to
+float32 for fastheat's speed), and so are images of no keypoints (``K == 0``).
 
-Adding a codec: subclass
-``FastheatCodec`` and mmpose's codec, check the options fastheat cannot reproduce in
-``__init__`` (``unsupported``), implement ``_encode_batch`` (the batch from the fastheat
-family, in mmpose's keys, ``keypoint_weights`` through ``mmpose_weights``), set
-``single_instance = False`` if mmpose's ``encode`` takes several instances, and add the class
-to ``CODECS`` at the bottom of this file: that registers it as ``fastheat.<its name>``.
+Adding a codec: subclass ``FastheatCodec`` and mmpose's codec, check the options fastheat
+cannot reproduce in ``__init__`` (``unsupported``, ``check_options``), implement
+``_encode_batch`` (the batch from the fastheat family, in mmpose's keys, ``keypoint_weights``
+through ``mmpose_weights``), set ``single_instance = False`` if mmpose's ``encode`` takes
+several instances, override ``computes_as_mmpose`` if mmpose computes the keypoints otherwise
+than by a float32 scale, and add the class to ``CODECS`` at the bottom of this file: that
+registers it as ``fastheat.<its name>``.
 """
 
 from __future__ import annotations
@@ -357,8 +358,9 @@ class AssociativeEmbedding(FastheatCodec, mmpose_codecs.AssociativeEmbedding):
 
     def __init__(self, input_size, heatmap_size, sigma=None, use_udp=False,
                  decode_keypoint_order=[],  # mmpose's default (its __init__ copies it)
-                 decode_nms_kernel=5, decode_gaussian_kernel=3, decode_keypoint_thr=0.1, decode_tag_thr=1.0,
-                 decode_topk=30, decode_center_shift=0.0, decode_max_instances=None):
+                 decode_nms_kernel=5, decode_gaussian_kernel=3, decode_keypoint_thr=0.1,
+                 decode_tag_thr=1.0, decode_topk=30, decode_center_shift=0.0,
+                 decode_max_instances=None):
         name = type(self).__name__
         if sigma is not None:
             check_sigma(name, sigma)
