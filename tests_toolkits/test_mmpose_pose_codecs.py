@@ -14,7 +14,6 @@ from mmpose import codecs as mmpose_codecs
 from mmpose.registry import KEYPOINT_CODECS
 from test_mmpose import assert_identical, generate_target
 
-import fastheat
 import fastheat.mmpose
 
 VISIBLE_DTYPES = [np.float32, np.float64, np.int64, np.uint8, np.bool_]
