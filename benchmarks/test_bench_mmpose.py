@@ -6,7 +6,8 @@
 
 A COCO top-down batch (64 images of one person, 17 keypoints, input 256x192, heatmaps 64x48,
 sigma 2, 80% of the keypoints visible), for ``MSRAHeatmap`` (msra), ``MSRAHeatmap(unbiased=True)``
-(dark) and ``UDPHeatmap`` (udp), each group comparing:
+(dark) and ``UDPHeatmap`` (udp), and RTMPose's ``SimCCLabel`` (simcc: the same batch, split
+ratio 2, sigma (4.9, 5.66), labels of 384 and 512 cells), each group comparing:
 
 - ``mmpose``: mmpose's codec ``encode`` looped over the batch (its outputs not stacked, as a
   DataLoader's collate would, which costs more again and is not counted);
@@ -15,7 +16,8 @@ sigma 2, 80% of the keypoints visible), for ``MSRAHeatmap`` (msra), ``MSRAHeatma
 - ``batch_encode``: the fastheat codec's ``batch_encode`` on the whole batch (one thread).
 
 ``test_speedups`` times the same calls (best and median of several rounds), prints them and
-checks the issue's targets for ``batch_encode``: 30x mmpose's loop for msra, 20x udp, 8x dark.
+reports the issue's targets for ``batch_encode``: 30x mmpose's loop for msra, 20x udp and
+simcc, 8x dark.
 """
 
 import statistics
@@ -28,10 +30,13 @@ from mmpose.registry import KEYPOINT_CODECS  # noqa: E402
 
 import fastheat.mmpose  # noqa: E402,F401 (registers the fastheat codecs)
 
-CODECS = {"msra": ("MSRAHeatmap", {}), "dark": ("MSRAHeatmap", dict(unbiased=True)),
-          "udp": ("UDPHeatmap", {})}
-TARGETS = {"msra": 30, "udp": 20, "dark": 8}
 SIZES = dict(input_size=(192, 256), heatmap_size=(48, 64), sigma=2.0)  # mmpose's [w, h]
+#: method: (the codec's class name, its options)
+CODECS = {"msra": ("MSRAHeatmap", SIZES), "dark": ("MSRAHeatmap", dict(SIZES, unbiased=True)),
+          "udp": ("UDPHeatmap", SIZES),
+          "simcc": ("SimCCLabel", dict(input_size=(192, 256), sigma=(4.9, 5.66),
+                                       simcc_split_ratio=2.0))}
+TARGETS = {"msra": 30, "udp": 20, "dark": 8, "simcc": 20}
 
 
 def batch(seed=0, size=64, count=17, visible_fraction=0.8):
@@ -44,9 +49,9 @@ def batch(seed=0, size=64, count=17, visible_fraction=0.8):
 
 def calls(method):
     """``{"mmpose": ..., "encode": ..., "batch_encode": ...}``: one batch each, one thread."""
-    name, extra = CODECS[method]
-    theirs = KEYPOINT_CODECS.build(dict(type=name, **SIZES, **extra))
-    ours = KEYPOINT_CODECS.build(dict(type=f"fastheat.{name}", **SIZES, **extra))
+    name, options = CODECS[method]
+    theirs = KEYPOINT_CODECS.build(dict(type=name, **options))
+    ours = KEYPOINT_CODECS.build(dict(type=f"fastheat.{name}", **options))
     keypoints, visible = batch()
     return {
         "mmpose": lambda: [theirs.encode(k, v) for k, v in zip(keypoints, visible)],

@@ -12,26 +12,32 @@ Importing this module adds a child registry of scope ``fastheat`` to mmpose's
 * ``fastheat.MSRAHeatmap``: mmpose's ``MSRAHeatmap`` (``unbiased=False``: ``method="msra"``;
   ``unbiased=True``, DarkPose: ``method="dark"``);
 * ``fastheat.UDPHeatmap``: mmpose's ``UDPHeatmap`` with ``heatmap_type="gaussian"``
-  (``method="udp"``).
+  (``method="udp"``);
+* ``fastheat.SimCCLabel``: mmpose's ``SimCCLabel`` (``fastheat.encode_simcc``);
+* ``fastheat.AssociativeEmbedding``: mmpose's ``AssociativeEmbedding``
+  (``fastheat.encode_associative_embedding``).
 
 Each subclasses mmpose's codec (same constructor arguments and attributes; ``decode`` and the
 mapping tables are mmpose's). ``encode(keypoints, keypoints_visible)`` returns mmpose's dict,
-same keys, dtypes and bits, computed by ``fastheat.encode_keypoints``; ``batch_encode`` takes a
-batch, ``(B, N, K, 2)`` and ``(B, N, K)``, and returns the same keys with a batch axis, equal to
+same keys, dtypes and bits, computed by the fastheat family; ``batch_encode`` takes a batch,
+``(B, N, K, 2)`` and ``(B, N, K)``, and returns the same keys with a batch axis, equal to
 ``encode`` image by image, in one call.
 
-The bits are mmpose's for keypoints whose division by the codec's float32 scale mmpose computes
-in float32: float32 keypoints (what mmpose's pipeline holds), and float16 or 8/16-bit integers.
-Keypoints of any other dtype (float64, int64, ...), for which mmpose computes in float64, are
-encoded by mmpose's own code, as it computes them (a ``RuntimeWarning`` once per process says
-so: cast them to float32 for fastheat's speed), and so are images of no keypoints (``K == 0``).
+The bits are mmpose's for keypoints that mmpose computes in float32: for the heatmap codecs and
+``AssociativeEmbedding``, whose division by the codec's float32 scale mmpose computes in
+float32, float32 keypoints (what mmpose's pipeline holds), and float16 or 8/16-bit integers;
+for ``SimCCLabel``, which multiplies them by a Python float, float32 keypoints only (float16
+stays float16, integers become float64). Keypoints of any other dtype are encoded by mmpose's
+own code, as it computes them (a ``RuntimeWarning`` once per process says so: cast them to
+float32 for fastheat's speed), and so are images of no keypoints (``K == 0``).
 
-Adding a codec (the SimCC and associative-embedding families, once they exist): subclass
-``FastheatCodec`` and mmpose's codec, check the options fastheat cannot reproduce in
-``__init__`` (``unsupported``), implement ``_encode_batch`` (the batch from the fastheat
-family, in mmpose's keys, ``keypoint_weights`` through ``mmpose_weights``), set
-``single_instance = False`` if mmpose's ``encode`` takes several instances, and add the class
-to ``CODECS`` at the bottom of this file: that registers it as ``fastheat.<its name>``.
+Adding a codec: subclass ``FastheatCodec`` and mmpose's codec, check the options fastheat
+cannot reproduce in ``__init__`` (``unsupported``, ``check_options``), implement
+``_encode_batch`` (the batch from the fastheat family, in mmpose's keys, ``keypoint_weights``
+through ``mmpose_weights``), set ``single_instance = False`` if mmpose's ``encode`` takes
+several instances, override ``computes_as_mmpose`` if mmpose computes the keypoints otherwise
+than by a float32 scale, and add the class to ``CODECS`` at the bottom of this file: that
+registers it as ``fastheat.<its name>``.
 """
 
 from __future__ import annotations
@@ -52,9 +58,12 @@ except ImportError as error:  # mmpose is not a dependency of fastheat
         f"({error}): pip install --no-deps mmpose==1.3.2 && pip install mmengine mmcv-lite "
         f"opencv-python-headless munkres scipy torch") from error
 
+from .associative_embedding import ASSOCIATIVE_EMBEDDING, encode_associative_embedding
 from .keypoints import MAX_SIGMA, MIN_SIGMA, encode_keypoints
+from .simcc import SIMCC, encode_simcc
 
-__all__ = ["CODECS", "FASTHEAT_CODECS", "FastheatCodec", "MSRAHeatmap", "UDPHeatmap"]
+__all__ = ["AssociativeEmbedding", "CODECS", "FASTHEAT_CODECS", "FastheatCodec", "MSRAHeatmap",
+           "SimCCLabel", "UDPHeatmap"]
 
 #: mmpose's ``KEYPOINT_CODECS``' child of scope ``fastheat`` (the existing one if a module
 #: already made it): ``dict(type="fastheat.MSRAHeatmap")`` builds from it.
@@ -94,6 +103,23 @@ def check_sigma(codec: str, sigma) -> None:
                          f"got {sigma!r}")
 
 
+def check_python_number(codec: str, name: str, value) -> None:
+    """A Python int or float: mmpose computes float32 keypoints with a NumPy scalar in another
+    precision than the one fastheat reproduces (NEP 50)."""
+    if type(value) not in (int, float):
+        raise TypeError(f"fastheat.{codec}: {name} must be a Python int or float, got "
+                        f"{type(value).__name__} {value!r} (mmpose computes with a NumPy "
+                        f"scalar {name} in its dtype: pass float({name}))")
+
+
+def check_options(codec: str, family, options: dict) -> None:
+    """The fastheat family's own check of the options (its errors, named after the codec)."""
+    try:
+        family.spec(options)
+    except (TypeError, ValueError) as error:
+        raise type(error)(f"fastheat.{codec}: {error}") from error
+
+
 def computed_in_float32(keypoints: np.ndarray) -> bool:
     """Whether mmpose divides these keypoints by its float32 scale factor in float32."""
     return keypoints.dtype.kind in "fiu" and np.promote_types(keypoints.dtype,
@@ -121,6 +147,12 @@ class FastheatCodec:
     #: mmpose's ``encode`` takes one instance only (``keypoints.shape[0] == 1``).
     single_instance: ClassVar[bool] = True
 
+    @staticmethod
+    def computes_as_mmpose(keypoints: np.ndarray) -> bool:
+        """Whether fastheat computes these keypoints in mmpose's precision (else mmpose's own
+        code encodes them): the heatmap codecs' division by a float32 scale."""
+        return computed_in_float32(keypoints)
+
     def encode(self, keypoints, keypoints_visible=None) -> dict:
         """mmpose's ``encode``, computed by fastheat: see the module docstring.
 
@@ -132,7 +164,7 @@ class FastheatCodec:
             Default: float32 ones. ``keypoint_weights`` has its dtype.
         """
         keypoints, visible = self._checked(keypoints, keypoints_visible, batched=False)
-        if left_to_mmpose(keypoints, visible):
+        if left_to_mmpose(keypoints, visible, self.computes_as_mmpose):
             return super().encode(keypoints, visible)
         return {key: value[0] for key, value in self._encode_batch(keypoints[None],
                                                                    visible[None]).items()}
@@ -156,7 +188,7 @@ class FastheatCodec:
             ``np.stack([encode(keypoints[b], keypoints_visible[b])[key] for b in range(B)])``.
         """
         keypoints, visible = self._checked(keypoints, keypoints_visible, batched=True)
-        if left_to_mmpose(keypoints, visible):
+        if left_to_mmpose(keypoints, visible, self.computes_as_mmpose):
             encoded = [super(FastheatCodec, self).encode(k, v) for k, v in zip(keypoints, visible)]
             return {key: np.stack([e[key] for e in encoded]) for key in encoded[0]}
         return self._encode_batch(keypoints, visible, num_threads)
@@ -191,13 +223,13 @@ class FastheatCodec:
         return keypoints, visible
 
 
-def left_to_mmpose(keypoints: np.ndarray, visible: np.ndarray) -> bool:
+def left_to_mmpose(keypoints: np.ndarray, visible: np.ndarray, computes_as_mmpose) -> bool:
     """Whether mmpose's own code encodes these: no keypoints (``K == 0``: empty maps), or
-    dtypes mmpose computes in another precision than the one fastheat reproduces (a warning,
-    once per process)."""
+    dtypes mmpose computes in another precision than the one fastheat reproduces
+    (``computes_as_mmpose(keypoints)`` false; a warning, once per process)."""
     if keypoints.shape[-2] == 0:
         return True
-    if computed_in_float32(keypoints) and exact_in_float64(visible):
+    if computes_as_mmpose(keypoints) and exact_in_float64(visible):
         return False
     global _warned_fallback
     if not _warned_fallback:
@@ -268,8 +300,92 @@ class UDPHeatmap(_HeatmapCodec, mmpose_codecs.UDPHeatmap):
                          blur_kernel_size=blur_kernel_size)
 
 
+class SimCCLabel(FastheatCodec, mmpose_codecs.SimCCLabel):
+    """mmpose's ``SimCCLabel`` (RTMPose), labels by ``fastheat.encode_simcc``.
+
+    Parameters are mmpose's: ``input_size`` ``[w, h]`` (integers), ``smoothing_type``,
+    ``sigma`` (a Python int or float, or a pair of them), ``simcc_split_ratio`` and
+    ``label_smooth_weight`` (Python ints or floats), ``normalize``, and ``use_dark``,
+    ``decode_visibility``, ``decode_beta`` (decoding only). ``encode`` takes several instances;
+    only float32 keypoints are computed by fastheat (see the module docstring).
+    """
+
+    single_instance = False
+
+    @staticmethod
+    def computes_as_mmpose(keypoints: np.ndarray) -> bool:
+        """mmpose multiplies the keypoints by a Python float: float32 only stays float32."""
+        return keypoints.dtype == np.float32
+
+    def __init__(self, input_size, smoothing_type="gaussian", sigma=6.0, simcc_split_ratio=2.0,
+                 label_smooth_weight=0.0, normalize=True, use_dark=False,
+                 decode_visibility=False, decode_beta=150.0):
+        name = type(self).__name__
+        for value in sigma if isinstance(sigma, (tuple, list)) else (sigma,):
+            check_python_number(name, "sigma", value)
+        check_python_number(name, "simcc_split_ratio", simcc_split_ratio)
+        check_python_number(name, "label_smooth_weight", label_smooth_weight)
+        self._options = dict(input_size=check_size(name, "input_size", input_size, 1),
+                             sigma=tuple(sigma) if isinstance(sigma, list) else sigma,
+                             simcc_split_ratio=simcc_split_ratio, smoothing_type=smoothing_type,
+                             label_smooth_weight=label_smooth_weight, normalize=normalize)
+        check_options(name, SIMCC, self._options)
+        super().__init__(input_size=input_size, smoothing_type=smoothing_type, sigma=sigma,
+                         simcc_split_ratio=simcc_split_ratio,
+                         label_smooth_weight=label_smooth_weight, normalize=normalize,
+                         use_dark=use_dark, decode_visibility=decode_visibility,
+                         decode_beta=decode_beta)
+
+    def _encode_batch(self, keypoints: np.ndarray, visible: np.ndarray,
+                      num_threads=None) -> dict:
+        targets = encode_simcc(keypoints, visible.astype(np.float64), num_threads=num_threads,
+                               **self._options)
+        return dict(keypoint_x_labels=targets.x_labels, keypoint_y_labels=targets.y_labels,
+                    keypoint_weights=mmpose_weights(visible, targets.weights))
+
+
+class AssociativeEmbedding(FastheatCodec, mmpose_codecs.AssociativeEmbedding):
+    """mmpose's ``AssociativeEmbedding`` (HigherHRNet), targets by
+    ``fastheat.encode_associative_embedding``.
+
+    Parameters are mmpose's: ``input_size`` and ``heatmap_size`` ``[w, h]`` (integers, >= 2
+    with ``use_udp``), ``sigma`` (a Python int or float, default mmpose's ``sqrt(W * H) / 64``;
+    mmpose also takes a per-instance list, which fastheat does not), ``use_udp``, and the
+    ``decode_*`` options (decoding only). ``encode`` takes several instances.
+    """
+
+    single_instance = False
+
+    def __init__(self, input_size, heatmap_size, sigma=None, use_udp=False,
+                 decode_keypoint_order=[],  # mmpose's default (its __init__ copies it)
+                 decode_nms_kernel=5, decode_gaussian_kernel=3, decode_keypoint_thr=0.1,
+                 decode_tag_thr=1.0, decode_topk=30, decode_center_shift=0.0,
+                 decode_max_instances=None):
+        name = type(self).__name__
+        if sigma is not None:
+            check_sigma(name, sigma)
+        self._options = dict(input_size=check_size(name, "input_size", input_size, 1),
+                             heatmap_size=check_size(name, "heatmap_size", heatmap_size, 1),
+                             sigma=sigma, use_udp=use_udp)  # (use_udp's sizes: the family's)
+        check_options(name, ASSOCIATIVE_EMBEDDING, self._options)
+        super().__init__(input_size=input_size, heatmap_size=heatmap_size, sigma=sigma,
+                         use_udp=use_udp, decode_keypoint_order=decode_keypoint_order,
+                         decode_nms_kernel=decode_nms_kernel,
+                         decode_gaussian_kernel=decode_gaussian_kernel,
+                         decode_keypoint_thr=decode_keypoint_thr, decode_tag_thr=decode_tag_thr,
+                         decode_topk=decode_topk, decode_center_shift=decode_center_shift,
+                         decode_max_instances=decode_max_instances)
+
+    def _encode_batch(self, keypoints: np.ndarray, visible: np.ndarray,
+                      num_threads=None) -> dict:
+        targets = encode_associative_embedding(keypoints, visible.astype(np.float64),
+                                               num_threads=num_threads, **self._options)
+        return dict(heatmaps=targets.heatmaps, keypoint_indices=targets.keypoint_indices,
+                    keypoint_weights=mmpose_weights(visible, targets.keypoint_weights))
+
+
 #: Every fastheat codec, registered in ``FASTHEAT_CODECS`` under its class name. Add new
 #: codecs here (see the module docstring).
-CODECS = (MSRAHeatmap, UDPHeatmap)
+CODECS = (MSRAHeatmap, UDPHeatmap, SimCCLabel, AssociativeEmbedding)
 for _codec in CODECS:
     FASTHEAT_CODECS.register_module(module=_codec, force=True)
