@@ -66,23 +66,20 @@ _PROBLEMS = {
 
 
 @jit
-def _point_problem(starts, points, map_channels, result):
-    """Check ``starts`` and every point (map ``m`` has ``map_channels[m]`` channels);
-    ``result`` gets ``(code, where, max_radius)``: the first problem's code (0: none) and its
-    index (into ``starts`` or the points), else the points' largest radius."""
+def _point_problem(starts, points, map_channels):
+    """Check ``starts`` and every point (map ``m`` has ``map_channels[m]`` channels): ``(code,
+    where, max_radius)``, the first problem's code (0: none) and its index (into ``starts`` or
+    the points), else the points' largest radius."""
     n = points.shape[0]
-    result[0], result[1], result[2] = 0, 0, -1
     if starts[0] != 0:
-        result[0] = STARTS_FIRST
-        return
+        return STARTS_FIRST, 0, -1
     for b in range(starts.size - 1):
         if starts[b + 1] < starts[b]:
-            result[0], result[1] = STARTS_ORDER, b + 1
-            return
+            return STARTS_ORDER, b + 1, -1
     if starts[starts.size - 1] != n:
-        result[0], result[1] = STARTS_LAST, starts.size - 1
-        return
+        return STARTS_LAST, starts.size - 1, -1
     bound = MAX_GRID_COORD
+    max_radius = -1
     for j in range(n):
         code = 0
         if not 0 <= points[j, MAP] < map_channels.size:
@@ -96,21 +93,21 @@ def _point_problem(starts, points, map_channels, result):
         elif not 0 <= points[j, RADIUS] < bound:
             code = RADIUS_OUTSIDE
         if code:
-            result[0], result[1] = code, j
-            return
-        result[2] = max(result[2], points[j, RADIUS])
+            return code, j, -1
+        max_radius = max(max_radius, points[j, RADIUS])
+    return 0, 0, max_radius
 
 
 def _check_array(name: str, field: str, value, dtype: np.dtype, shape: tuple,
-                 expected: str) -> None:
+                 expected: str | None = None) -> None:
     """``name.field`` (``value``) is an ndarray of ``dtype`` and ``shape`` (said ``expected``
-    in messages)."""
+    in messages, default ``shape`` itself: only built on failure, every door runs this)."""
     if type(value) is np.ndarray and value.dtype == dtype and value.shape == shape:
-        return  # (the common case first: every door runs this)
+        return
     if not isinstance(value, np.ndarray):
         raise TypeError(f"{name}.{field} must be a numpy array, got {type(value).__name__}")
     raise ValueError(f"{name}.{field} is {value.dtype} {value.shape}, expected {dtype} "
-                     f"{expected}")
+                     f"{expected or shape}")
 
 
 def _rows(array, columns) -> tuple:
@@ -144,16 +141,29 @@ class _Expected:
                                      np.int64)
         self.spec = spec  # (kept: its id stays its own while it is cached)
         present = set(family.stamp_arrays(spec))
-        self.arrays = [(field, field in present, *OPTIONAL_ARRAYS[field])
-                       for field in OPTIONAL_ARRAYS]
+        self.absent = [field for field in OPTIONAL_ARRAYS if field not in present]
+        self.present = [(field, *OPTIONAL_ARRAYS[field]) for field in OPTIONAL_ARRAYS
+                        if field in present]
         layout = family.layout(spec)
         dense = family.dense(spec)  # the maps, then the cell and region fields
         self.slots = [(f"slots ({field})", shape, dtype) for field, shape, dtype
                       in zip(layout.result._fields[dense:], layout.shapes, layout.dtypes)]
+        self._slots_of = {}  # batch size -> the slots with their whole shapes
         # the columns of Stamps.cell_values that the cell and region fields read
         self.value_columns = max([cell.column + cell.channels for cell in layout.cells]
                                  + [region.column + region.width + region.weighted
                                     for region in layout.regions], default=0)
+
+
+    def slots_of(self, images: int) -> list:
+        """``slots`` with the batch axis of ``images`` images in their shapes."""
+        slots = self._slots_of.get(images)
+        if slots is None:
+            if len(self._slots_of) >= 16:
+                self._slots_of.clear()
+            slots = self._slots_of[images] = [(field, (images, *shape), dtype)
+                                              for field, shape, dtype in self.slots]
+        return slots
 
 
 _EXPECTED: dict = {}  # (family name, id(spec)) -> _Expected
@@ -191,8 +201,9 @@ def check_sparse(targets, name: str = "targets") -> None:
         raise ValueError(f"{name}.slots must be a tuple of {len(expected.slots)} arrays "
                          f"({', '.join(f[7:-1] for f, _, _ in expected.slots) or 'none'}), "
                          f"got {count}")
-    for slot, (field, shape, dtype) in zip(slots, expected.slots):
-        _check_array(name, field, slot, dtype, (images, *shape), str((images, *shape)))
+    for slot, (field, shape, dtype) in zip(slots, expected.slots_of(images)):
+        if type(slot) is not np.ndarray or slot.dtype != dtype or slot.shape != shape:
+            _check_array(name, field, slot, dtype, shape)  # (raises, naming the field)
 
 
 def check_stamps(family_name, spec, stamps, name: str) -> tuple[_Expected, int]:
@@ -206,35 +217,40 @@ def check_stamps(family_name, spec, stamps, name: str) -> tuple[_Expected, int]:
     if type(stamps) is not Stamps:
         raise TypeError(f"{name}.stamps must be Stamps, got {type(stamps).__name__}")
     starts, points = stamps.starts, stamps.points
-    _check_array(name, "stamps.starts", starts, _INT64, (getattr(starts, "size", -1),), "(B + 1,)")
+    if not (type(starts) is np.ndarray and starts.dtype == _INT64 and starts.ndim == 1):
+        _check_array(name, "stamps.starts", starts, _INT64, (-1,), "(B + 1,)")  # (raises)
     images = starts.size - 1
     if images < 1:
         raise ValueError(f"{name}.stamps.starts must have batch_size + 1 >= 2 entries, "
                          f"got {starts.size}")
-    _check_array(name, "stamps.points", points, _INT64, _rows(points, COLUMNS), "(n, 5)")
+    if not (type(points) is np.ndarray and points.dtype == _INT64 and points.ndim == 2
+            and points.shape[1] == COLUMNS):
+        _check_array(name, "stamps.points", points, _INT64, (-1, COLUMNS), "(n, 5)")  # (raises)
     n = len(points)
-    for field, has, dtype, columns, values in expected.arrays:
+    for field in expected.absent:
+        if getattr(stamps, field) is not None:
+            raise ValueError(f"{name}.stamps.{field} must be None for the {family.name!r} "
+                             "family with these options")
+    for field, dtype, columns, values in expected.present:
         value = getattr(stamps, field)
-        if has != (value is not None):
-            raise ValueError(f"{name}.stamps.{field} must be "
-                             f"{'an array' if has else 'None'} for the {family.name!r} family "
-                             "with these options")
-        if value is not None:
-            _check_array(name, f"stamps.{field}", value, dtype, (n, *_rows(value, columns)[1:]),
-                         f"({n}, {'V' if columns is None else columns})")
-            _check_values(name, field, value, values, starts)
+        if value is None:
+            raise ValueError(f"{name}.stamps.{field} must be an array for the "
+                             f"{family.name!r} family with these options")
+        _check_array(name, "stamps." + field, value, dtype, (n, *_rows(value, columns)[1:]),
+                     None if columns else "(n, V)")
+        _check_values(name, field, value, values, starts)
     cell_values = stamps.cell_values
     if cell_values is not None and cell_values.shape[1] < expected.value_columns:
         raise ValueError(f"{name}.stamps.cell_values has {cell_values.shape[1]} columns, but "
                          f"the {family.name!r} family's fields read {expected.value_columns}")
-    if not isinstance(stamps.max_radius, (int, np.integer)):
+    if type(stamps.max_radius) is not int and not isinstance(stamps.max_radius, np.integer):
         raise TypeError(f"{name}.stamps.max_radius must be an int, got "
                         f"{type(stamps.max_radius).__name__}")
-    if not isinstance(stamps.cells, (int, np.integer)) or stamps.cells < 0:
-        raise ValueError(f"{name}.stamps.cells must be an int >= 0, got {stamps.cells!r}")
-    result = np.empty(3, np.int64)
-    call(_point_problem, _point_problem, starts, points, expected.map_channels, result)
-    code, where, max_radius = result.tolist()
+    cells = stamps.cells
+    if not (type(cells) is int or isinstance(cells, np.integer)) or cells < 0:
+        raise ValueError(f"{name}.stamps.cells must be an int >= 0, got {cells!r}")
+    code, where, max_radius = call(_point_problem, _point_problem, starts, points,
+                                   expected.map_channels)
     if code:
         _raise_point_problem(name, family, expected, stamps, code, where)
     if stamps.max_radius != max_radius:
