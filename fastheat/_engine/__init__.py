@@ -5,12 +5,15 @@
 * ``spec``: ``MapSpec``, a family's validated options (or the family's own spec);
   ``radius``: the Gaussian radius.
 * ``stamps``: ``Stamps``, per point its map, channel, grid cell and radius (optionally a clip
-  rectangle, a sub-pixel centre and a limb band's line), grouped by image; ``passes``: what the families'
-  compiled passes share (row checks, grouping, slots).
+  rectangle, a sub-pixel centre, a limb band's line, cell values and a region), grouped by
+  image; ``passes``: what the families' compiled passes share (row checks, grouping, slots).
 * ``tables``: the Gaussian value tables and the Gaussians' kinds (CornerNet's, a family's
   table kind, or a per-point kind computing each point's values, merged by maximum, added
-  and clamped, or overwritten; limb bands; one kind per map); ``stamping``: the one stamping
-  kernel.
+  and clamped, or overwritten; limb bands; one kind per map; 1-D labels); ``kinds``: kinds
+  with a kernel precision and elliptical ones; ``stamping``: the one stamping kernel;
+  ``cells``: cell and region fields (dense values written at or around each point, in order).
+* ``sinks``: fresh, ``out=`` and reused maps; ``sparse``: ``SparseTargets`` and ``collate``;
+  ``sparse_check``: sparse targets checked at every door into rendering.
 * ``family``: ``Family``, the registry, and what every family gets: ``encode`` (fresh and
   ``out=`` sinks) and ``Encoder`` (reused maps with sparse reset).
 """
