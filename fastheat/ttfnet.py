@@ -152,9 +152,9 @@ def _ttfnet_pass(rows, batch_size, num_classes, width_ratio, height_ratio, down_
         return
     first, order = group_rows(rows, batch_size, np.empty(0, np.bool_))
     ratio_x, ratio_y = _f32(down_x), _f32(down_y)
+    r = (1 - beta) / 2  # calc_region's ratio, of the config's Python float beta
+    keep, move = _f32(1 - r), _f32(r)  # (each rounded to float32 where it meets a box)
     alpha, beta = _f32(alpha), _f32(beta)
-    r = (1 - np.float64(beta)) / 2
-    keep, move = _f32(1 - r), _f32(r)
     n = 0
     for b in range(batch_size):
         starts[b] = n

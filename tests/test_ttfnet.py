@@ -150,3 +150,15 @@ def test_torch_renderer_and_encoder_clear_the_regions_they_wrote(rng, options):
                     fastheat_torch.to_dense(sparse, method="scatter")):
             for name, g, w in zip(want._fields, got, want):
                 np.testing.assert_array_equal(np.asarray(g), w, err_msg=name)
+
+
+def test_calc_region_ratio_is_the_configs_python_float():
+    """``calc_region``'s ratio is ``(1 - beta) / 2`` of the config's Python float beta, each
+    share rounded to float32 where it meets the box: from beta's float32 value instead, a box
+    whose region end lands on a half pixel (here -6.5 and 5.5) rounds to another cell."""
+    boxes = np.array([[0, 0, -8.0, 0.0, 7.0, 30.0]])
+    options = dict(alpha=0.54, beta=0.8, wh_gaussian=False, wh_agnostic=False)
+    assert_same(boxes, 1, 3, (4, 12), (1, 3), **options)
+    got = fastheat.encode_ttfnet(boxes, batch_size=1, num_classes=3, input_size=(4, 12),
+                                 output_size=(1, 3), **options)
+    assert got.box_target[0, 0, 0].tolist() == [-8.0, -8.0, -1.0]
