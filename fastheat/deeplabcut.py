@@ -43,8 +43,8 @@ from ._engine import runtime
 from ._engine.family import (CHANNEL_PAIRS, CHANNELS, HEIGHT, WIDTH, Encoder, Family, encode,
                              register, with_fields)
 from ._engine.jit import jit
-from ._engine.passes import CODE, COUNT, MAX_RADIUS, CELLS, WHERE, Labels, add_clipped_stamp, \
-    new_stamps
+from ._engine.passes import (CELLS, CODE, COUNT, DRAWN_PROBLEMS, MAX_PIXEL, MAX_RADIUS, WHERE,
+                             Labels, add_clipped_stamp, drawn_keypoint_problem, new_stamps)
 from ._engine.spec import REQUIRED, check_flag
 from ._engine.stamping import expand_cells
 from ._engine.stamps import CHANNEL, Stamps
@@ -60,7 +60,7 @@ LIVE = 105.0
 #: Bounds of ``stride`` and ``pos_dist_thresh`` (input pixels), and of visible keypoints'
 #: coordinates (``MAX_PIXEL`` input pixels): every grid value and distance stays an exact
 #: int64 / a finite float64.
-MAX_STRIDE, MAX_THRESH, MAX_PIXEL = 2.0**20, 2.0**30, 2.0**40
+MAX_STRIDE, MAX_THRESH = 2.0**20, 2.0**30
 
 
 class DeepLabCutHeatmaps(NamedTuple):
@@ -239,29 +239,6 @@ def _as_input(spec: DeepLabCutSpec, data, image_ids):
     return spec, data, batch_size, Labels(check_image_ids(image_ids, batch_size, False))
 
 
-NOT_FINITE_VISIBLE, NOT_FINITE, BEYOND = 1, 2, 3
-_PROBLEMS = {NOT_FINITE_VISIBLE: "visible{where} = {visible} is not finite",
-             NOT_FINITE: "keypoints{where} = {keypoint} of a visible keypoint is not finite",
-             BEYOND: "keypoints{where} = {keypoint} is beyond +-{bound} input pixels"}
-
-
-@jit
-def _entry_problem(keypoints, visible, b, n, k):
-    """The error code of keypoint ``(b, n, k)``'s first problem, or 0 (a keypoint not drawn,
-    ``visible <= 0``, may be anything but its visibility)."""
-    v = visible[b, n, k]
-    if not np.isfinite(v):
-        return NOT_FINITE_VISIBLE
-    if not v > 0:
-        return 0
-    x, y = keypoints[b, n, k, 0], keypoints[b, n, k, 1]
-    if not (np.isfinite(x) and np.isfinite(y)):
-        return NOT_FINITE
-    if not (abs(x) <= MAX_PIXEL and abs(y) <= MAX_PIXEL):
-        return BEYOND
-    return 0
-
-
 @jit
 def _cells_within(centres, position, reach_sq):
     """``[lo, hi)``: the cells of an axis (grid ``centres``) whose squared distance to
@@ -319,7 +296,7 @@ def _deeplabcut_pass(keypoints, visible, stride, mode, gradient_masking, backgro
     for b in range(batch_size):
         for n in range(instances):
             for k in range(count):
-                code = _entry_problem(keypoints, visible, b, n, k)
+                code = drawn_keypoint_problem(keypoints, visible, b, n, k)
                 if code:
                     info[CODE] = code
                     info[WHERE] = (b * instances + n) * count + k
@@ -420,7 +397,7 @@ def _run_deeplabcut_pass(spec: DeepLabCutSpec, data, batch_size: int, slots, lab
         where = f"[{b}, {n}, {k}]"
         if labels.image_ids is not None:
             where += f" ({labels.image(b)})"
-        raise ValueError(_PROBLEMS[code].format(
+        raise ValueError(DRAWN_PROBLEMS[code].format(
             where=where, visible=visible[b, n, k], keypoint=keypoints[b, n, k].tolist(),
             bound=f"2**{int(math.log2(MAX_PIXEL))}"))
     count = int(info[COUNT])

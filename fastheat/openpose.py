@@ -35,8 +35,8 @@ from numpy.typing import NDArray
 from ._engine import runtime
 from ._engine.family import Encoder, Family, encode, register
 from ._engine.jit import jit
-from ._engine.passes import CELLS, CODE, COUNT, MAX_RADIUS, WHERE, Labels, add_clipped_stamp, \
-    new_stamps
+from ._engine.passes import (CELLS, CODE, COUNT, DRAWN_PROBLEMS, MAX_PIXEL, MAX_RADIUS, WHERE,
+                             Labels, add_clipped_stamp, drawn_keypoint_problem, new_stamps)
 from ._engine.spec import REQUIRED
 from ._engine.stamps import Stamps, UX, UY, VALUE, X0, Y0
 from ._engine.tables import ADD_CLAMP, LimbBand, MapKinds
@@ -47,7 +47,7 @@ from ._engine.validate import as_real_array, check_image_ids, check_index, check
 N_SIGMA, EXPONENT_CUT = 4, 4.6052
 #: Bounds of ``sigma``, ``paf_thickness`` and of drawn keypoints' coordinates (input
 #: pixels): every window bound (``int(x + 4 sigma)``) fits in int64.
-MAX_SIGMA = MAX_PIXEL = 2.0**40
+MAX_SIGMA = 2.0**40
 
 
 class OpenPoseTargets(NamedTuple):
@@ -210,29 +210,6 @@ def _as_input(spec: OpenPoseSpec, data, image_ids):
     return spec, data, batch_size, Labels(check_image_ids(image_ids, batch_size, False))
 
 
-NOT_FINITE_VISIBLE, NOT_FINITE, BEYOND = 1, 2, 3
-_PROBLEMS = {NOT_FINITE_VISIBLE: "visible{where} = {visible} is not finite",
-             NOT_FINITE: "keypoints{where} = {keypoint} of a visible keypoint is not finite",
-             BEYOND: "keypoints{where} = {keypoint} is beyond +-{bound} input pixels"}
-
-
-@jit
-def _entry_problem(keypoints, visible, b, n, k):
-    """The error code of keypoint ``(b, n, k)``'s first problem, or 0 (a keypoint not drawn,
-    ``visible <= 0``, may be anything but its visibility)."""
-    v = visible[b, n, k]
-    if not np.isfinite(v):
-        return NOT_FINITE_VISIBLE
-    if not v > 0:
-        return 0
-    x, y = keypoints[b, n, k, 0], keypoints[b, n, k, 1]
-    if not (np.isfinite(x) and np.isfinite(y)):
-        return NOT_FINITE
-    if not (abs(x) <= MAX_PIXEL and abs(y) <= MAX_PIXEL):
-        return BEYOND
-    return 0
-
-
 @jit
 def _add_band(points, clips, lines, j, info, out_h, out_w, channel, x0, x1, y0, y1, line_x,
               line_y, ux, uy, value):
@@ -257,7 +234,7 @@ def _openpose_pass(keypoints, visible, limbs, stride, sigma, thickness, out_h, o
     for b in range(batch_size):
         for n in range(people):
             for k in range(count):
-                code = _entry_problem(keypoints, visible, b, n, k)
+                code = drawn_keypoint_problem(keypoints, visible, b, n, k)
                 if code:
                     info[CODE] = code
                     info[WHERE] = (b * people + n) * count + k
@@ -321,7 +298,7 @@ def _run_openpose_pass(spec: OpenPoseSpec, data, batch_size: int, slots, labels)
         where = f"[{b}, {n}, {k}]"
         if labels.image_ids is not None:
             where += f" ({labels.image(b)})"
-        raise ValueError(_PROBLEMS[code].format(
+        raise ValueError(DRAWN_PROBLEMS[code].format(
             where=where, visible=visible[b, n, k], keypoint=keypoints[b, n, k].tolist(),
             bound=f"2**{int(math.log2(MAX_PIXEL))}"))
     used = int(info[COUNT])

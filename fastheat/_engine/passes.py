@@ -162,6 +162,35 @@ def add_label_stamp(points, n, info, map_index, channel, row, centre, width):
     return n + 1
 
 
+#: Drawn keypoints (``visible > 0``) of the families that take them in input pixels
+#: (DeepLabCut, OpenPose) lie within +-MAX_PIXEL.
+MAX_PIXEL = 2.0**40
+# What ``drawn_keypoint_problem`` reports, and the messages its codes stand for.
+DRAWN_VISIBLE_NOT_FINITE, DRAWN_NOT_FINITE, DRAWN_BEYOND = 1, 2, 3
+DRAWN_PROBLEMS = {
+    DRAWN_VISIBLE_NOT_FINITE: "visible{where} = {visible} is not finite",
+    DRAWN_NOT_FINITE: "keypoints{where} = {keypoint} of a visible keypoint is not finite",
+    DRAWN_BEYOND: "keypoints{where} = {keypoint} is beyond +-{bound} input pixels",
+}
+
+
+@jit
+def drawn_keypoint_problem(keypoints, visible, b, n, k):
+    """The error code of keypoint ``(b, n, k)``'s first problem, or 0 (a keypoint not drawn,
+    ``visible <= 0``, may be anything but its visibility): ``DRAWN_PROBLEMS``."""
+    v = visible[b, n, k]
+    if not np.isfinite(v):
+        return DRAWN_VISIBLE_NOT_FINITE
+    if not v > 0:
+        return 0
+    x, y = keypoints[b, n, k, 0], keypoints[b, n, k, 1]
+    if not (np.isfinite(x) and np.isfinite(y)):
+        return DRAWN_NOT_FINITE
+    if not (abs(x) <= MAX_PIXEL and abs(y) <= MAX_PIXEL):
+        return DRAWN_BEYOND
+    return 0
+
+
 def new_stamps(batch_size: int, capacity: int):
     """``(starts, points, info)`` for a pass of up to ``capacity`` stamps."""
     info = np.zeros(INFO_SIZE, np.int64)
