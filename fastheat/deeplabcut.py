@@ -39,10 +39,11 @@ from typing import ClassVar, NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
-from ._engine import runtime
+from ._engine import numpy_exp, runtime
 from ._engine.family import (CHANNEL_PAIRS, CHANNELS, HEIGHT, WIDTH, Encoder, Family, encode,
                              register, with_fields)
 from ._engine.jit import jit
+from ._engine.numpy_exp import float32_of_exp_product, note_uncertain, with_numpy_for_uncertain
 from ._engine.passes import (CELLS, CODE, COUNT, DRAWN_PROBLEMS, MAX_PIXEL, MAX_RADIUS, WHERE,
                              Labels, add_clipped_stamp, drawn_keypoint_problem, new_stamps)
 from ._engine.spec import REQUIRED, check_flag
@@ -98,30 +99,45 @@ def _grid(size, stride):
 
 @jit
 def _window_values(windows, centres, value_starts, stride, mode, two_variance, thresh_sq, out,
-                   scratch):
+                   slack_scale, squares, exps, uncertain_indices, uncertain_exponents):
     """Every point's values over its window ``windows[j]`` (``y0, y1, x0, x1``), row after row
-    into ``out[value_starts[j]:]``: gaussian, the exponent ``-(sqrt(s) ** 2) / (2 std**2)``
-    with ``s = dy*dy + dx*dx`` (NumPy's ``norm`` of ``grid - kp`` squared: the ``exp`` is the
-    caller's); plateau, 1 where ``s <= thresh**2``, else 0. ``dy``, ``dx`` are ``grid - kp``
-    in float64."""
+    into ``out[value_starts[j]:]`` (float32), ``dy``, ``dx`` being ``grid - kp`` in float64:
+    plateau, 1 where ``dy*dy + dx*dx <= thresh**2``, else 0; gaussian, ``exp(-(sqrt(s) ** 2) /
+    (2 std**2))`` with ``s = dy*dy + dx*dx`` (NumPy's ``norm`` of ``grid - kp``, squared)
+    rounded to float32: ``float32_of_exp_product`` of the ``exp`` of each axis' part
+    (``squares``, ``exps`` scratch rows), uncertain values noted (``note_uncertain``) with
+    their exponent. Returns their count."""
+    count = 0
     for j in range(windows.shape[0]):
         y0, y1, x0, x1 = windows[j, 0], windows[j, 1], windows[j, 2], windows[j, 3]
         x, y = centres[j, 0], centres[j, 1]
         span = x1 - x0
         for i in range(span):
             d = np.float64(np.int64(np.float64(x0 + i) * stride + stride / 2)) - x
-            scratch[i] = d * d
+            squares[i] = d * d
+            exps[i] = math.exp(-squares[i] / two_variance) if mode == GAUSSIAN else 0.0
         for yy in range(y0, y1):
             e = np.float64(np.int64(np.float64(yy) * stride + stride / 2)) - y
             dy2 = e * e
             row = np.uint64(value_starts[j] + (yy - y0) * span)
-            if mode == GAUSSIAN:
+            if mode == PLATEAU:
                 for i in range(np.uint64(span)):  # unsigned: no wraparound check, vectorised
-                    r = np.sqrt(dy2 + scratch[i])
-                    out[row + i] = -(r * r) / two_variance
-            else:
-                for i in range(np.uint64(span)):
-                    out[row + i] = 1.0 if dy2 + scratch[i] <= thresh_sq else 0.0
+                    out[row + i] = 1.0 if dy2 + squares[i] <= thresh_sq else 0.0
+                continue
+            dy_exp = math.exp(-dy2 / two_variance)
+            certain = True
+            for i in range(np.uint64(span)):
+                out[row + i], ok = float32_of_exp_product(
+                    exps[i], dy_exp, (dy2 + squares[i]) / two_variance, slack_scale)
+                certain &= ok
+            if not certain:
+                for i in range(span):
+                    if not float32_of_exp_product(
+                        exps[i], dy_exp, (dy2 + squares[i]) / two_variance, slack_scale)[1]:
+                        r = np.sqrt(dy2 + squares[i])
+                        count = note_uncertain(uncertain_indices, uncertain_exponents, count,
+                                               row + i, -(r * r) / two_variance)
+    return count
 
 
 @dataclass(frozen=True)
@@ -135,18 +151,18 @@ class GridGaussian:
     thresh_sq: float
     per_point: ClassVar[bool] = True
 
-    def window_values(self, stamps: Stamps, windows, value_starts) -> NDArray[np.float64]:
-        """Every point's window values (float64, rounded to float32 as they are merged, as
-        DeepLabCut's ``np.maximum`` stored in a float32 map): the exponents (compiled), then
-        one NumPy ``exp`` call."""
-        values = np.empty(int(value_starts[-1]), np.float64)
+    def window_values(self, stamps: Stamps, windows, value_starts) -> NDArray[np.float32]:
+        """Every point's window values, rounded to float32 as DeepLabCut's ``np.maximum``
+        stores its float64 values in the float32 map (``_window_values``; NumPy's ``exp`` for
+        the uncertain ones, ``numpy_exp``)."""
+        values = np.empty(int(value_starts[-1]), np.float32)
         if values.size:
-            scratch = np.empty(int((windows[:, 3] - windows[:, 2]).max()), np.float64)
-            runtime.call(_window_values, _window_values, windows, stamps.centres, value_starts,
-                         self.stride, self.mode, self.two_variance, self.thresh_sq, values,
-                         scratch)
-            if self.mode == GAUSSIAN:
-                np.exp(values, out=values)
+            width = int((windows[:, 3] - windows[:, 2]).max())
+            with_numpy_for_uncertain(
+                lambda indices, exponents: runtime.call(
+                    _window_values, _window_values, windows, stamps.centres, value_starts,
+                    self.stride, self.mode, self.two_variance, self.thresh_sq, values,
+                    numpy_exp.SLACK_SCALE, np.empty(width), np.empty(width), indices, exponents), values)
         return values
 
 

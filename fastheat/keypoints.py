@@ -30,9 +30,11 @@ from typing import ClassVar, NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
-from ._engine import runtime
+from ._engine import numpy_exp, runtime
 from ._engine.family import CHANNELS, SLOTS, Encoder, Family, encode, register
 from ._engine.jit import jit
+from ._engine.numpy_exp import exp32, float32_of_exp_product, note_uncertain, \
+    with_numpy_for_uncertain
 from ._engine.passes import CELLS, CODE, COUNT, MAX_RADIUS, WHERE, Labels, add_clipped_stamp, \
     new_stamps
 from ._engine.spec import REQUIRED
@@ -65,28 +67,82 @@ class KeypointTargets(NamedTuple):
 
 
 @jit
-def _exponents(windows, points, offset, centres, value_starts, axis_values, two_sigma_squared,
-               out):
-    """Every point's ``-((x - cx)**2 + (y - cy)**2) / (2 sigma**2)`` over its visible window
-    ``windows[j]`` (``y0, y1, x0, x1``), row after row into ``out[value_starts[j]:]``, in the
-    dtype of ``centres`` (and of ``axis_values``, a scratch row, and ``out``): ``x`` counts
-    cells from the point's origin ``points[j, X] - offset``, ``(cx, cy)`` is ``centres[j]``;
-    the same operations, in the same order and dtype, as mmpose."""
+def _gaussian32(windows, points, offset, centres, value_starts, axis_values, two_sigma_squared,
+                compiled_exp, out):
+    """Every point's float32 Gaussian over its visible window ``windows[j]`` (``y0, y1, x0,
+    x1``), row after row into ``out[value_starts[j]:]``: ``exp(-((x - cx)**2 + (y - cy)**2) /
+    (2 sigma**2))`` with ``x`` counting cells from the point's origin ``points[j, X] -
+    offset``, ``(cx, cy)`` its centre ``centres[j]``: mmpose's operations in its order, in
+    float32 (``axis_values`` a scratch row). The ``exp`` is ``numpy_exp.exp32`` with
+    ``compiled_exp``, else left to the caller (``out`` holds the exponents)."""
     for j in range(windows.shape[0]):
         y0, y1, x0, x1 = windows[j, 0], windows[j, 1], windows[j, 2], windows[j, 3]
         origin_x, origin_y = points[j, X] - offset, points[j, Y] - offset
         span = x1 - x0
         for i in range(span):
-            axis_values[i] = x0 + i - origin_x  # int to float: exact
-            d = axis_values[i] - centres[j, 0]
+            d = np.float32(x0 + i - origin_x) - centres[j, 0]  # int to float: exact
             axis_values[i] = d * d
         for yy in range(y0, y1):
-            axis_values[span] = yy - origin_y
-            e = axis_values[span] - centres[j, 1]
+            e = np.float32(yy - origin_y) - centres[j, 1]
             dy2 = e * e
             row = np.uint64(value_starts[j] + (yy - y0) * span)
             for i in range(np.uint64(span)):  # unsigned: no wraparound check, vectorised
                 out[row + i] = -(axis_values[i] + dy2) / two_sigma_squared
+        if compiled_exp:  # over the whole window: a loop long enough to vectorise
+            for i in range(np.uint64(value_starts[j]), np.uint64(value_starts[j + 1])):
+                out[i] = exp32(out[i])
+
+
+@jit
+def _gaussian64(windows, points, offset, centres, value_starts, axis_squares, axis_exps,
+                two_sigma_squared, slack_scale, out, uncertain_indices, uncertain_exponents):
+    """``_gaussian32`` for mmpose's float64 Gaussian (UDP under NumPy >= 2), each value
+    rounded to float32 as it is merged into the map: ``float32_of_exp_product`` of the ``exp``
+    of each axis' part (``axis_squares``, ``axis_exps`` scratch rows), uncertain values left
+    to NumPy: notes them (``note_uncertain``) and returns their count."""
+    count = 0
+    for j in range(windows.shape[0]):
+        y0, y1, x0, x1 = windows[j, 0], windows[j, 1], windows[j, 2], windows[j, 3]
+        origin_x, origin_y = points[j, X] - offset, points[j, Y] - offset
+        span = x1 - x0
+        for i in range(span):
+            d = np.float64(x0 + i - origin_x) - centres[j, 0]
+            axis_squares[i] = d * d
+            axis_exps[i] = math.exp(-axis_squares[i] / two_sigma_squared)
+        for yy in range(y0, y1):
+            e = np.float64(yy - origin_y) - centres[j, 1]
+            dy2 = e * e
+            dy_exp = math.exp(-dy2 / two_sigma_squared)
+            row = np.uint64(value_starts[j] + (yy - y0) * span)
+            certain = True
+            for i in range(np.uint64(span)):
+                size = (axis_squares[i] + dy2) / two_sigma_squared
+                out[row + i], ok = float32_of_exp_product(axis_exps[i], dy_exp, size, slack_scale)
+                certain &= ok
+            if not certain:
+                for i in range(span):
+                    size = (axis_squares[i] + dy2) / two_sigma_squared
+                    if not float32_of_exp_product(axis_exps[i], dy_exp, size, slack_scale)[1]:
+                        count = note_uncertain(uncertain_indices, uncertain_exponents, count,
+                                               row + i,
+                                               -(axis_squares[i] + dy2) / two_sigma_squared)
+    return count
+
+
+@jit
+def _axis_squares(windows, points, offset, centres, x_starts, y_starts, x_squares, y_squares):
+    """Every point's ``(x - cx)**2`` over its window's columns into ``x_squares[x_starts[j]:]``
+    and ``(y - cy)**2`` over its rows into ``y_squares[y_starts[j]:]`` (float32, as
+    ``_gaussian32``)."""
+    for j in range(windows.shape[0]):
+        y0, y1, x0, x1 = windows[j, 0], windows[j, 1], windows[j, 2], windows[j, 3]
+        origin_x, origin_y = points[j, X] - offset, points[j, Y] - offset
+        for i in range(x1 - x0):
+            d = np.float32(x0 + i - origin_x) - centres[j, 0]
+            x_squares[x_starts[j] + i] = d * d
+        for i in range(y1 - y0):
+            e = np.float32(y0 + i - origin_y) - centres[j, 1]
+            y_squares[y_starts[j] + i] = e * e
 
 
 @dataclass(frozen=True)
@@ -94,26 +150,55 @@ class PointGaussian:
     """A Gaussian of ``sigma`` centred on each point's sub-pixel position (``Stamps.centres``,
     from the point's origin cell ``(x, y) - offset``), a per-point kind (``tables``): mmpose's
     UDP (``dtype`` its ``UDP_DTYPE``, the origin the window's corner) and DarkPose (float32,
-    the origin the map's corner) Gaussians."""
+    the origin the map's corner) Gaussians. A float32 one is an exp32 kind (``tables``): the
+    stamping kernel computes its values from ``exp32_parts``."""
 
     sigma: float
     dtype: str
     offset: int
     per_point: ClassVar[bool] = True
 
-    def window_values(self, stamps: Stamps, windows, value_starts) -> NDArray:
-        """The values of every point's visible window: the exponents (compiled), then one
-        NumPy ``exp`` call, in ``dtype`` (a float64 UDP Gaussian is rounded to float32 as it
-        is merged into the map, as in mmpose's ``np.maximum``)."""
-        kind = np.dtype(self.dtype)
-        exponents = np.empty(int(value_starts[-1]), kind)
-        if exponents.size:
-            scratch = np.empty(int((windows[:, 3] - windows[:, 2]).max()) + 1, kind)
-            runtime.call(_exponents, (_exponents, kind.str), windows, stamps.points, self.offset,
-                         stamps.centres.astype(kind), value_starts, scratch,
-                         kind.type(2 * self.sigma**2), exponents)
-            np.exp(exponents, out=exponents)
-        return exponents
+    @property
+    def exp32(self) -> bool:
+        return np.dtype(self.dtype) == np.float32
+
+    def exp32_parts(self, stamps: Stamps, windows) -> tuple:
+        """``(x_squares, x_starts, y_squares, y_starts, 2 sigma**2)``: every point's squared
+        distances along its window's columns and rows, in float32 (``_axis_squares``)."""
+        x_starts, y_starts = (np.zeros(len(windows) + 1, np.int64) for _ in range(2))
+        np.cumsum(windows[:, 3] - windows[:, 2], out=x_starts[1:])
+        np.cumsum(windows[:, 1] - windows[:, 0], out=y_starts[1:])
+        x_squares = np.empty(int(x_starts[-1]), np.float32)
+        y_squares = np.empty(int(y_starts[-1]), np.float32)
+        runtime.call(_axis_squares, _axis_squares, windows, stamps.points, self.offset,
+                     stamps.centres.astype(np.float32), x_starts, y_starts, x_squares,
+                     y_squares)
+        return x_squares, x_starts, y_squares, y_starts, np.float32(2 * self.sigma**2)
+
+    def window_values(self, stamps: Stamps, windows, value_starts) -> NDArray[np.float32]:
+        """The values of every point's visible window, rounded to float32 (a float64 UDP
+        Gaussian is rounded as mmpose's ``np.maximum`` stores it in the float32 map), with
+        NumPy's ``exp`` bits (``numpy_exp``): compiled where ``exp32`` is NumPy's ``exp`` on
+        this host, else NumPy's ``exp`` of the exponents."""
+        values = np.empty(int(value_starts[-1]), np.float32)
+        if not values.size:
+            return values
+        width = int((windows[:, 3] - windows[:, 2]).max())
+        two_sigma_squared = 2 * self.sigma**2
+        if not self.exp32:
+            with_numpy_for_uncertain(
+                lambda indices, exponents: runtime.call(
+                    _gaussian64, _gaussian64, windows, stamps.points, self.offset,
+                    stamps.centres, value_starts, np.empty(width), np.empty(width),
+                    two_sigma_squared, numpy_exp.SLACK_SCALE, values, indices, exponents), values)
+            return values
+        compiled_exp = numpy_exp.exp32_is_numpys()
+        runtime.call(_gaussian32, _gaussian32, windows, stamps.points, self.offset,
+                     stamps.centres.astype(np.float32), value_starts, np.empty(width, np.float32),
+                     np.float32(two_sigma_squared), compiled_exp, values)
+        if not compiled_exp:
+            np.exp(values, out=values)
+        return values
 
 
 @functools.cache

@@ -18,8 +18,9 @@ import numpy as np
 from numpy.typing import NDArray
 from numba import prange
 
-from . import runtime, tables
+from . import numpy_exp, runtime, tables
 from .jit import jit, jit_parallel, prefetch
+from .numpy_exp import exp32
 from .stamps import CHANNEL, EMPTY, MAP, RADIUS, X, X_HI, X_LO, Y, Y_HI, Y_LO, Stamps
 from .tables import ADD_CLAMP, MAX
 
@@ -106,6 +107,28 @@ def stamp_values(flat, base, width, values, first, y0, y1, x0, x1):
 
 
 @jit
+def stamp_exp32(flat, base, width, parts, j, y0, y1, x0, x1, scratch):
+    """Max-merge point ``j``'s float32 Gaussian ``exp32(-(x_squares[c] + y_squares[r]) /
+    divisor)`` (``numpy_exp.exp32``: NumPy's float32 ``exp``) into the cells ``[y0, y1) x
+    [x0, x1)`` of the map at ``flat[base:]``. ``parts`` is ``(x_squares, x_starts, y_squares,
+    y_starts, divisor)``: column ``c`` of point ``j``'s window is ``x_squares[x_starts[j] +
+    c]``, row ``r`` ``y_squares[y_starts[j] + r]``. The window's exponents go to ``scratch``
+    (at least its cells long, in cache), then their ``exp32`` in one loop over all of them
+    (long enough to vectorise, unlike a row of a narrow map), then the merge."""
+    x_squares, x_starts, y_squares, y_starts, divisor = parts
+    span = x1 - x0
+    first = np.uint64(x_starts[j])
+    for yy in range(y0, y1):
+        dy2 = y_squares[y_starts[j] + yy - y0]
+        row = np.uint64((yy - y0) * span)
+        for i in range(np.uint64(span)):  # unsigned: no wraparound check, vectorised
+            scratch[row + i] = -(x_squares[first + i] + dy2) / divisor
+    for i in range(np.uint64((y1 - y0) * span)):
+        scratch[i] = exp32(scratch[i])
+    stamp_values(flat, base, width, scratch, 0, y0, y1, x0, x1)
+
+
+@jit
 def add_values(flat, base, width, values, first, y0, y1, x0, x1):
     """``stamp_values`` merging by addition (in the maps' dtype: ``values`` are in it), each
     sum above 1 clamped to 1 (OpenPose's ``_add_gaussian``)."""
@@ -187,7 +210,8 @@ def prefetch_cells(flat, base, width, y0, y1, x0, x1):
 
 
 def _stamp_images(maps, channels, height, width, clear, previous_starts, previous,
-                  previous_clips, starts, points, clips, table, covered, value_starts, merge):
+                  previous_clips, starts, points, clips, table, covered, value_starts, merge,
+                  exp32_parts):
     """Clear, then stamp, each image of the flat ``maps``; one image per thread (no races).
 
     ``maps`` is a tuple of C-contiguous ``(B, channels, height, width)`` maps, flattened. Point
@@ -195,7 +219,8 @@ def _stamp_images(maps, channels, height, width, clear, previous_starts, previou
     within its ``clips`` row unless ``clips`` is None: ``covered_cells``) into channel
     ``points[j, CHANNEL]`` of image ``b`` of ``maps[points[j, MAP]]``: with its own values
     ``table[value_starts[j]:]`` unless ``value_starts`` is None (a per-point kind, whose points
-    are clipped; merged as ``merge`` says), else from the Gaussian table if its radius is at
+    are clipped; merged as ``merge`` says) or ``exp32_parts`` (not None: an ``exp32`` kind's
+    axis parts, ``stamp_exp32``), else from the Gaussian table if its radius is at
     most ``covered`` (larger radii are the caller's). Before stamping, the thread clears the
     image as ``clear`` says (CLEAR_PREVIOUS: the cells of the previous call's points, after
     prefetching the new ones).
@@ -237,6 +262,7 @@ def _stamp_images(maps, channels, height, width, clear, previous_starts, previou
                     y0, y1, x0, x1 = covered_cells(previous, previous_clips, j, height, width)
                     clear_cells(maps[previous[j, MAP]], base, width, y0, y1, x0, x1)
         if stamped:
+            scratch = np.empty(plane if exp32_parts is not None else 0, np.float32)
             for j in range(starts[b], starts[b + 1]):
                 if points[j, RADIUS] <= covered:
                     base = b * image_size + points[j, CHANNEL] * plane
@@ -245,7 +271,10 @@ def _stamp_images(maps, channels, height, width, clear, previous_starts, previou
                               points[j, Y], points[j, RADIUS], table)
                     else:
                         y0, y1, x0, x1 = covered_cells(points, clips, j, height, width)
-                        if value_starts is None:
+                        if exp32_parts is not None:
+                            stamp_exp32(maps[points[j, MAP]], base, width, exp32_parts, j, y0, y1,
+                                        x0, x1, scratch)
+                        elif value_starts is None:
                             stamp_cells(maps[points[j, MAP]], base, width, points[j, X],
                                         points[j, Y], points[j, RADIUS], table, y0, y1, x0, x1)
                         elif merge == MAX:
@@ -386,7 +415,14 @@ def stamp_maps(maps, stamps: Stamps, gaussian, num_threads: int | None, clear: i
         return
     _, channels, height, width = maps[0].shape
     dtype = maps[0].dtype
-    table, covered, value_starts = values_for(stamps, gaussian, height, width, dtype)
+    exp32_parts = None
+    if tables.is_exp32(gaussian) and numpy_exp.exp32_is_numpys():
+        windows, _ = runtime.call(visible_windows, visible_windows, stamps.points,
+                                  stamps.clip_array, height, width)
+        exp32_parts = gaussian.exp32_parts(stamps, windows)
+        table, covered, value_starts = np.zeros(0, dtype), np.iinfo(np.int64).max, None
+    else:
+        table, covered, value_starts = values_for(stamps, gaussian, height, width, dtype)
     previous = previous or EMPTY
     if clear == CLEAR_PREVIOUS:
         cleared = previous.cells * dtype.itemsize
@@ -396,12 +432,14 @@ def stamp_maps(maps, stamps: Stamps, gaussian, num_threads: int | None, clear: i
                                   cleared + runtime.CELL_WORK * stamps.cells)
     if clear == TOUCH_PAGES and threads == 1:
         clear = CLEAR_NOTHING  # first-touching fresh zeros pays only to spread page faults over threads
-    variant = (dtype.str, previous.clips is None, stamps.clips is None, value_starts is None)
+    variant = (dtype.str, previous.clips is None, stamps.clips is None, value_starts is None,
+               exp32_parts is None)
     runtime.run_kernel(
         stamp_images_serial, stamp_images_parallel, threads, variant,
         tuple([m.reshape(-1) for m in maps]), channels, height, width, clear,
         previous.starts, previous.points, previous.clips, stamps.starts, stamps.points,
         stamps.clips, table, covered, value_starts, getattr(gaussian, "merge", MAX),
+        exp32_parts,
     )
     for j, b, (m, c, x, y, r), clip in _beyond_table(stamps, covered):
         tables.stamp_clipped_window(maps[m][b, c], x, y, r, gaussian, clip)

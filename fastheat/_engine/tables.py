@@ -23,7 +23,12 @@ window only. The cache keeps at most ``CACHE_KEYS`` tables and ``CACHE_BYTES`` i
   the values of every point's visible window (``stamping.visible_windows``) in any float
   dtype (rounded to the maps' as they are max-merged), for Gaussians centred on sub-pixel
   positions (``Stamps.centres``), which no table can hold; it should compute them with one
-  vectorised NumPy call;
+  vectorised NumPy call. A per-point kind whose values are NumPy's float32 ``exp(-(x + y) /
+  divisor)`` for per-column parts ``x`` and per-row parts ``y`` (mmpose's DarkPose) is also
+  an *exp32 kind*: ``exp32 = True`` and ``exp32_parts(stamps, windows)``, ``(x_squares,
+  x_starts, y_squares, y_starts, divisor)`` (``stamping.stamp_exp32``). Where
+  ``numpy_exp.exp32`` is NumPy's ``exp`` (``exp32_is_numpys``), the stamping kernel computes
+  its values as it stamps them: no array of values;
 * a *label kind*: ``label = True``, ``widths`` (one per map: the maps of its family are
   ``(B, C, R, widths[m])``, rows of 1-D labels) and ``offset_values(length)``, a
   ``(len(widths), length)`` array in the maps' dtype: map ``m``'s value at offset ``d`` from
@@ -113,6 +118,11 @@ def gaussian_values(dy: NDArray, dx: NDArray, radius: int, delte: float, k: floa
 def is_label(gaussian) -> bool:
     """Whether ``gaussian`` (a ``spec.gaussian``) is a label kind: rows of 1-D labels."""
     return bool(getattr(gaussian, "label", False))
+
+
+def is_exp32(gaussian) -> bool:
+    """Whether ``gaussian`` (a ``spec.gaussian``) is an exp32 kind (stamped from axis parts)."""
+    return bool(getattr(gaussian, "exp32", False))
 
 
 def is_per_point(gaussian) -> bool:
