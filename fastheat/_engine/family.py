@@ -25,7 +25,8 @@ import numpy as np
 from . import sinks
 from .passes import Labels
 from .registry import FAMILIES, register  # noqa: F401 (families register through here)
-from .runtime import check_num_threads, stage_clock
+from .parallel import check_num_threads
+from .profiling import stage_clock
 from .sparse import SparseTargets
 from .sparse_check import check_sparse
 from .spec import (  # noqa: F401 (families import them from here)
