@@ -19,13 +19,8 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
-from ._engine import runtime
-from ._engine.family import CHANNELS, SLOTS, Encoder, Family, encode, register
-from ._engine.jit import jit
-from ._engine.spec import REQUIRED, check_flag
-from ._engine.stamping import expand_cells
-from ._engine.stamps import Stamps
-from ._engine.validate import check_map_size
+from ._engine.api import (CHANNELS, REQUIRED, SLOTS, Encoder, Family, Stamps, check_flag,
+                          check_map_size, encode, expand_cells, jit, register, runtime)
 from .keypoints import (KEYPOINTS, KeypointSpec, keypoint_input, make_keypoint_spec,
                         run_keypoint_pass)
 

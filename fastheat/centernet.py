@@ -15,17 +15,12 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
-from ._engine import runtime
-from ._engine.family import (CHANNEL_PAIRS, HEIGHT, SLOTS, WIDTH, Encoder, Family, encode,
-                             register, with_fields)
-from ._engine.jit import jit
-from ._engine.passes import COUNT, add_stamp, check_rows, finish, group_rows, new_stamps, slots_fit
-from ._engine.radius import gaussian_radius_scalar
-from ._engine.spec import REQUIRED, RENDERING, MapSpec, check_flag, map_spec
-from ._engine.stamping import stamp, stamp_values, table_offset, window
-from ._engine.stamps import RADIUS, X, Y
-from ._engine.tables import MsraGaussian, table_of, visible_window
-from ._engine.validate import MAX_GRID_COORD
+from ._engine.api import (CHANNEL_PAIRS, COUNT, HEIGHT, MAX_GRID_COORD, RADIUS, RENDERING, REQUIRED,
+                          SLOTS, WIDTH, X, Y, Encoder, Family, MapSpec, MsraGaussian, add_stamp,
+                          check_flag, check_rows, encode, finish, gaussian_radius_scalar,
+                          group_rows, jit, map_spec, new_stamps, register, runtime, slots_fit,
+                          stamp, stamp_values, table_of, table_offset, visible_window, window,
+                          with_fields)
 
 GAUSSIANS = ("umich", "msra")
 

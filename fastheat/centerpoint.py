@@ -20,16 +20,10 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
-from ._engine import runtime
-from ._engine.family import GROUPS, SLOTS, Encoder, Family, encode, register
-from ._engine.jit import jit
-from ._engine.passes import CELLS, CODE, COUNT, MAX_RADIUS, WHERE, Labels, add_stamp, \
-    new_stamps
-from ._engine.spec import REQUIRED, check_flag
-from ._engine.stamping import expand_cells
-from ._engine.stamps import Stamps
-from ._engine.validate import (MAX_GRID_COORD, as_real_array, check_image_ids, check_index,
-                               check_min_overlap, check_real)
+from ._engine.api import (CELLS, CODE, COUNT, GROUPS, MAX_GRID_COORD, MAX_RADIUS, REQUIRED, SLOTS,
+                          WHERE, Encoder, Family, Labels, Stamps, add_stamp, as_real_array,
+                          check_flag, check_image_ids, check_index, check_min_overlap, check_real,
+                          encode, expand_cells, jit, new_stamps, register, runtime)
 
 #: Columns of a box row (after the batch index of the batch form).
 BOX_COLUMNS = ("batch_index", "label", "x", "y", "z", "dx", "dy", "dz", "yaw", "vx", "vy")

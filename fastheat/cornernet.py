@@ -12,12 +12,9 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
-from ._engine import runtime
-from ._engine.family import SLOTS, Encoder, Family, encode, register
-from ._engine.jit import jit
-from ._engine.passes import COUNT, add_stamp, check_rows, finish, group_rows, new_stamps, slots_fit
-from ._engine.radius import gaussian_radius_scalar
-from ._engine.spec import REQUIRED
+from ._engine.api import (COUNT, REQUIRED, SLOTS, Encoder, Family, add_stamp, check_rows, encode,
+                          finish, gaussian_radius_scalar, group_rows, jit, new_stamps, register,
+                          runtime, slots_fit)
 
 
 class CornerHeatmaps(NamedTuple):

@@ -39,17 +39,12 @@ from typing import ClassVar, NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
-from ._engine import runtime
-from ._engine.family import (CHANNEL_PAIRS, CHANNELS, HEIGHT, WIDTH, Encoder, Family, encode,
-                             register, with_fields)
-from ._engine.jit import jit
-from ._engine.passes import (CELLS, CODE, COUNT, DRAWN_PROBLEMS, MAX_PIXEL, MAX_RADIUS, WHERE,
-                             Labels, add_clipped_stamp, drawn_keypoint_problem, new_stamps)
-from ._engine.spec import REQUIRED, check_flag
-from ._engine.stamping import expand_cells
-from ._engine.stamps import CHANNEL, Stamps
-from ._engine.validate import as_real_array, check_image_ids, check_map_size, check_positive, \
-    check_real
+from ._engine.api import (CELLS, CHANNEL, CHANNEL_PAIRS, CHANNELS, CODE, COUNT, DRAWN_PROBLEMS,
+                          HEIGHT, MAX_PIXEL, MAX_RADIUS, REQUIRED, WHERE, WIDTH, Encoder, Family,
+                          Labels, Stamps, add_clipped_stamp, as_real_array, check_flag,
+                          check_image_ids, check_map_size, check_positive, check_real,
+                          drawn_keypoint_problem, encode, expand_cells, jit, new_stamps, register,
+                          runtime, with_fields)
 
 MODES = {"gaussian": 0, "plateau": 1}
 GAUSSIAN, PLATEAU = 0, 1

@@ -30,16 +30,10 @@ from typing import ClassVar, NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
-from ._engine import runtime
-from ._engine.family import CHANNELS, SLOTS, Encoder, Family, encode, register
-from ._engine.jit import jit
-from ._engine.passes import CELLS, CODE, COUNT, MAX_RADIUS, WHERE, Labels, add_clipped_stamp, \
-    new_stamps
-from ._engine.spec import REQUIRED
-from ._engine.stamping import expand_cells
-from ._engine.stamps import X, Y, Stamps
-from ._engine.tables import MsraGaussian
-from ._engine.validate import as_real_array, check_image_ids, check_map_size, check_positive
+from ._engine.api import (CELLS, CHANNELS, CODE, COUNT, MAX_RADIUS, REQUIRED, SLOTS, WHERE, X, Y,
+                          Encoder, Family, Labels, MsraGaussian, Stamps, add_clipped_stamp,
+                          as_real_array, check_image_ids, check_map_size, check_positive, encode,
+                          expand_cells, jit, new_stamps, register, runtime)
 
 METHODS = {"msra": 0, "udp": 1, "dark": 2}
 MSRA, UDP, DARK = 0, 1, 2

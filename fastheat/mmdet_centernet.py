@@ -17,14 +17,9 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
-from ._engine import runtime
-from ._engine.cells import CellField
-from ._engine.family import Encoder, Family, encode, register
-from ._engine.jit import jit
-from ._engine.kinds import Gaussian2D
-from ._engine.passes import COUNT, add_stamp, check_rows, finish, group_rows, new_stamps
-from ._engine.spec import REQUIRED, MapSpec
-from ._engine.validate import MAX_GRID_COORD, check_index, check_map_size
+from ._engine.api import (COUNT, MAX_GRID_COORD, REQUIRED, CellField, Encoder, Family, Gaussian2D,
+                          MapSpec, add_stamp, check_index, check_map_size, check_rows, encode,
+                          finish, group_rows, jit, new_stamps, register, runtime)
 
 #: mmdetection's ``min_overlap`` (hard-coded in ``get_targets``).
 MIN_OVERLAP = 0.3

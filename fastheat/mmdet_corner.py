@@ -18,14 +18,9 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
-from ._engine import runtime
-from ._engine.cells import CellField
-from ._engine.family import Encoder, Family, encode, register, with_fields
-from ._engine.jit import jit
-from ._engine.passes import (CODE, COUNT, NO_LOG, WHERE, add_stamp, finish, group_rows,
-                             new_stamps, row_problem)
-from ._engine.radius import CORNERNET, gaussian_radius_scalar
-from ._engine.spec import REQUIRED, check_flag
+from ._engine.api import (CODE, CORNERNET, COUNT, NO_LOG, REQUIRED, WHERE, CellField, Encoder,
+                          Family, add_stamp, check_flag, encode, finish, gaussian_radius_scalar,
+                          group_rows, jit, new_stamps, register, row_problem, runtime, with_fields)
 from .mmdet_centernet import MIN_OVERLAP, MmdetSpec, make_mmdet_spec
 
 

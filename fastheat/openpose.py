@@ -32,16 +32,11 @@ from typing import ClassVar, NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
-from ._engine import runtime
-from ._engine.family import Encoder, Family, encode, register
-from ._engine.jit import jit
-from ._engine.passes import (CELLS, CODE, COUNT, DRAWN_PROBLEMS, MAX_PIXEL, MAX_RADIUS, WHERE,
-                             Labels, add_clipped_stamp, drawn_keypoint_problem, new_stamps)
-from ._engine.spec import REQUIRED
-from ._engine.stamps import Stamps, UX, UY, VALUE, X0, Y0
-from ._engine.tables import ADD_CLAMP, LimbBand, MapKinds
-from ._engine.validate import as_real_array, check_image_ids, check_index, check_positive, \
-    check_real, check_size
+from ._engine.api import (ADD_CLAMP, CELLS, CODE, COUNT, DRAWN_PROBLEMS, MAX_PIXEL, MAX_RADIUS,
+                          REQUIRED, UX, UY, VALUE, WHERE, X0, Y0, Encoder, Family, Labels, LimbBand,
+                          MapKinds, Stamps, add_clipped_stamp, as_real_array, check_image_ids,
+                          check_index, check_positive, check_real, check_size,
+                          drawn_keypoint_problem, encode, jit, new_stamps, register, runtime)
 
 #: lightweight OpenPose's constants: the Gaussian's window (``n_sigma``) and exponent cut.
 N_SIGMA, EXPONENT_CUT = 4, 4.6052

@@ -24,14 +24,10 @@ from typing import ClassVar, NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
-from ._engine import runtime
-from ._engine.family import HEIGHT, SLOTS, Encoder, Family, encode, register
-from ._engine.jit import jit
-from ._engine.passes import CELLS, CODE, COUNT, MAX_RADIUS, WHERE, add_label_stamp, new_stamps
-from ._engine.spec import REQUIRED, check_flag
-from ._engine.stamping import expand_cells
-from ._engine.stamps import CHANNEL, MAP, RADIUS, X, Y, Stamps
-from ._engine.validate import check_map_size, check_positive, check_real
+from ._engine.api import (CELLS, CHANNEL, CODE, COUNT, HEIGHT, MAP, MAX_RADIUS, RADIUS, REQUIRED,
+                          SLOTS, WHERE, X, Y, Encoder, Family, Stamps, add_label_stamp, check_flag,
+                          check_map_size, check_positive, check_real, encode, expand_cells, jit,
+                          new_stamps, register, runtime)
 from .keypoints import (BEYOND, MAX_CELL, MAX_SIGMA, MIN_SIGMA, NOT_FINITE, NOT_FINITE_VISIBLE,
                         keypoint_error, keypoint_input)
 

@@ -21,16 +21,11 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
-from ._engine import runtime
-from ._engine.cells import RegionField, region_windows
-from ._engine.family import Encoder, Family, encode, register
-from ._engine.jit import jit
-from ._engine.kinds import EllipticalGaussian, asymmetric_rectangle, ellipse_clip
-from ._engine.passes import (CELLS, COUNT, MAX_RADIUS, check_rows, finish, group_rows,
-                             new_stamps)
-from ._engine.spec import REQUIRED, RENDERING, MapSpec, check_flag
-from ._engine.stamps import X_HI, X_LO, Y_HI, Y_LO
-from ._engine.validate import MAX_GRID_COORD, check_index, check_map_size, check_real
+from ._engine.api import (CELLS, COUNT, MAX_GRID_COORD, MAX_RADIUS, RENDERING, REQUIRED, X_HI, X_LO,
+                          Y_HI, Y_LO, EllipticalGaussian, Encoder, Family, MapSpec, RegionField,
+                          asymmetric_rectangle, check_flag, check_index, check_map_size, check_real,
+                          check_rows, ellipse_clip, encode, finish, group_rows, jit, new_stamps,
+                          region_windows, register, runtime)
 
 #: ``wh_area_process``: TTFNet's names, and the code the pass takes.
 AREA_PROCESSES = {"log": 0, "sqrt": 1, "norm": 2, None: 3}

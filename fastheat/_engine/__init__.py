@@ -1,5 +1,7 @@
 """The engine every target family plugs into.
 
+A family module imports from ``api`` only: the names below that families use, in one place.
+
 * ``jit``: the one place for Numba options; ``runtime``: running kernels (the first-use lock,
   process locks, once-only warnings); ``parallel``: the thread policy, fork handling and the
   threading layer; ``profiling``: the stage clock of ``profile_stages``; ``validate``: argument
