@@ -43,8 +43,8 @@ from ._engine.api import (CELLS, CHANNEL, CHANNEL_PAIRS, CHANNELS, CODE, COUNT, 
                           HEIGHT, MAX_PIXEL, MAX_RADIUS, REQUIRED, WHERE, WIDTH, Encoder, Family,
                           Labels, Stamps, add_clipped_stamp, as_real_array, check_flag,
                           check_image_ids, check_map_size, check_positive, check_real,
-                          drawn_keypoint_problem, encode, expand_cells, jit, new_stamps, register,
-                          runtime, with_fields)
+                          drawn_keypoint_problem, encode, expand_cells, jit, new_stamps, one_shot,
+                          register, runtime, with_fields)
 
 MODES = {"gaussian": 0, "plateau": 1}
 GAUSSIAN, PLATEAU = 0, 1
@@ -453,10 +453,8 @@ DEEPLABCUT = register(Family(
 ))
 
 
-def encode_deeplabcut(keypoints, visible, *, heatmap_size, stride, mode="gaussian",
-                      pos_dist_thresh=17, locref=True, locref_std=7.2801, gradient_masking=False,
-                      background_weight=0.1, out=None, sparse=False, image_ids=None,
-                      num_threads=None) -> DeepLabCutHeatmaps:
+@one_shot(DEEPLABCUT)
+def encode_deeplabcut() -> DeepLabCutHeatmaps:
     """Encode keypoints as DeepLabCut's training targets, bit-identical to DeepLabCut 3.0.2's
     ``HeatmapGaussianGenerator`` (``mode="gaussian"``) or ``HeatmapPlateauGenerator``
     (``mode="plateau"``) in keypoint mode (docs/references.md, DeepLabCut).
@@ -522,11 +520,6 @@ def encode_deeplabcut(keypoints, visible, *, heatmap_size, stride, mode="gaussia
         On any invalid argument, naming it (for ``keypoints`` and ``visible``, the first
         offending entry ``[b, n, k]``); ``out`` is then left untouched.
     """
-    options = dict(heatmap_size=heatmap_size, stride=stride, mode=mode,
-                   pos_dist_thresh=pos_dist_thresh, locref=locref, locref_std=locref_std,
-                   gradient_masking=gradient_masking, background_weight=background_weight)
-    return encode(DEEPLABCUT, (keypoints, visible), None, options, out, num_threads, sparse,
-                  image_ids)
 
 
 class DeepLabCutEncoder(Encoder):
@@ -542,6 +535,3 @@ class DeepLabCutEncoder(Encoder):
 
     def __call__(self, keypoints, visible, *, copy: bool = False, image_ids=None):
         return self._encode_own((keypoints, visible), image_ids, copy)
-
-
-encode_deeplabcut.__signature__ = DEEPLABCUT.signature()

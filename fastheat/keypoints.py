@@ -33,7 +33,7 @@ from numpy.typing import NDArray
 from ._engine.api import (CELLS, CHANNELS, CODE, COUNT, MAX_RADIUS, REQUIRED, SLOTS, WHERE, X, Y,
                           Encoder, Family, Labels, MsraGaussian, Stamps, add_clipped_stamp,
                           as_real_array, check_image_ids, check_map_size, check_positive, encode,
-                          expand_cells, jit, new_stamps, register, runtime)
+                          expand_cells, jit, new_stamps, one_shot, register, runtime)
 
 METHODS = {"msra": 0, "udp": 1, "dark": 2}
 MSRA, UDP, DARK = 0, 1, 2
@@ -402,8 +402,8 @@ KEYPOINTS = register(Family(
 ))
 
 
-def encode_keypoints(keypoints, visible=None, *, input_size, heatmap_size, sigma=2.0, method="msra",
-                     out=None, sparse=False, image_ids=None, num_threads=None) -> KeypointTargets:
+@one_shot(KEYPOINTS)
+def encode_keypoints() -> KeypointTargets:
     """Encode keypoints as human-pose heatmap targets, bit-identical to mmpose's codecs.
 
     Image ``b``'s targets are mmpose's generator run on ``keypoints[b] / scale_factor`` and
@@ -469,9 +469,6 @@ def encode_keypoints(keypoints, visible=None, *, input_size, heatmap_size, sigma
     (``right == 0``) keeps its weight and stamps nothing. The UDP Gaussian is float64 under
     NumPy >= 2 (float32 under NumPy 1.x, as mmpose's there).
     """
-    options = dict(input_size=input_size, heatmap_size=heatmap_size, sigma=sigma, method=method)
-    return encode(KEYPOINTS, (keypoints, visible), None, options, out, num_threads, sparse,
-                  image_ids)
 
 
 class KeypointEncoder(Encoder):
@@ -488,6 +485,3 @@ class KeypointEncoder(Encoder):
 
     def __call__(self, keypoints, visible=None, *, copy: bool = False, image_ids=None):
         return self._encode_own((keypoints, visible), image_ids, copy)
-
-
-encode_keypoints.__signature__ = KEYPOINTS.signature()

@@ -24,7 +24,7 @@ from numpy.typing import NDArray
 from ._engine.api import (CELLS, COUNT, MAX_GRID_COORD, MAX_RADIUS, RENDERING, REQUIRED, X_HI, X_LO,
                           Y_HI, Y_LO, EllipticalGaussian, Encoder, Family, MapSpec, RegionField,
                           asymmetric_rectangle, check_flag, check_index, check_map_size, check_real,
-                          check_rows, ellipse_clip, encode, finish, group_rows, jit, new_stamps,
+                          check_rows, ellipse_clip, finish, group_rows, jit, new_stamps, one_shot,
                           region_windows, register, runtime)
 
 #: ``wh_area_process``: TTFNet's names, and the code the pass takes.
@@ -258,8 +258,8 @@ TTFNET = register(Family(
 ))
 
 
-def encode_ttfnet(detections, *, batch_size, out=None, sparse=False, image_ids=None,
-                  num_threads=None, **options) -> TTFNetTargets:
+@one_shot(TTFNET)
+def encode_ttfnet() -> TTFNetTargets:
     """Encode boxes as TTFNet's training targets (``TTFHead.target_generator``), bit for bit
     up to the conventions in Notes.
 
@@ -322,7 +322,6 @@ def encode_ttfnet(detections, *, batch_size, out=None, sparse=False, image_ids=N
     (or ending) left of or above the map would wrap around in TTFNet's slice; fastheat starts
     it at 0 (and leaves it empty if it ends there).
     """
-    return encode(TTFNET, detections, batch_size, options, out, num_threads, sparse, image_ids)
 
 
 class TTFNetEncoder(Encoder):
@@ -330,6 +329,3 @@ class TTFNetEncoder(Encoder):
     stamped, ``box_target`` and ``reg_weight`` where it wrote): see ``CornerEncoder``."""
 
     family = TTFNET
-
-
-encode_ttfnet.__signature__ = TTFNET.signature()

@@ -1,12 +1,19 @@
-"""Families see the engine through one module, ``fastheat._engine.api``."""
+"""Families see the engine through one module, ``fastheat._engine.api``, and get their public
+one-shot function from their options (``api.one_shot``)."""
 
 import ast
+import inspect
 import pathlib
+import pydoc
 import sys
+
+import pytest
 
 import fastheat
 from fastheat._engine import api
 from fastheat._engine.family import FAMILIES
+
+COMMON = ["out", "sparse", "image_ids", "num_threads"]
 
 PACKAGE = pathlib.Path(fastheat.__file__).parent
 
@@ -51,3 +58,43 @@ def test_the_api_exports_what_the_families_use_and_no_more():
     assert used == set(api.__all__)
     assert len(api.__all__) == len(set(api.__all__))
     assert all(hasattr(api, name) for name in api.__all__)
+
+
+def one_shot_of(family):
+    """The one public function of ``fastheat`` that returns ``family``'s results."""
+    functions = [getattr(fastheat, name) for name in fastheat.__all__
+                 if inspect.isfunction(getattr(fastheat, name))
+                 and inspect.signature(getattr(fastheat, name)).return_annotation is family.result]
+    assert len(functions) == 1, (family.name, functions)
+    return functions[0]
+
+
+@pytest.mark.parametrize("name", sorted(FAMILIES))
+def test_every_one_shot_signature_is_its_familys_options(name):
+    family = FAMILIES[name]
+    function = one_shot_of(family)
+    parameters = list(inspect.signature(function).parameters.values())
+    inputs = len(family.inputs) or 2
+    options = parameters[inputs:inputs + len(family.options)]
+    assert [(p.name, p.kind, p.default) for p in options] == [
+        (option, inspect.Parameter.KEYWORD_ONLY, default)
+        for option, default in family.options.items()]
+    assert all(p.default is inspect.Parameter.empty for p in options
+               if family.options[p.name] is api.REQUIRED)
+    assert [p.name for p in parameters[inputs + len(family.options):]] == COMMON
+    head = [p.name for p in parameters[:inputs]]
+    assert head == ([p.name for p in family.inputs] or ["detections", "batch_size"])
+    code = function.__code__  # what the function really takes: its inputs, the common ones
+    assert code.co_varnames[:code.co_argcount + code.co_kwonlyargcount] == (*head, *COMMON)
+    assert function.__doc__ and function.__doc__.startswith("Encode")
+    assert function.__module__ == family.result.__module__
+    shown = pydoc.render_doc(function, renderer=pydoc.plaintext)  # what help() shows
+    assert f"{function.__name__}{inspect.signature(function)}" in shown.replace("\n", "")
+    assert function.__doc__.splitlines()[0] in shown
+
+
+def test_one_shot_takes_its_parameters_from_the_family_only():
+    with pytest.raises(TypeError, match="declares parameters"):
+        @api.one_shot(FAMILIES["corners"])
+        def encode_again(detections):
+            """Encode."""

@@ -4,8 +4,9 @@ A family (``fastheat/<family>.py``) imports from this module only
 (``tests/test_engine_api.py`` holds every family to it); what it does not find here it does
 not need, or it belongs in the engine. The names, by the module that defines them:
 
-* ``family``: ``Family``, ``register`` and what every family gets (``encode``, ``Encoder``),
-  ``with_fields`` for optional result fields; ``spec``: ``REQUIRED`` and the symbols of slot
+* ``family``: ``Family``, ``register`` and what every family gets (``one_shot``, which makes
+  its public one-shot function, ``encode``, ``Encoder``), ``with_fields`` for optional result
+  fields; ``spec``: ``REQUIRED`` and the symbols of slot
   shapes (``SLOTS``, ``CHANNELS``, ...), ``MapSpec``, ``map_spec``, ``check_flag``,
   ``RENDERING``.
 * ``jit``: ``jit``, the compiler of the families' passes; ``runtime``: ``runtime.call``, which
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 from . import runtime
 from .cells import CellField, RegionField, region_windows
-from .family import Encoder, Family, encode, register, with_fields
+from .family import Encoder, Family, encode, one_shot, register, with_fields
 from .jit import jit
 from .kinds import EllipticalGaussian, Gaussian2D, asymmetric_rectangle, ellipse_clip
 from .passes import (CELLS, CODE, COUNT, DRAWN_PROBLEMS, MAX_PIXEL, MAX_RADIUS, NO_LOG, WHERE,
@@ -49,7 +50,7 @@ __all__ = [
     "check_flag", "check_image_ids", "check_index", "check_map_size", "check_min_overlap",
     "check_positive", "check_real", "check_rows", "check_size", "drawn_keypoint_problem",
     "ellipse_clip", "encode", "expand_cells", "finish", "gaussian_radius_scalar", "group_rows",
-    "jit", "map_spec", "new_stamps", "region_windows", "register", "row_problem", "runtime",
-    "slots_fit", "stamp", "stamp_values", "table_of", "table_offset", "visible_window", "window",
-    "with_fields",
+    "jit", "map_spec", "new_stamps", "one_shot", "region_windows", "register", "row_problem",
+    "runtime", "slots_fit", "stamp", "stamp_values", "table_of", "table_offset", "visible_window",
+    "window", "with_fields",
 ]
