@@ -307,15 +307,15 @@ def one_shot(family: Family) -> Callable[[Callable], Callable]:
     ``out=`` or sparse targets. Its ``__signature__`` is ``family.signature()``, every option
     with its default; the options themselves are checked by the engine, as an ``Encoder``'s
     are (a ``TypeError`` naming an unknown or missing one). It is compiled from source, as
-    ``dataclasses`` makes methods: a plain call, no argument binding at run time; its code
-    lies in the decorated function's file and line, so tracebacks and ``warn_once`` point
-    there.
+    ``dataclasses`` makes methods: a plain call, no argument binding at run time. Its code
+    lies at the decorated function's file and line, where tracebacks show it (and
+    ``warn_once``, which skips fastheat's own frames, skips it too).
     """
 
     def make(declared: Callable) -> Callable:
         if inspect.signature(declared).parameters:
             raise TypeError(f"{declared.__name__} declares parameters: a one-shot function's "
-                            f"come from its family's inputs and options")
+                            "come from its family's inputs and options")
         signature = family.signature()
         inputs = list(signature.parameters.values())[:len(family.inputs) or 2]
         common = [signature.parameters[name]
