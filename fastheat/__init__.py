@@ -10,7 +10,8 @@ stamping kernel, sinks, process state); each family is one module (``cornernet.p
 """
 
 from . import workloads
-from ._engine.runtime import default_num_threads, profile_stages
+from ._engine.parallel import default_num_threads
+from ._engine.profiling import profile_stages
 from ._engine.sparse import SparseTargets, collate
 from ._warmup import warmup
 from .associative_embedding import (AssociativeEmbeddingEncoder, AssociativeEmbeddingTargets,

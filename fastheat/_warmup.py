@@ -10,7 +10,7 @@ from numpy.typing import DTypeLike
 
 from ._engine.cells import expand_cell_values
 from ._engine.family import FAMILIES, encode
-from ._engine.runtime import check_num_threads, default_num_threads
+from ._engine.parallel import check_num_threads, default_num_threads
 from ._engine.stamping import expand_cells
 
 

@@ -19,13 +19,8 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
-from ._engine import runtime
-from ._engine.family import CHANNELS, SLOTS, Encoder, Family, encode, register
-from ._engine.jit import jit
-from ._engine.spec import REQUIRED, check_flag
-from ._engine.stamping import expand_cells
-from ._engine.stamps import Stamps
-from ._engine.validate import check_map_size
+from ._engine.api import (CHANNELS, REQUIRED, SLOTS, Encoder, Family, Stamps, check_flag,
+                          check_map_size, encode, expand_cells, jit, one_shot, register, runtime)
 from .keypoints import (KEYPOINTS, KeypointSpec, keypoint_input, make_keypoint_spec,
                         run_keypoint_pass)
 
@@ -135,9 +130,8 @@ ASSOCIATIVE_EMBEDDING = register(Family(
 ))
 
 
-def encode_associative_embedding(keypoints, visible=None, *, input_size, heatmap_size, sigma=None,
-                                 use_udp=False, out=None, sparse=False, image_ids=None,
-                                 num_threads=None) -> AssociativeEmbeddingTargets:
+@one_shot(ASSOCIATIVE_EMBEDDING)
+def encode_associative_embedding() -> AssociativeEmbeddingTargets:
     """Encode keypoints as associative-embedding targets (HigherHRNet, bottom-up), bit-identical
     to mmpose's ``AssociativeEmbedding`` codec.
 
@@ -189,9 +183,6 @@ def encode_associative_embedding(keypoints, visible=None, *, input_size, heatmap
     only) comes from a float-to-int64 cast that C leaves undefined; fastheat gives NumPy's
     result on x86-64 (``-2**63`` for the coordinate) on every machine.
     """
-    options = dict(input_size=input_size, heatmap_size=heatmap_size, sigma=sigma, use_udp=use_udp)
-    return encode(ASSOCIATIVE_EMBEDDING, (keypoints, visible), None, options, out, num_threads,
-                  sparse, image_ids)
 
 
 class AssociativeEmbeddingEncoder(Encoder):
@@ -207,6 +198,3 @@ class AssociativeEmbeddingEncoder(Encoder):
 
     def __call__(self, keypoints, visible=None, *, copy: bool = False, image_ids=None):
         return self._encode_own((keypoints, visible), image_ids, copy)
-
-
-encode_associative_embedding.__signature__ = ASSOCIATIVE_EMBEDDING.signature()

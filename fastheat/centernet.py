@@ -15,17 +15,11 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
-from ._engine import runtime
-from ._engine.family import (CHANNEL_PAIRS, HEIGHT, SLOTS, WIDTH, Encoder, Family, encode,
-                             register, with_fields)
-from ._engine.jit import jit
-from ._engine.passes import COUNT, add_stamp, check_rows, finish, group_rows, new_stamps, slots_fit
-from ._engine.radius import gaussian_radius_scalar
-from ._engine.spec import REQUIRED, RENDERING, MapSpec, check_flag, map_spec
-from ._engine.stamping import stamp, stamp_values, table_offset, window
-from ._engine.stamps import RADIUS, X, Y
-from ._engine.tables import MsraGaussian, table_of, visible_window
-from ._engine.validate import MAX_GRID_COORD
+from ._engine.api import (CHANNEL_PAIRS, COUNT, HEIGHT, MAX_GRID_COORD, RADIUS, RENDERING, REQUIRED,
+                          SLOTS, WIDTH, X, Y, Encoder, Family, MapSpec, MsraGaussian, add_stamp,
+                          check_flag, check_rows, finish, gaussian_radius_scalar, group_rows, jit,
+                          map_spec, new_stamps, one_shot, register, runtime, slots_fit, stamp,
+                          stamp_values, table_of, table_offset, visible_window, window, with_fields)
 
 GAUSSIANS = ("umich", "msra")
 
@@ -324,8 +318,8 @@ CENTERNET = register(Family(
 ))
 
 
-def encode_centernet(detections, *, batch_size, out=None, sparse=False, image_ids=None, num_threads=None,
-                **options) -> CenterNetTargets:
+@one_shot(CENTERNET)
+def encode_centernet() -> CenterNetTargets:
     """Encode boxes as CenterNet's ("Objects as Points") ctdet training targets.
 
     As CenterNet's ``ctdet`` dataset, with plain scaling in place of its affine warp. The box
@@ -424,7 +418,6 @@ image_ids, sparse, num_threads
     same whether the division is carried out in float32 or in float64 (NumPy 1.x promotes
     ``float32 / 2`` to float64 for scalars); likewise ``reg = ct - ct_int`` is exact.
     """
-    return encode(CENTERNET, detections, batch_size, options, out, num_threads, sparse, image_ids)
 
 
 class CenterNetEncoder(Encoder):
@@ -436,6 +429,3 @@ class CenterNetEncoder(Encoder):
     """
 
     family = CENTERNET
-
-
-encode_centernet.__signature__ = CENTERNET.signature()

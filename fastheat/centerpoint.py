@@ -20,16 +20,10 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
-from ._engine import runtime
-from ._engine.family import GROUPS, SLOTS, Encoder, Family, encode, register
-from ._engine.jit import jit
-from ._engine.passes import CELLS, CODE, COUNT, MAX_RADIUS, WHERE, Labels, add_stamp, \
-    new_stamps
-from ._engine.spec import REQUIRED, check_flag
-from ._engine.stamping import expand_cells
-from ._engine.stamps import Stamps
-from ._engine.validate import (MAX_GRID_COORD, as_real_array, check_image_ids, check_index,
-                               check_min_overlap, check_real)
+from ._engine.api import (CELLS, CODE, COUNT, GROUPS, MAX_GRID_COORD, MAX_RADIUS, REQUIRED, SLOTS,
+                          WHERE, Encoder, Family, Labels, Stamps, add_stamp, as_real_array,
+                          check_flag, check_image_ids, check_index, check_min_overlap, check_real,
+                          encode, expand_cells, jit, new_stamps, one_shot, register, runtime)
 
 #: Columns of a box row (after the batch index of the batch form).
 BOX_COLUMNS = ("batch_index", "label", "x", "y", "z", "dx", "dy", "dz", "yaw", "vx", "vy")
@@ -412,10 +406,8 @@ CENTERPOINT = register(Family(
 ))
 
 
-def encode_centerpoint(boxes, *, batch_size, tasks, point_cloud_range, voxel_size, grid_size,
-                       out_size_factor=8, gaussian_overlap=0.1, min_radius=2, max_objs=500,
-                       dense_reg=1, norm_bbox=True, out=None, sparse=False, image_ids=None,
-                       num_threads=None) -> CenterPointTargets:
+@one_shot(CENTERPOINT)
+def encode_centerpoint() -> CenterPointTargets:
     """Encode LiDAR boxes as CenterPoint's training targets, bit-identical to mmdetection3d
     1.4.0's ``CenterHead.get_targets`` (docs/references.md, mmdetection3d).
 
@@ -504,12 +496,6 @@ def encode_centerpoint(boxes, *, batch_size, tasks, point_cloud_range, voxel_siz
     float32 as torch rounds a scalar. A zero ``dz`` gives ``log(0) = -inf`` with
     ``norm_bbox``, as in mmdetection3d.
     """
-    options = dict(tasks=tasks, point_cloud_range=point_cloud_range, voxel_size=voxel_size,
-                   grid_size=grid_size, out_size_factor=out_size_factor,
-                   gaussian_overlap=gaussian_overlap, min_radius=min_radius, max_objs=max_objs,
-                   dense_reg=dense_reg, norm_bbox=norm_bbox)
-    return encode(CENTERPOINT, (boxes, batch_size), None, options, out, num_threads, sparse,
-                  image_ids)
 
 
 class CenterPointEncoder(Encoder):
@@ -525,6 +511,3 @@ class CenterPointEncoder(Encoder):
 
     def __call__(self, boxes, batch_size, *, copy: bool = False, image_ids=None):
         return self._encode_own((boxes, batch_size), image_ids, copy)
-
-
-encode_centerpoint.__signature__ = CENTERPOINT.signature()

@@ -12,12 +12,9 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
-from ._engine import runtime
-from ._engine.family import SLOTS, Encoder, Family, encode, register
-from ._engine.jit import jit
-from ._engine.passes import COUNT, add_stamp, check_rows, finish, group_rows, new_stamps, slots_fit
-from ._engine.radius import gaussian_radius_scalar
-from ._engine.spec import REQUIRED
+from ._engine.api import (COUNT, REQUIRED, SLOTS, Encoder, Family, add_stamp, check_rows, finish,
+                          gaussian_radius_scalar, group_rows, jit, new_stamps, one_shot, register,
+                          runtime, slots_fit)
 
 
 class CornerHeatmaps(NamedTuple):
@@ -156,8 +153,8 @@ CORNERNET = register(Family(
 ))
 
 
-def encode_corners(detections, *, batch_size, out=None, sparse=False, image_ids=None, num_threads=None,
-                **options) -> CornerHeatmaps:
+@one_shot(CORNERS)
+def encode_corners() -> CornerHeatmaps:
     """Encode boxes as CornerNet top-left and bottom-right corner heatmaps.
 
     For every box, as in CornerNet: scale the corners by ``output / input`` size, truncate them
@@ -228,11 +225,10 @@ def encode_corners(detections, *, batch_size, out=None, sparse=False, image_ids=
         first problem); ``out`` is then left untouched. Also a ``ValueError`` naming
         ``batch_size`` when the new outputs would exceed the machine's physical memory.
     """
-    return encode(CORNERS, detections, batch_size, options, out, num_threads, sparse, image_ids)
 
 
-def encode_cornernet(detections, *, batch_size, out=None, sparse=False, image_ids=None, num_threads=None,
-                **options) -> CornerNetTargets:
+@one_shot(CORNERNET)
+def encode_cornernet() -> CornerNetTargets:
     """Encode boxes as CornerNet's full training targets: heatmaps, offsets, tags and masks.
 
     The heatmaps are those of ``encode_corners`` with the same options (float32). The box in
@@ -282,7 +278,6 @@ delte, k, clip, radius_formula, min_radius, image_ids, sparse, num_threads
     masked, and still stamps the visible part of its Gaussians. ``clip=True`` reproduces
     CornerNet's own pipeline, where no corner is off the map.
     """
-    return encode(CORNERNET, detections, batch_size, options, out, num_threads, sparse, image_ids)
 
 
 class CornerEncoder(Encoder):
@@ -332,7 +327,3 @@ class CornerNetEncoder(Encoder):
     """
 
     family = CORNERNET
-
-
-encode_corners.__signature__ = CORNERS.signature()
-encode_cornernet.__signature__ = CORNERNET.signature()

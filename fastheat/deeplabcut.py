@@ -39,18 +39,13 @@ from typing import ClassVar, NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
-from ._engine import numpy_exp, runtime
-from ._engine.family import (CHANNEL_PAIRS, CHANNELS, HEIGHT, WIDTH, Encoder, Family, encode,
-                             register, with_fields)
-from ._engine.jit import jit
-from ._engine.numpy_exp import float32_of_exp_product, note_uncertain, with_numpy_for_uncertain
-from ._engine.passes import (CELLS, CODE, COUNT, DRAWN_PROBLEMS, MAX_PIXEL, MAX_RADIUS, WHERE,
-                             Labels, add_clipped_stamp, drawn_keypoint_problem, new_stamps)
-from ._engine.spec import REQUIRED, check_flag
-from ._engine.stamping import expand_cells
-from ._engine.stamps import CHANNEL, Stamps
-from ._engine.validate import as_real_array, check_image_ids, check_map_size, check_positive, \
-    check_real
+from ._engine.api import (CELLS, CHANNEL, CHANNEL_PAIRS, CHANNELS, CODE, COUNT, DRAWN_PROBLEMS,
+                          HEIGHT, MAX_PIXEL, MAX_RADIUS, REQUIRED, WHERE, WIDTH, Encoder, Family,
+                          Labels, Stamps, add_clipped_stamp, as_real_array, check_flag,
+                          check_image_ids, check_map_size, check_positive, check_real,
+                          drawn_keypoint_problem, encode, expand_cells, float32_of_exp_product,
+                          jit, new_stamps, note_uncertain, numpy_exp, one_shot, register,
+                          runtime, with_fields, with_numpy_for_uncertain)
 
 MODES = {"gaussian": 0, "plateau": 1}
 GAUSSIAN, PLATEAU = 0, 1
@@ -474,10 +469,8 @@ DEEPLABCUT = register(Family(
 ))
 
 
-def encode_deeplabcut(keypoints, visible, *, heatmap_size, stride, mode="gaussian",
-                      pos_dist_thresh=17, locref=True, locref_std=7.2801, gradient_masking=False,
-                      background_weight=0.1, out=None, sparse=False, image_ids=None,
-                      num_threads=None) -> DeepLabCutHeatmaps:
+@one_shot(DEEPLABCUT)
+def encode_deeplabcut() -> DeepLabCutHeatmaps:
     """Encode keypoints as DeepLabCut's training targets, bit-identical to DeepLabCut 3.0.2's
     ``HeatmapGaussianGenerator`` (``mode="gaussian"``) or ``HeatmapPlateauGenerator``
     (``mode="plateau"``) in keypoint mode (docs/references.md, DeepLabCut).
@@ -543,11 +536,6 @@ def encode_deeplabcut(keypoints, visible, *, heatmap_size, stride, mode="gaussia
         On any invalid argument, naming it (for ``keypoints`` and ``visible``, the first
         offending entry ``[b, n, k]``); ``out`` is then left untouched.
     """
-    options = dict(heatmap_size=heatmap_size, stride=stride, mode=mode,
-                   pos_dist_thresh=pos_dist_thresh, locref=locref, locref_std=locref_std,
-                   gradient_masking=gradient_masking, background_weight=background_weight)
-    return encode(DEEPLABCUT, (keypoints, visible), None, options, out, num_threads, sparse,
-                  image_ids)
 
 
 class DeepLabCutEncoder(Encoder):
@@ -563,6 +551,3 @@ class DeepLabCutEncoder(Encoder):
 
     def __call__(self, keypoints, visible, *, copy: bool = False, image_ids=None):
         return self._encode_own((keypoints, visible), image_ids, copy)
-
-
-encode_deeplabcut.__signature__ = DEEPLABCUT.signature()

@@ -30,18 +30,12 @@ from typing import ClassVar, NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
-from ._engine import numpy_exp, runtime
-from ._engine.family import CHANNELS, SLOTS, Encoder, Family, encode, register
-from ._engine.jit import jit
-from ._engine.numpy_exp import exp32, float32_of_exp_product, note_uncertain, \
-    with_numpy_for_uncertain
-from ._engine.passes import CELLS, CODE, COUNT, MAX_RADIUS, WHERE, Labels, add_clipped_stamp, \
-    new_stamps
-from ._engine.spec import REQUIRED
-from ._engine.stamping import expand_cells
-from ._engine.stamps import X, Y, Stamps
-from ._engine.tables import MsraGaussian
-from ._engine.validate import as_real_array, check_image_ids, check_map_size, check_positive
+from ._engine.api import (CELLS, CHANNELS, CODE, COUNT, MAX_RADIUS, REQUIRED, SLOTS, WHERE, X, Y,
+                          Encoder, Family, Labels, MsraGaussian, Stamps, add_clipped_stamp,
+                          as_real_array, check_image_ids, check_map_size, check_positive, encode,
+                          exp32, expand_cells, float32_of_exp_product, jit, new_stamps,
+                          note_uncertain, numpy_exp, one_shot, register, runtime,
+                          with_numpy_for_uncertain)
 
 METHODS = {"msra": 0, "udp": 1, "dark": 2}
 MSRA, UDP, DARK = 0, 1, 2
@@ -493,8 +487,8 @@ KEYPOINTS = register(Family(
 ))
 
 
-def encode_keypoints(keypoints, visible=None, *, input_size, heatmap_size, sigma=2.0, method="msra",
-                     out=None, sparse=False, image_ids=None, num_threads=None) -> KeypointTargets:
+@one_shot(KEYPOINTS)
+def encode_keypoints() -> KeypointTargets:
     """Encode keypoints as human-pose heatmap targets, bit-identical to mmpose's codecs.
 
     Image ``b``'s targets are mmpose's generator run on ``keypoints[b] / scale_factor`` and
@@ -560,9 +554,6 @@ def encode_keypoints(keypoints, visible=None, *, input_size, heatmap_size, sigma
     (``right == 0``) keeps its weight and stamps nothing. The UDP Gaussian is float64 under
     NumPy >= 2 (float32 under NumPy 1.x, as mmpose's there).
     """
-    options = dict(input_size=input_size, heatmap_size=heatmap_size, sigma=sigma, method=method)
-    return encode(KEYPOINTS, (keypoints, visible), None, options, out, num_threads, sparse,
-                  image_ids)
 
 
 class KeypointEncoder(Encoder):
@@ -579,6 +570,3 @@ class KeypointEncoder(Encoder):
 
     def __call__(self, keypoints, visible=None, *, copy: bool = False, image_ids=None):
         return self._encode_own((keypoints, visible), image_ids, copy)
-
-
-encode_keypoints.__signature__ = KEYPOINTS.signature()

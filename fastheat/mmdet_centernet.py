@@ -17,14 +17,9 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
-from ._engine import runtime
-from ._engine.cells import CellField
-from ._engine.family import Encoder, Family, encode, register
-from ._engine.jit import jit
-from ._engine.kinds import Gaussian2D
-from ._engine.passes import COUNT, add_stamp, check_rows, finish, group_rows, new_stamps
-from ._engine.spec import REQUIRED, MapSpec
-from ._engine.validate import MAX_GRID_COORD, check_index, check_map_size
+from ._engine.api import (COUNT, MAX_GRID_COORD, REQUIRED, CellField, Encoder, Family, Gaussian2D,
+                          MapSpec, add_stamp, check_index, check_map_size, check_rows, finish,
+                          group_rows, jit, new_stamps, one_shot, register, runtime)
 
 #: mmdetection's ``min_overlap`` (hard-coded in ``get_targets``).
 MIN_OVERLAP = 0.3
@@ -143,8 +138,8 @@ MMDET_CENTERNET = register(Family(
 ))
 
 
-def encode_mmdet_centernet(detections, *, batch_size, out=None, sparse=False, image_ids=None,
-                           num_threads=None, **options) -> MmdetCenterNetTargets:
+@one_shot(MMDET_CENTERNET)
+def encode_mmdet_centernet() -> MmdetCenterNetTargets:
     """Encode boxes as mmdetection 3.3.0's ``CenterNetHead.get_targets``, bit for bit.
 
     With ``width_ratio = out_w / in_w`` and ``height_ratio = out_h / in_h`` (float64, rounded
@@ -191,8 +186,6 @@ def encode_mmdet_centernet(detections, *, batch_size, out=None, sparse=False, im
     ``exp`` is NumPy's float64 one rounded to float32, where torch's float32 ``exp`` is
     sometimes one unit in the last place away (``kinds``).
     """
-    return encode(MMDET_CENTERNET, detections, batch_size, options, out, num_threads, sparse,
-                  image_ids)
 
 
 class MmdetCenterNetEncoder(Encoder):
@@ -200,6 +193,3 @@ class MmdetCenterNetEncoder(Encoder):
     where the previous call wrote): see ``CornerEncoder``."""
 
     family = MMDET_CENTERNET
-
-
-encode_mmdet_centernet.__signature__ = MMDET_CENTERNET.signature()

@@ -18,14 +18,9 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
-from ._engine import runtime
-from ._engine.cells import CellField
-from ._engine.family import Encoder, Family, encode, register, with_fields
-from ._engine.jit import jit
-from ._engine.passes import (CODE, COUNT, NO_LOG, WHERE, add_stamp, finish, group_rows,
-                             new_stamps, row_problem)
-from ._engine.radius import CORNERNET, gaussian_radius_scalar
-from ._engine.spec import REQUIRED, check_flag
+from ._engine.api import (CODE, CORNERNET, COUNT, NO_LOG, REQUIRED, WHERE, CellField, Encoder,
+                          Family, add_stamp, check_flag, finish, gaussian_radius_scalar, group_rows,
+                          jit, new_stamps, one_shot, register, row_problem, runtime, with_fields)
 from .mmdet_centernet import MIN_OVERLAP, MmdetSpec, make_mmdet_spec
 
 
@@ -184,8 +179,8 @@ MMDET_CORNER = register(Family(
 ))
 
 
-def encode_mmdet_corner(detections, *, batch_size, out=None, sparse=False, image_ids=None,
-                        num_threads=None, **options) -> MmdetCornerTargets:
+@one_shot(MMDET_CORNER)
+def encode_mmdet_corner() -> MmdetCornerTargets:
     """Encode boxes as mmdetection 3.3.0's ``CornerHead.get_targets`` (CornerNet, and with both
     shifts CentripetalNet), bit for bit.
 
@@ -243,8 +238,6 @@ def encode_mmdet_corner(detections, *, batch_size, out=None, sparse=False, image
     float32, where torch's float32 ``exp`` is sometimes one unit in the last place away
     (``kinds``).
     """
-    return encode(MMDET_CORNER, detections, batch_size, options, out, num_threads, sparse,
-                  image_ids)
 
 
 class MmdetCornerEncoder(Encoder):
@@ -252,6 +245,3 @@ class MmdetCornerEncoder(Encoder):
     where the previous call wrote): see ``CornerEncoder``."""
 
     family = MMDET_CORNER
-
-
-encode_mmdet_corner.__signature__ = MMDET_CORNER.signature()

@@ -32,16 +32,12 @@ from typing import ClassVar, NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
-from ._engine import runtime
-from ._engine.family import Encoder, Family, encode, register
-from ._engine.jit import jit
-from ._engine.passes import (CELLS, CODE, COUNT, DRAWN_PROBLEMS, MAX_PIXEL, MAX_RADIUS, WHERE,
-                             Labels, add_clipped_stamp, drawn_keypoint_problem, new_stamps)
-from ._engine.spec import REQUIRED
-from ._engine.stamps import Stamps, UX, UY, VALUE, X0, Y0
-from ._engine.tables import ADD_CLAMP, LimbBand, MapKinds
-from ._engine.validate import as_real_array, check_image_ids, check_index, check_positive, \
-    check_real, check_size
+from ._engine.api import (ADD_CLAMP, CELLS, CODE, COUNT, DRAWN_PROBLEMS, MAX_PIXEL, MAX_RADIUS,
+                          REQUIRED, UX, UY, VALUE, WHERE, X0, Y0, Encoder, Family, Labels, LimbBand,
+                          MapKinds, Stamps, add_clipped_stamp, as_real_array, check_image_ids,
+                          check_index, check_positive, check_real, check_size,
+                          drawn_keypoint_problem, encode, jit, new_stamps, one_shot, register,
+                          runtime)
 
 #: lightweight OpenPose's constants: the Gaussian's window (``n_sigma``) and exponent cut.
 N_SIGMA, EXPONENT_CUT = 4, 4.6052
@@ -325,9 +321,8 @@ OPENPOSE = register(Family(
 ))
 
 
-def encode_openpose(keypoints, visible, *, limbs, input_size, stride=8, sigma=7.0,
-                    paf_thickness=1, out=None, sparse=False, image_ids=None,
-                    num_threads=None) -> OpenPoseTargets:
+@one_shot(OPENPOSE)
+def encode_openpose() -> OpenPoseTargets:
     """Encode people's keypoints as lightweight OpenPose's training targets, bit-identical to
     its ``_generate_keypoint_maps`` and ``_generate_paf_maps`` (docs/references.md).
 
@@ -386,10 +381,6 @@ def encode_openpose(keypoints, visible, *, limbs, input_size, stride=8, sigma=7.
         offending entry ``[b, n, k]``; for ``limbs``, the first pair out of range); ``out`` is
         then left untouched.
     """
-    options = dict(limbs=limbs, input_size=input_size, stride=stride, sigma=sigma,
-                   paf_thickness=paf_thickness)
-    return encode(OPENPOSE, (keypoints, visible), None, options, out, num_threads, sparse,
-                  image_ids)
 
 
 class OpenPoseEncoder(Encoder):
@@ -404,6 +395,3 @@ class OpenPoseEncoder(Encoder):
 
     def __call__(self, keypoints, visible, *, copy: bool = False, image_ids=None):
         return self._encode_own((keypoints, visible), image_ids, copy)
-
-
-encode_openpose.__signature__ = OPENPOSE.signature()

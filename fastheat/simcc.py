@@ -24,14 +24,10 @@ from typing import ClassVar, NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
-from ._engine import runtime
-from ._engine.family import HEIGHT, SLOTS, Encoder, Family, encode, register
-from ._engine.jit import jit
-from ._engine.passes import CELLS, CODE, COUNT, MAX_RADIUS, WHERE, add_label_stamp, new_stamps
-from ._engine.spec import REQUIRED, check_flag
-from ._engine.stamping import expand_cells
-from ._engine.stamps import CHANNEL, MAP, RADIUS, X, Y, Stamps
-from ._engine.validate import check_map_size, check_positive, check_real
+from ._engine.api import (CELLS, CHANNEL, CODE, COUNT, HEIGHT, MAP, MAX_RADIUS, RADIUS, REQUIRED,
+                          SLOTS, WHERE, X, Y, Encoder, Family, Stamps, add_label_stamp, check_flag,
+                          check_map_size, check_positive, check_real, encode, expand_cells, jit,
+                          new_stamps, one_shot, register, runtime)
 from .keypoints import (BEYOND, MAX_CELL, MAX_SIGMA, MIN_SIGMA, NOT_FINITE, NOT_FINITE_VISIBLE,
                         keypoint_error, keypoint_input)
 
@@ -323,9 +319,8 @@ SIMCC = register(Family(
 ))
 
 
-def encode_simcc(keypoints, visible=None, *, input_size, sigma=6.0, simcc_split_ratio=2.0,
-                 smoothing_type="gaussian", label_smooth_weight=0.0, normalize=True, out=None,
-                 sparse=False, image_ids=None, num_threads=None) -> SimCCTargets:
+@one_shot(SIMCC)
+def encode_simcc() -> SimCCTargets:
     """Encode keypoints as SimCC labels (RTMPose), bit-identical to mmpose's ``SimCCLabel``.
 
     Image ``b``'s targets are mmpose 1.3.2's ``SimCCLabel(input_size=(w, h), ...).encode(
@@ -384,11 +379,6 @@ def encode_simcc(keypoints, visible=None, *, input_size, sigma=6.0, simcc_split_
     then normalized in float64; under NumPy 1.x all in float32. fastheat computes its value
     table with the same NumPy operations, so it follows the NumPy installed.
     """
-    options = dict(input_size=input_size, sigma=sigma, simcc_split_ratio=simcc_split_ratio,
-                   smoothing_type=smoothing_type, label_smooth_weight=label_smooth_weight,
-                   normalize=normalize)
-    return encode(SIMCC, (keypoints, visible), None, options, out, num_threads, sparse,
-                  image_ids)
 
 
 class SimCCEncoder(Encoder):
@@ -404,6 +394,3 @@ class SimCCEncoder(Encoder):
 
     def __call__(self, keypoints, visible=None, *, copy: bool = False, image_ids=None):
         return self._encode_own((keypoints, visible), image_ids, copy)
-
-
-encode_simcc.__signature__ = SIMCC.signature()

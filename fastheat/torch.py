@@ -30,7 +30,7 @@ except ImportError as error:  # torch is an optional extra
 from ._engine import sinks, stamping, tables
 from ._engine.cells import CLEAR_ALL, expand_cell_values, write_regions
 from ._engine.registry import FAMILIES
-from ._engine.runtime import check_num_threads
+from ._engine.parallel import check_num_threads
 from ._engine.sparse import SparseTargets
 from ._engine.sparse_check import check_sparse
 from ._engine.validate import out_names

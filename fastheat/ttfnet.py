@@ -21,16 +21,11 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
-from ._engine import runtime
-from ._engine.cells import RegionField, region_windows
-from ._engine.family import Encoder, Family, encode, register
-from ._engine.jit import jit
-from ._engine.kinds import EllipticalGaussian, asymmetric_rectangle, ellipse_clip
-from ._engine.passes import (CELLS, COUNT, MAX_RADIUS, check_rows, finish, group_rows,
-                             new_stamps)
-from ._engine.spec import REQUIRED, RENDERING, MapSpec, check_flag
-from ._engine.stamps import X_HI, X_LO, Y_HI, Y_LO
-from ._engine.validate import MAX_GRID_COORD, check_index, check_map_size, check_real
+from ._engine.api import (CELLS, COUNT, MAX_GRID_COORD, MAX_RADIUS, RENDERING, REQUIRED, X_HI, X_LO,
+                          Y_HI, Y_LO, EllipticalGaussian, Encoder, Family, MapSpec, RegionField,
+                          asymmetric_rectangle, check_flag, check_index, check_map_size, check_real,
+                          check_rows, ellipse_clip, finish, group_rows, jit, new_stamps, one_shot,
+                          region_windows, register, runtime)
 
 #: ``wh_area_process``: TTFNet's names, and the code the pass takes.
 AREA_PROCESSES = {"log": 0, "sqrt": 1, "norm": 2, None: 3}
@@ -263,8 +258,8 @@ TTFNET = register(Family(
 ))
 
 
-def encode_ttfnet(detections, *, batch_size, out=None, sparse=False, image_ids=None,
-                  num_threads=None, **options) -> TTFNetTargets:
+@one_shot(TTFNET)
+def encode_ttfnet() -> TTFNetTargets:
     """Encode boxes as TTFNet's training targets (``TTFHead.target_generator``), bit for bit
     up to the conventions in Notes.
 
@@ -327,7 +322,6 @@ def encode_ttfnet(detections, *, batch_size, out=None, sparse=False, image_ids=N
     (or ending) left of or above the map would wrap around in TTFNet's slice; fastheat starts
     it at 0 (and leaves it empty if it ends there).
     """
-    return encode(TTFNET, detections, batch_size, options, out, num_threads, sparse, image_ids)
 
 
 class TTFNetEncoder(Encoder):
@@ -335,6 +329,3 @@ class TTFNetEncoder(Encoder):
     stamped, ``box_target`` and ``reg_weight`` where it wrote): see ``CornerEncoder``."""
 
     family = TTFNET
-
-
-encode_ttfnet.__signature__ = TTFNET.signature()

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import fastheat
-from fastheat._engine import runtime as _threads
+from fastheat._engine import parallel as _threads
 from fastheat.workloads import CORNERNET, coco_like_detections
 
 TIMEOUT = 240

@@ -321,12 +321,12 @@ def test_warmup_leaves_a_parent_whose_forked_children_run_threads():
 
 
 def test_a_chosen_threading_layer_is_kept(monkeypatch):
-    from fastheat._engine import runtime
+    from fastheat._engine import parallel
 
     monkeypatch.setattr(numba.config, "THREADING_LAYER", "omp")
-    runtime.choose_threading_layer()
+    parallel.choose_threading_layer()
     assert numba.config.THREADING_LAYER == "omp"
     monkeypatch.setattr(numba.config, "THREADING_LAYER", "default")
     monkeypatch.setenv("NUMBA_THREADING_LAYER", "tbb")
-    runtime.choose_threading_layer()
+    parallel.choose_threading_layer()
     assert numba.config.THREADING_LAYER == "default"

@@ -1,7 +1,11 @@
 """The engine every target family plugs into.
 
-* ``jit``: the one place for Numba options; ``runtime``: all process state (first-use lock,
-  thread policy, fork handling); ``validate``: argument checks.
+A family module imports from ``api`` only: the names below that families use, in one place.
+
+* ``jit``: the one place for Numba options; ``runtime``: running kernels (the first-use lock,
+  process locks, once-only warnings); ``parallel``: the thread policy, fork handling and the
+  threading layer; ``profiling``: the stage clock of ``profile_stages``; ``validate``: argument
+  checks.
 * ``spec``: ``MapSpec``, a family's validated options (or the family's own spec);
   ``radius``: the Gaussian radius.
 * ``stamps``: ``Stamps``, per point its map, channel, grid cell and radius (optionally a clip

@@ -6,7 +6,8 @@ its pass, one compiled call that checks the annotations, fills the slot arrays a
 ``Stamps``; a family whose input is not detections also declares how to check it
 (``Family.as_input``). In return it gets:
 
-* ``encode``: the one-shot call, into fresh outputs or into ``out=`` (the sinks);
+* ``encode``: the one-shot call, into fresh outputs or into ``out=`` (the sinks), and
+  ``one_shot``, which makes the family's public one-shot function from its options;
 * ``Encoder``: the reusable encoder, whose maps are reused with a sparse reset;
 * ``Family.signature``: the public signature, generated from the options;
 * a place in ``FAMILIES`` (``fastheat.warmup`` prepares every registered family).
@@ -25,7 +26,8 @@ import numpy as np
 from . import sinks
 from .passes import Labels
 from .registry import FAMILIES, register  # noqa: F401 (families register through here)
-from .runtime import check_num_threads, stage_clock
+from .parallel import check_num_threads
+from .profiling import stage_clock
 from .sparse import SparseTargets
 from .sparse_check import check_sparse
 from .spec import (  # noqa: F401 (families import them from here)
@@ -293,6 +295,59 @@ class Family:
         tail.append(inspect.Parameter("num_threads", keyword, default=None))
         returns = inspect.Signature.empty if encoder else self.result
         return inspect.Signature(head + options + tail, return_annotation=returns)
+
+
+def one_shot(family: Family) -> Callable[[Callable], Callable]:
+    """Decorator: ``family``'s public one-shot function, named and documented by the function
+    it decorates, which declares no parameters (its numpydoc docstring is the function's).
+
+    The function made takes the family's inputs (``Family.inputs``: by default ``detections``
+    and a keyword-only ``batch_size``) as declared, then its options, ``out``, ``sparse``,
+    ``image_ids`` and ``num_threads`` as keywords, and calls ``encode``: fresh outputs,
+    ``out=`` or sparse targets. Its ``__signature__`` is ``family.signature()``, every option
+    with its default; the options themselves are checked by the engine, as an ``Encoder``'s
+    are (a ``TypeError`` naming an unknown or missing one). It is compiled from source, as
+    ``dataclasses`` makes methods: a plain call, no argument binding at run time. Its code
+    lies at the decorated function's file and line, where tracebacks show it (and
+    ``warn_once``, which skips fastheat's own frames, skips it too).
+    """
+
+    def make(declared: Callable) -> Callable:
+        if inspect.signature(declared).parameters:
+            raise TypeError(f"{declared.__name__} declares parameters: a one-shot function's "
+                            "come from its family's inputs and options")
+        signature = family.signature()
+        inputs = list(signature.parameters.values())[:len(family.inputs) or 2]
+        common = [signature.parameters[name]
+                  for name in ("out", "sparse", "image_ids", "num_threads")]
+        namespace = {"_encode": encode, "_family": family}
+        texts, keywords = [], False
+        for parameter in inputs + common:
+            if parameter.kind is inspect.Parameter.KEYWORD_ONLY and not keywords:
+                texts.append("*")
+                keywords = True
+            if parameter.default is inspect.Parameter.empty:
+                texts.append(parameter.name)
+            else:
+                namespace[f"_{parameter.name}_default"] = parameter.default
+                texts.append(f"{parameter.name}=_{parameter.name}_default")
+        names = [parameter.name for parameter in inputs]
+        data, batch_size = (names if family.takes_detections
+                            else (f"({', '.join(names)},)", "None"))
+        code = declared.__code__
+        source = "\n" * (code.co_firstlineno - 1) + (
+            f"def {declared.__name__}({', '.join(texts)}, **options):\n"
+            f"    return _encode(_family, {data}, {batch_size}, options, out, num_threads, "
+            "sparse, image_ids)\n")
+        exec(compile(source, code.co_filename, "exec"), namespace)
+        function = namespace[declared.__name__]
+        function.__module__ = declared.__module__
+        function.__qualname__ = declared.__qualname__
+        function.__doc__ = declared.__doc__
+        function.__signature__ = signature
+        return function
+
+    return make
 
 
 def rows_of(detections, single: bool, batch_size: int, image_ids):

@@ -15,7 +15,7 @@ import numpy as np
 
 from . import sinks
 from .registry import FAMILIES
-from .runtime import check_num_threads
+from .parallel import check_num_threads
 from .spec import SLOTS, MapSpec
 from .sparse_check import OPTIONAL_ARRAYS, check_sparse, check_stamps
 from .stamps import Stamps

@@ -18,7 +18,7 @@ import numpy as np
 from numpy.typing import NDArray
 from numba import prange
 
-from . import numpy_exp, runtime, tables
+from . import numpy_exp, parallel, runtime, tables
 from .jit import jit, jit_parallel, prefetch
 from .numpy_exp import exp32
 from .stamps import CHANNEL, EMPTY, MAP, RADIUS, X, X_HI, X_LO, Y, Y_HI, Y_LO, Stamps
@@ -428,13 +428,13 @@ def stamp_maps(maps, stamps: Stamps, gaussian, num_threads: int | None, clear: i
         cleared = previous.cells * dtype.itemsize
     else:
         cleared = len(maps) * maps[0].nbytes
-    threads = runtime.threads_for(num_threads, maps[0].shape[0],
-                                  cleared + runtime.CELL_WORK * stamps.cells)
+    threads = parallel.threads_for(num_threads, maps[0].shape[0],
+                                   cleared + parallel.CELL_WORK * stamps.cells)
     if clear == TOUCH_PAGES and threads == 1:
         clear = CLEAR_NOTHING  # first-touching fresh zeros pays only to spread page faults over threads
     variant = (dtype.str, previous.clips is None, stamps.clips is None, value_starts is None,
                exp32_parts is None)
-    runtime.run_kernel(
+    parallel.run_kernel(
         stamp_images_serial, stamp_images_parallel, threads, variant,
         tuple([m.reshape(-1) for m in maps]), channels, height, width, clear,
         previous.starts, previous.points, previous.clips, stamps.starts, stamps.points,
@@ -567,10 +567,10 @@ def stamp_label_maps(maps, stamps: Stamps, kind, num_threads: int | None, clear:
     previous = previous or EMPTY
     nbytes = sum(m.nbytes for m in maps)
     cleared = previous.cells * maps[0].itemsize if clear == CLEAR_PREVIOUS else nbytes
-    threads = runtime.threads_for(num_threads, images, cleared + runtime.CELL_WORK * stamps.cells)
+    threads = parallel.threads_for(num_threads, images, cleared + parallel.CELL_WORK * stamps.cells)
     if clear == TOUCH_PAGES and threads == 1:
         clear = CLEAR_NOTHING
-    runtime.run_kernel(
+    parallel.run_kernel(
         stamp_label_images_serial, stamp_label_images_parallel, threads,
         ("labels", maps[0].dtype.str), tuple([m.reshape(-1) for m in maps]),
         np.array(kind.widths, np.int64), images, channels, rows, clear, previous.starts,
