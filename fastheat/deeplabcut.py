@@ -9,7 +9,8 @@ Two modes, each a DeepLabCut generator (docs/references.md, DeepLabCut):
   stored in float32), ``std = 2 * pos_dist_thresh / 3``; ``grid`` holds each cell's centre in
   input pixels, ``cell * stride + stride / 2`` truncated to int64 as DeepLabCut's ``np.mgrid``
   stores it. Its values differ per keypoint: a per-point kind (``GridGaussian``) computes
-  every window's exponents in one compiled pass and their ``exp`` in one NumPy call; a
+  every window's values in one compiled pass, rounded to float32 from per-axis ``exp`` where
+  that rounding is certain, from NumPy's ``exp`` elsewhere (``_engine/numpy_exp.py``); a
   keypoint's window is the cells whose value is not 0 once stored in float32 (``LIVE``).
 * ``"plateau"``: ``HeatmapPlateauGenerator``: 1 where the squared distance is at most
   ``pos_dist_thresh**2`` (the same per-point kind, no ``exp``).

@@ -10,8 +10,11 @@ Three methods, each mmpose's generator of one codec (docs/references.md, mmpose)
 * ``"udp"``: ``UDPHeatmap(heatmap_type="gaussian")``: the same window, the Gaussian centred on
   the sub-pixel position; ``"dark"``: ``MSRAHeatmap(unbiased=True)`` (DarkPose): the Gaussian
   centred on the sub-pixel position, over the whole map. Their values differ per point: a
-  per-point kind (``PointGaussian``) computes every window's exponents in one compiled pass and
-  their ``exp`` in one NumPy call (NumPy's ``exp``, as mmpose's, so the bits agree).
+  per-point kind (``PointGaussian``) with NumPy's ``exp`` bits, as mmpose's
+  (``_engine/numpy_exp.py``): DarkPose's float32 Gaussian is an exp32 kind, computed by the
+  stamping kernel as it stamps (``exp32``, NumPy's float32 ``exp`` transcribed); UDP's float64
+  one (NumPy >= 2) is rounded to float32 from per-axis ``exp`` where that rounding is certain,
+  from NumPy's ``exp`` elsewhere.
 
 The input is not detections: ``as_input`` checks the keypoints and visibilities and binds the
 spec to their shape (``K`` channels, ``N`` weight slots per image), and the compiled pass turns

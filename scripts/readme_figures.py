@@ -7,9 +7,11 @@ Prints the machine, then runs, one after the other and each in a fresh process: 
 (reference vs fastheat's shippable paths, side by side), the per-call, stamping, hand-off,
 keypoint, pose-codec (SimCC, associative embedding), CenterNet-option, CenterPoint,
 mmdetection-head, TTFNet, DeepLabCut and OpenPose benchmarks (pytest-benchmark: min, median,
-max), the DataLoader demo (CornerNet batches and CenterNet per-image items; modes none, sparse,
-dense; 0/1/2 workers) and the thread-policy comparison under 0, 1 and 2 busy background
-processes. Needs the ``test`` extra and, for the DataLoader figures, torch.
+max), the speedups and ``exp`` floor analyses of the ``exp``-bound ones (UDP, DarkPose,
+DeepLabCut) on this CPU and again with NumPy and Numba held to AVX2 (``AVX2``: how they run on
+a CPU without AVX-512), the DataLoader demo (CornerNet batches and CenterNet per-image items;
+modes none, sparse, dense; 0/1/2 workers) and the thread-policy comparison under 0, 1 and 2
+busy background processes. Needs the ``test`` extra and, for the DataLoader figures, torch.
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ import numba
 import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+#: NumPy without its AVX-512 code paths and Numba compiling for Haswell (AVX2, FMA3): an
+#: AVX2-only x86-64 CPU, on an AVX-512 one.
+AVX2 = {"NPY_DISABLE_CPU_FEATURES": "X86_V4 AVX512_ICL AVX512_SPR", "NUMBA_CPU_NAME": "haswell"}
 
 
 def machine() -> str:
@@ -43,9 +48,11 @@ def machine() -> str:
             f"Numba {numba.__version__}, torch {torch_version}")
 
 
-def run(title: str, *command: str) -> None:
-    print(f"\n### {title}\n$ {' '.join(command)}", flush=True)
-    done = subprocess.run([sys.executable, *command], cwd=ROOT, text=True, capture_output=True)
+def run(title: str, *command: str, env: dict | None = None) -> None:
+    shown = " ".join(f"{name}='{value}'" for name, value in (env or {}).items())
+    print(f"\n### {title}\n$ {shown + ' ' if shown else ''}{' '.join(command)}", flush=True)
+    done = subprocess.run([sys.executable, *command], cwd=ROOT, text=True, capture_output=True,
+                          env={**os.environ, **(env or {})})
     lines = [line for line in done.stdout.splitlines()
              if not line.startswith(("platform ", "cachedir", "rootdir", "configfile", "plugins",
                                      "benchmark:", "collected", "Legend", "  Outliers", "  OPS"))]
@@ -69,6 +76,11 @@ def main() -> None:
     for name in ("calls", "corners", "handoff", "keypoints", "pose_codecs", "centernet",
                  "centerpoint", "mmdet", "ttfnet", "deeplabcut", "openpose"):
         run(f"benchmarks/test_bench_{name}.py", *benchmark, f"benchmarks/test_bench_{name}.py")
+    exp_bound = ["-m", "pytest", "-q", "-s", "-p", "no:cacheprovider", "-k",
+                 "floor" if quick else "speedups or floor", "benchmarks/test_bench_keypoints.py",
+                 *([] if quick else ["benchmarks/test_bench_deeplabcut.py"])]
+    run("exp-bound targets and their floor, this CPU", *exp_bound)
+    run("exp-bound targets and their floor, AVX2", *exp_bound, env=AVX2)
     batches = ["--batches", "20"] if quick else []
     run("DataLoader: CornerNet batches", "scripts/loader_demo.py", *batches)
     run("DataLoader: CenterNet per-image items", "scripts/loader_demo.py", "--workload",

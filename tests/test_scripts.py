@@ -41,3 +41,6 @@ def test_readme_figures_quick():
     for title in ("test_bench_calls", "test_bench_corners", "test_bench_handoff", "test_bench_keypoints",
                   "test_bench_deeplabcut", "test_bench_openpose", "CornerNet batches", "CenterNet per-image items", "Thread policy"):
         assert title in out
+    for cpu in ("this CPU", "AVX2"):  # the exp floor analyses, NumPy's exp path named
+        assert f"exp-bound targets and their floor, {cpu}" in out
+    assert "float32 X86_V3" in out  # NumPy's AVX2 exp in the AVX2 run
