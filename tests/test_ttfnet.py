@@ -89,7 +89,7 @@ def test_pair_tables_are_bounded(monkeypatch):
                                       boxes_per_image=20)
     for size in (64, 96):
         assert_same(detections, 4, 3, (256, 256), (size, size))
-        values, _ = kinds._PAIR_TABLES[kinds.EllipticalGaussian("float64")].snapshot
+        values, _, _ = kinds._PAIR_TABLES[kinds.EllipticalGaussian("float64")].snapshot
         assert values.nbytes <= 40_000
 
 

@@ -218,20 +218,30 @@ def region_windows(regions, height, width):
 
 
 @jit
+def _fill(field, start, count, value):
+    """``field[start:start + count] = value`` (nothing if ``count <= 0``), as an element loop
+    with unsigned indices: regions' rows are a dozen cells wide, where a slice per row cost
+    several times as much."""
+    to = np.uint64(start)
+    for i in range(np.uint64(max(count, 0))):
+        field[to + i] = value
+
+
+@jit
 def _write_regions(fields, field_maps, columns, widths, channels, per_class, fills, weighted,
                    height, width, clear, previous_starts, previous, previous_regions, starts,
                    points, regions, value_starts, weights, values):
     """Clear (``clear``: everything, the previous points' regions, or nothing) to each field's
     fill, then write every point's region into the flat ``(B, channels[f], height, width)``
-    fields (``RegionField``), in point order. ``weights`` of size 0: every weight is 1."""
+    fields (``RegionField``), in point order; image after image, each point's region row after
+    row into every field (the span of a row's positive weights found once for all fields).
+    ``weights`` of size 0: every weight is 1."""
     plane = height * width
-    for f in range(len(fields)):
-        field = fields[f]
-        image = channels[f] * plane
-        for b in range(field.size // image):
-            base = b * image
+    for b in range(fields[0].size // (channels[0] * plane)):
+        for f in range(len(fields)):
+            field, base = fields[f], b * channels[f] * plane
             if clear == CLEAR_ALL:
-                field[base:base + image] = fills[f]
+                _fill(field, base, channels[f] * plane, fills[f])
             elif clear == CLEAR_PREVIOUS and b < previous_starts.size - 1:
                 for j in range(previous_starts[b], previous_starts[b + 1]):
                     if previous[j, MAP] != field_maps[f]:
@@ -240,54 +250,54 @@ def _write_regions(fields, field_maps, columns, widths, channels, per_class, fil
                     y0, y1, x0, x1 = _region_cells(previous_regions, j, height, width)
                     for c in range(first, first + widths[f]):
                         for yy in range(y0, y1):
-                            row = base + c * plane + yy * width
-                            field[row + x0:row + max(x0, x1)] = fills[f]
-            if b >= starts.size - 1:
+                            _fill(field, base + c * plane + yy * width + x0, x1 - x0, fills[f])
+        if b >= starts.size - 1:
+            continue
+        for j in range(starts[b], starts[b + 1]):
+            y0, y1, x0, x1 = _region_cells(regions, j, height, width)
+            span = x1 - x0
+            if span <= 0:
                 continue
-            for j in range(starts[b], starts[b + 1]):
-                if points[j, MAP] != field_maps[f]:
-                    continue
-                first = widths[f] * points[j, CHANNEL] if per_class[f] else 0
-                y0, y1, x0, x1 = _region_cells(regions, j, height, width)
-                _write_region(field, base + first * plane + x0, plane, width, widths[f],
-                              weighted[f], values[j], columns[f], weights, value_starts[j],
-                              y0, y1, x0, x1)
+            for yy in range(y0, y1):
+                source = value_starts[j] + (yy - y0) * span
+                if weights.size == 0:
+                    lo, hi = 0, span
+                else:
+                    lo, hi = _positive_span(weights, source, span)  # a Gaussian's: one span
+                for f in range(len(fields)):
+                    if points[j, MAP] != field_maps[f]:
+                        continue
+                    first = widths[f] * points[j, CHANNEL] if per_class[f] else 0
+                    row = (b * channels[f] + first) * plane + yy * width + x0
+                    _write_row(fields[f], row, plane, widths[f], weighted[f], values, j,
+                               columns[f], weights, source, span, lo, hi)
 
 
 @jit
-def _write_region(field, corner, plane, width, channels, weighted, values, column, weights,
-                  source, y0, y1, x0, x1):
-    """Write one point's region ``[y0, y1) x [x0, x1)`` (``_write_regions``): ``channels``
-    planes from the flat cell ``corner`` (its first channel's cell ``(x0, 0)``), the cells of
-    each row whose weight (``weights[source:]``, row after row; size 0: all 1) is > 0."""
-    span = x1 - x0
-    if span <= 0:
-        return
-    for yy in range(y0, y1):
-        row = corner + yy * width
-        first = source + (yy - y0) * span
-        if weights.size == 0:
-            lo, hi = 0, span
+def _write_row(field, row, plane, channels, weighted, values, j, column, weights, source, span,
+               lo, hi):
+    """Write one row of point ``j``'s region (``_write_regions``): ``channels`` planes from
+    the flat cell ``row`` (the row's first cell in the first channel), the cells whose weight
+    (``weights[source:source + span]``; size 0: all 1) is > 0, which are ``[lo, hi)`` if
+    ``lo >= 0``."""
+    for c in range(channels):
+        cells = row + c * plane
+        if lo >= 0 and not weighted:
+            _fill(field, cells + lo, hi - lo, values[j, column + c])
+        elif lo >= 0 and weights.size == 0:  # weights of 1
+            _fill(field, cells, span, np.float32(values[j, column] / values[j, column + 1]))
+        elif lo >= 0:
+            to, at = np.uint64(cells), np.uint64(source)
+            for i in range(np.uint64(lo), np.uint64(hi)):  # (no branch: vectorised)
+                field[to + i] = np.float32(np.float32(
+                    weights[at + i] * values[j, column]) / values[j, column + 1])
         else:
-            lo, hi = _positive_span(weights, first, span)  # a Gaussian's: one span per row
-        for c in range(channels):
-            cells = row + c * plane
-            if lo >= 0 and not weighted:
-                field[cells + lo:cells + hi] = values[column + c]
-            elif lo >= 0 and weights.size == 0:  # weights of 1
-                field[cells:cells + span] = np.float32(values[column] / values[column + 1])
-            elif lo >= 0:
-                to, at = np.uint64(cells), np.uint64(first)
-                for i in range(np.uint64(lo), np.uint64(hi)):  # (no branch: vectorised)
-                    field[to + i] = np.float32(np.float32(
-                        weights[at + i] * values[column]) / values[column + 1])
-            else:
-                for i in range(span):
-                    g = weights[first + i]
-                    if g > 0:
-                        field[cells + i] = (np.float32(np.float32(g * values[column])
-                                                       / values[column + 1])
-                                            if weighted else values[column + c])
+            for i in range(span):
+                g = weights[source + i]
+                if g > 0:
+                    field[cells + i] = (np.float32(np.float32(g * values[j, column])
+                                                   / values[j, column + 1])
+                                        if weighted else values[j, column + c])
 
 
 def write_regions(fields, regions, spec, stamps: Stamps, clear: int,
