@@ -241,7 +241,10 @@ def _write_regions(fields, field_maps, columns, widths, channels, per_class, fil
     (a Gaussian's, within its box) is written whole, row by row; any other row by row as its
     weights say."""
     plane = height * width
-    scaled = np.empty(weights.size, weights.dtype)  # a point's weighted values
+    largest = 0  # the most weights of a point
+    for j in range(value_starts.size - 1):
+        largest = max(largest, value_starts[j + 1] - value_starts[j])
+    scaled = np.empty(largest if weights.size else 0, weights.dtype)  # a point's weighted values
     for b in range(fields[0].size // (channels[0] * plane)):
         for f in range(len(fields)):
             field, base = fields[f], b * channels[f] * plane
@@ -301,13 +304,14 @@ def _all_positive(weights, start, stop):
 def _write_scaled(field, corner, width, weights, scaled, start, stop, span, value, divisor):
     """Write a weighted field over a point's whole region (``_write_regions``): every weight
     ``g`` of ``weights[start:stop]`` (row after row of ``span``) as ``float32(float32(g *
-    value) / divisor)``, computed in one loop over the region (vectorised: divisions, one by
-    one, cost more than the writes), then copied row by row from the flat cell ``corner``."""
+    value) / divisor)``, computed into ``scaled`` in one loop over the region (vectorised:
+    divisions one by one cost more than the writes), then copied row by row from the flat
+    cell ``corner``."""
     at = np.uint64(start)
     for i in range(np.uint64(stop - start)):
-        scaled[at + i] = np.float32(np.float32(weights[at + i] * value) / divisor)
+        scaled[i] = np.float32(np.float32(weights[at + i] * value) / divisor)
     for r in range((stop - start) // span):
-        to, source = np.uint64(corner + r * width), np.uint64(start + r * span)
+        to, source = np.uint64(corner + r * width), np.uint64(r * span)
         for i in range(np.uint64(span)):
             field[to + i] = scaled[source + i]
 
