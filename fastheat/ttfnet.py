@@ -8,7 +8,8 @@ rectangle), with a regression region (the box of its ``beta`` ellipse, or TTFNet
 ``calc_region`` rectangle) and the values ``box_target`` and ``reg_weight`` take there (region
 fields, ``cells.RegionField``: rendered in point order, later, smaller, boxes overwriting
 earlier ones; reused and cleared like the heatmap). The sum of each region's weights, which
-``reg_weight`` divides by, is computed here from the same pair tables.
+``reg_weight`` divides by, comes from the same pair tables (``EllipticalGaussian.window_sums``:
+each kernel's total, kept with it, for a region the map does not clip).
 """
 
 from __future__ import annotations

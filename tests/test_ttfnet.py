@@ -228,14 +228,15 @@ def test_region_fields_where_weights_are_zero(rng):
                                  num_classes=3)
     shape = (2, 24, 32)
     fields = (np.full((2, 4, 24, 32), 5, np.float32), np.full((2, 1, 24, 32), 5, np.float32))
-    for call, clear in enumerate([cells.CLEAR_ALL, cells.CLEAR_PREVIOUS, cells.CLEAR_PREVIOUS]):
+    previous = None
+    for clear in (cells.CLEAR_ALL, cells.CLEAR_PREVIOUS, cells.CLEAR_PREVIOUS):
         rows = edge_case_boxes(rng, 30, 2, 3, (96, 128))
         stamps = fastheat.encode_ttfnet(rows, batch_size=2, num_classes=3, input_size=(96, 128),
                                         output_size=shape[1:], sparse=True).stamps
         windows, value_starts = cells.region_windows(stamps.regions, *shape[1:])
         weights = spec.region_gaussian.window_values(stamps, windows, value_starts)
         cells.write_regions(fields, fastheat.ttfnet.TTFNET.regions, spec, stamps, clear,
-                            previous if call else None)
+                            previous)
         for got, want in zip(fields, _render_regions(stamps, weights, value_starts, windows,
                                                      shape)):
             np.testing.assert_array_equal(got, want)

@@ -17,7 +17,12 @@ whose cell is off the map writes nothing.
 
 **Region fields** (``RegionField``, ``Family.regions``) are written the same way over a
 rectangle of cells per point (``Stamps.regions``), weighted or not by a Gaussian over it, and
-cleared to their own fill value (TTFNet's ``box_target`` is -1 where no box writes).
+cleared to their own fill value (TTFNet's ``box_target`` is -1 where no box writes). One
+kernel (``_write_regions``) clears and writes them image after image, each point's region
+channel after channel and row after row with element loops (rows a dozen cells wide: slices,
+per-row checks and mispredicted loop exits cost more than the writes there); a region whose
+weights are all > 0 (a Gaussian's within its box) is written whole, any other row by row as
+its weights say.
 """
 
 from __future__ import annotations

@@ -11,7 +11,10 @@
   is ``max(rx, ry)``. Every window is read from a table of whole kernels, one per ``(rx, ry)``
   pair met so far (``pair_table``), bounded like the radius tables: at most ``TABLE_BYTES``
   (starting over with the pairs of the call when full), no kernel above ``PAIR_BYTES`` (those
-  points' windows are computed for their visible cells only, per call).
+  points' windows are computed for their visible cells only, per call). The table also keeps
+  each kernel's float64 sum, its values added one after another: ``window_sums`` (TTFNet's
+  ``reg_weight`` divides by its region's sum) takes it for every whole window and adds up only
+  the windows the map's edges clip, in the same order.
 
 **Exponentials.** The reference computes ``exp`` with NumPy in float64 (TTFNet) or with torch in
 float32 (mmdetection). Both are computed here with NumPy's float64 ``exp`` of the exponent (of
