@@ -11,7 +11,8 @@ reused ``TTFNetEncoder`` (heatmap cleared where the previous call stamped; ``box
 ``reg_weight`` cleared where the previous call wrote). ``test_speedups`` prints min and median
 ratios against the issue's targets, 30x for ``encode_ttfnet`` and 100x for the encoder, without
 checking them (README, "Performance"), and the encoder fed two batches in turn (``encoder, two
-batches``: the previous call's cells are not the ones written next, as in training; no target).
+batches``: the previous call's cells are not the ones written next, as in training; its ratio
+against the loop on the first batch; no target).
 
 Fresh outputs pay the first touch of their new pages: NumPy asks for transparent huge pages
 for arrays of 4 MB and more, so the 84 MB heatmap's few stamped cells, spread over all its 42
