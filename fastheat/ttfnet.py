@@ -8,7 +8,8 @@ rectangle), with a regression region (the box of its ``beta`` ellipse, or TTFNet
 ``calc_region`` rectangle) and the values ``box_target`` and ``reg_weight`` take there (region
 fields, ``cells.RegionField``: rendered in point order, later, smaller, boxes overwriting
 earlier ones; reused and cleared like the heatmap). The sum of each region's weights, which
-``reg_weight`` divides by, is computed here from the same pair tables.
+``reg_weight`` divides by, comes from the same pair tables (``EllipticalGaussian.window_sums``:
+each kernel's total, kept with it, for a region the map does not clip).
 """
 
 from __future__ import annotations
@@ -142,7 +143,7 @@ def _ttfnet_pass(rows, batch_size, num_classes, width_ratio, height_ratio, down_
     each: its alpha ellipse (``points``, ``clips``); its regression region (``regions``: the
     beta ellipse's box, or without ``wh_gaussian`` TTFNet's ``calc_region`` rectangle); its
     values: the box (float32), its processed area (1 for ``"norm"``), and in column 5 (filled
-    later, ``_divisors``) the sum of its weights."""
+    later, ``_run_pass``) the sum of its weights."""
     if not check_rows(rows, batch_size, num_classes, width_ratio, height_ratio, info):
         return
     first, order = group_rows(rows, batch_size, np.empty(0, np.bool_))
@@ -196,20 +197,6 @@ def _ttfnet_pass(rows, batch_size, num_classes, width_ratio, height_ratio, down_
     info[COUNT] = n
 
 
-@jit
-def _divisors(starts, windows, value_starts, weights, wh_gaussian, values):
-    """Column 5 of every point's values: the float32 sum (in float64) of its region's
-    Gaussian within the map, or without ``wh_gaussian`` its count of cells there."""
-    for j in range(starts[starts.size - 1]):
-        if wh_gaussian:
-            total = 0.0
-            for v in range(value_starts[j], value_starts[j + 1]):
-                total += np.float64(weights[v])
-        else:
-            total = np.float64((windows[j, 1] - windows[j, 0]) * (windows[j, 3] - windows[j, 2]))
-        values[j, 5] = np.float32(total)
-
-
 def _run_pass(spec: TTFNetSpec, rows, batch_size, slots, labels):
     starts, points, info = new_stamps(batch_size, len(rows))
     n = len(rows)
@@ -223,13 +210,12 @@ def _run_pass(spec: TTFNetSpec, rows, batch_size, slots, labels):
     count = len(stamps.points)
     stamps = dataclasses.replace(stamps, clips=clips[:count], regions=regions[:count],
                                  cell_values=values[:count])
-    windows, value_starts = runtime.call(region_windows, region_windows, stamps.regions,
-                                         *spec.output_size)
-    weights = (KIND.window_values(dataclasses.replace(stamps, clips=stamps.regions), windows,
-                                  value_starts)
-               if spec.wh_gaussian else np.zeros(0, np.float32))
-    runtime.call(_divisors, _divisors, starts, windows, value_starts, weights, spec.wh_gaussian,
-                 stamps.cell_values)
+    windows, _ = runtime.call(region_windows, region_windows, stamps.regions, *spec.output_size)
+    if spec.wh_gaussian:  # the sum of the region's weights, float64 rounded to float32
+        totals = KIND.window_sums(dataclasses.replace(stamps, clips=stamps.regions), windows)
+    else:  # its count of cells
+        totals = (windows[:, 1] - windows[:, 0]) * (windows[:, 3] - windows[:, 2])
+    stamps.cell_values[:, 5] = totals
     return stamps
 
 

@@ -867,55 +867,65 @@ def ttf_area(boxes, process):
 
 def encode_ttfnet(detections, batch_size, num_classes, input_size, output_size, alpha=0.54,
                   beta=0.54, wh_area_process="log", wh_gaussian=True, wh_agnostic=True):
-    """TTFNet's ``target_generator``: ``(heatmap, box_target, reg_weight)``."""
+    """TTFNet's ``target_generator``: ``(heatmap, box_target, reg_weight)``, each image's
+    maps made by ``target_single_image`` (``ttf_target_single_image``), then stacked."""
+    fields = [ttf_target_single_image(labels, boxes, num_classes, input_size, output_size, alpha,
+                                      beta, wh_area_process, wh_gaussian, wh_agnostic)
+              for _, labels, boxes in _images(detections, batch_size)]
+    return tuple(np.stack(field) for field in zip(*fields))
+
+
+def ttf_target_single_image(labels, boxes, num_classes, input_size, output_size, alpha, beta,
+                            wh_area_process, wh_gaussian, wh_agnostic):
+    """TTFNet's ``target_single_image``: one image's fresh ``(C, H, W)`` heatmap, ``box_target``
+    (-1: ones times -1) and ``reg_weight``, box after box in descending processed area."""
     (in_h, in_w), (out_h, out_w) = input_size, output_size
     ratio_x, ratio_y = F32(in_w / out_w), F32(in_h / out_h)
     planes = 1 if wh_agnostic else num_classes
-    heatmap = np.zeros((batch_size, num_classes, out_h, out_w), F32)
-    box_target = np.full((batch_size, 4 * planes, out_h, out_w), -1, F32)
-    reg_weight = np.zeros((batch_size, planes, out_h, out_w), F32)
-    for b, labels, boxes in _images(detections, batch_size):
-        areas = ttf_area(boxes, wh_area_process)
-        order = np.argsort(-areas, kind="stable")
-        if wh_area_process == "norm":
-            areas[:] = 1
-        for k in order:
-            box, label, area = boxes[k], labels[k], areas[k]
-            feat = box / np.array([ratio_x, ratio_y, ratio_x, ratio_y], F32)
-            feat[[0, 2]] = np.clip(feat[[0, 2]], F32(0), F32(out_w - 1))
-            feat[[1, 3]] = np.clip(feat[[1, 3]], F32(0), F32(out_h - 1))
-            feat_h, feat_w = feat[3] - feat[1], feat[2] - feat[0]
-            x = int((box[0] + box[2]) / F32(2) / ratio_x)
-            y = int((box[1] + box[3]) / F32(2) / ratio_y)
-            radii = {}
-            for name, factor in (("alpha", alpha), ("beta", beta)):
-                radii[name] = (int(feat_h / F32(2) * F32(factor)),
-                               int(feat_w / F32(2) * F32(factor)))
-            fake = np.zeros((out_h, out_w), F32)
-            ttf_draw_truncate_gaussian(fake, x, y, *radii["alpha"])
-            heatmap[b, label] = np.maximum(heatmap[b, label], fake)
-            plane = 0 if wh_agnostic else label
-            if wh_gaussian:
-                if alpha != beta:
-                    fake = np.zeros((out_h, out_w), F32)
-                    ttf_draw_truncate_gaussian(fake, x, y, *radii["beta"])
-                region = fake > 0
-                local = fake[region]
-                total = F32(local.astype(np.float64).sum())
-                weights = local * area / total
-            else:
-                r = (1 - beta) / 2
-                x1 = np.round(F32(1 - r) * box[0] + F32(r) * box[2])
-                y1 = np.round(F32(1 - r) * box[1] + F32(r) * box[3])
-                x2 = np.round(F32(r) * box[0] + F32(1 - r) * box[2])
-                y2 = np.round(F32(r) * box[1] + F32(1 - r) * box[3])
-                x1, x2 = (min(int(np.round(F32(v) / ratio_x)), out_w - 1) for v in (x1, x2))
-                y1, y2 = (min(int(np.round(F32(v) / ratio_y)), out_h - 1) for v in (y1, y2))
-                region = np.zeros((out_h, out_w), bool)
-                region[max(y1, 0):max(y2 + 1, 0), max(x1, 0):max(x2 + 1, 0)] = True
-                weights = area / F32(region.sum())
-            box_target[b, 4 * plane:4 * plane + 4][:, region] = box[:, None]
-            reg_weight[b, plane][region] = weights
+    heatmap = np.zeros((num_classes, out_h, out_w), F32)
+    box_target = np.ones((4 * planes, out_h, out_w), F32) * F32(-1)
+    reg_weight = np.zeros((planes, out_h, out_w), F32)
+    areas = ttf_area(boxes, wh_area_process)
+    order = np.argsort(-areas, kind="stable")
+    if wh_area_process == "norm":
+        areas[:] = 1
+    for k in order:
+        box, label, area = boxes[k], labels[k], areas[k]
+        feat = box / np.array([ratio_x, ratio_y, ratio_x, ratio_y], F32)
+        feat[[0, 2]] = np.clip(feat[[0, 2]], F32(0), F32(out_w - 1))
+        feat[[1, 3]] = np.clip(feat[[1, 3]], F32(0), F32(out_h - 1))
+        feat_h, feat_w = feat[3] - feat[1], feat[2] - feat[0]
+        x = int((box[0] + box[2]) / F32(2) / ratio_x)
+        y = int((box[1] + box[3]) / F32(2) / ratio_y)
+        radii = {}
+        for name, factor in (("alpha", alpha), ("beta", beta)):
+            radii[name] = (int(feat_h / F32(2) * F32(factor)),
+                           int(feat_w / F32(2) * F32(factor)))
+        fake = np.zeros((out_h, out_w), F32)
+        ttf_draw_truncate_gaussian(fake, x, y, *radii["alpha"])
+        heatmap[label] = np.maximum(heatmap[label], fake)
+        plane = 0 if wh_agnostic else label
+        if wh_gaussian:
+            if alpha != beta:
+                fake = np.zeros((out_h, out_w), F32)
+                ttf_draw_truncate_gaussian(fake, x, y, *radii["beta"])
+            region = fake > 0
+            local = fake[region]
+            total = F32(local.astype(np.float64).sum())
+            weights = local * area / total
+        else:
+            r = (1 - beta) / 2
+            x1 = np.round(F32(1 - r) * box[0] + F32(r) * box[2])
+            y1 = np.round(F32(1 - r) * box[1] + F32(r) * box[3])
+            x2 = np.round(F32(r) * box[0] + F32(1 - r) * box[2])
+            y2 = np.round(F32(r) * box[1] + F32(1 - r) * box[3])
+            x1, x2 = (min(int(np.round(F32(v) / ratio_x)), out_w - 1) for v in (x1, x2))
+            y1, y2 = (min(int(np.round(F32(v) / ratio_y)), out_h - 1) for v in (y1, y2))
+            region = np.zeros((out_h, out_w), bool)
+            region[max(y1, 0):max(y2 + 1, 0), max(x1, 0):max(x2 + 1, 0)] = True
+            weights = area / F32(region.sum())
+        box_target[4 * plane:4 * plane + 4][:, region] = box[:, None]
+        reg_weight[plane][region] = weights
     return heatmap, box_target, reg_weight
 
 # --- DeepLabCut 3.0.2: HeatmapGaussianGenerator / HeatmapPlateauGenerator, keypoint mode -------

@@ -1,6 +1,9 @@
 """TTFNet (``encode_ttfnet``) against its NumPy transcription (tests/naive.py), bit for bit; the
 elliptical Gaussian kind and its pair tables; TTFNet's options checked."""
 
+import dataclasses
+import types
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -9,7 +12,7 @@ from hypothesis import strategies as st
 import fastheat
 import naive
 from cases import SIZES, batches, edge_case_boxes
-from fastheat._engine import kinds, tables
+from fastheat._engine import cells, kinds, tables
 from fastheat.workloads import coco_like_detections
 
 HYPOTHESIS = settings(max_examples=150, deadline=None,
@@ -89,7 +92,7 @@ def test_pair_tables_are_bounded(monkeypatch):
                                       boxes_per_image=20)
     for size in (64, 96):
         assert_same(detections, 4, 3, (256, 256), (size, size))
-        values, _ = kinds._PAIR_TABLES[kinds.EllipticalGaussian("float64")].snapshot
+        values, _, _ = kinds._PAIR_TABLES[kinds.EllipticalGaussian("float64")].snapshot
         assert values.nbytes <= 40_000
 
 
@@ -162,3 +165,79 @@ def test_calc_region_ratio_is_the_configs_python_float():
     got = fastheat.encode_ttfnet(boxes, batch_size=1, num_classes=3, input_size=(4, 12),
                                  output_size=(1, 3), **options)
     assert got.box_target[0, 0, 0].tolist() == [-8.0, -8.0, -1.0]
+
+
+@pytest.mark.parametrize("pair_bytes", [kinds.PAIR_BYTES, 400])
+def test_window_sums_add_window_values_in_order(monkeypatch, rng, pair_bytes):
+    """Every region's sum (``reg_weight``'s divisor): its window's values added one after
+    another in float64, whole windows from the pair table's totals, clipped ones (at the map's
+    edges) and kernels beyond PAIR_BYTES added up."""
+    monkeypatch.setattr(kinds, "PAIR_BYTES", pair_bytes)
+    rows = np.vstack([edge_case_boxes(rng, 60, 2, 3, (256, 320)),
+                      coco_like_detections(1, batch_size=2, num_classes=3, input_size=(256, 320),
+                                           boxes_per_image=20)])
+    targets = fastheat.encode_ttfnet(rows, batch_size=2, num_classes=3, input_size=(256, 320),
+                                     output_size=(64, 80), sparse=True)
+    stamps = dataclasses.replace(targets.stamps, clips=targets.stamps.regions)
+    windows, value_starts = cells.region_windows(stamps.regions, 64, 80)
+    values = kinds.EllipticalGaussian("float64").window_values(stamps, windows, value_starts)
+    sums = kinds.EllipticalGaussian("float64").window_sums(stamps, windows)
+    want = [kinds.sequential_sum(values[value_starts[j]:value_starts[j + 1]])
+            for j in range(len(windows))]
+    assert sums.tolist() == want
+    clipped = (windows[:, 1] - windows[:, 0]) < (stamps.regions[:, 3] - stamps.regions[:, 2])
+    assert clipped.any() and not clipped.all()
+
+
+class _PatchyWeights:
+    """A per-point region kind whose weights have zeros: at both ends of some rows, inside
+    others, none in some regions (``cells.RegionField``'s three ways of writing)."""
+
+    per_point = True
+
+    def window_values(self, stamps, windows, value_starts):
+        values = np.random.default_rng(7).uniform(0.1, 1, value_starts[-1]).astype(np.float32)
+        for j, (y0, y1, x0, x1) in enumerate(windows.tolist()):
+            rows = values[value_starts[j]:value_starts[j + 1]].reshape(y1 - y0, x1 - x0)
+            if j % 3 == 1 and rows.size:
+                rows[::2, 0] = rows[::2, -1] = 0  # ends of rows
+            elif j % 3 == 2 and rows.shape[1] > 2:
+                rows[1::2, rows.shape[1] // 2] = 0  # inside rows
+        return values
+
+
+def _render_regions(stamps, weights, value_starts, windows, shape):
+    """``box_target`` and ``reg_weight`` as ``cells.RegionField`` says, point after point."""
+    box_target = np.full((shape[0], 4, *shape[1:]), -1, np.float32)
+    reg_weight = np.zeros((shape[0], 1, *shape[1:]), np.float32)
+    for b in range(shape[0]):
+        for j in range(stamps.starts[b], stamps.starts[b + 1]):
+            y0, y1, x0, x1 = windows[j]
+            g = weights[value_starts[j]:value_starts[j + 1]].reshape(y1 - y0, x1 - x0)
+            values = stamps.cell_values[j]
+            box_target[b, :, y0:y1, x0:x1][:, g > 0] = values[:4, None]
+            scaled = (g * values[4]).astype(np.float32) / values[5]
+            reg_weight[b, 0, y0:y1, x0:x1][g > 0] = scaled[g > 0]
+    return box_target, reg_weight
+
+
+def test_region_fields_where_weights_are_zero(rng):
+    """Region fields of a kind whose weights have zeros: only the cells of positive weights
+    written, fresh and reused (the previous call's regions cleared to each field's fill)."""
+    spec = types.SimpleNamespace(region_gaussian=_PatchyWeights(), class_specific=False,
+                                 num_classes=3)
+    shape = (2, 24, 32)
+    fields = (np.full((2, 4, 24, 32), 5, np.float32), np.full((2, 1, 24, 32), 5, np.float32))
+    previous = None
+    for clear in (cells.CLEAR_ALL, cells.CLEAR_PREVIOUS, cells.CLEAR_PREVIOUS):
+        rows = edge_case_boxes(rng, 30, 2, 3, (96, 128))
+        stamps = fastheat.encode_ttfnet(rows, batch_size=2, num_classes=3, input_size=(96, 128),
+                                        output_size=shape[1:], sparse=True).stamps
+        windows, value_starts = cells.region_windows(stamps.regions, *shape[1:])
+        weights = spec.region_gaussian.window_values(stamps, windows, value_starts)
+        cells.write_regions(fields, fastheat.ttfnet.TTFNET.regions, spec, stamps, clear,
+                            previous)
+        for got, want in zip(fields, _render_regions(stamps, weights, value_starts, windows,
+                                                     shape)):
+            np.testing.assert_array_equal(got, want)
+        previous = stamps

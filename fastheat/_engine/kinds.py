@@ -11,7 +11,10 @@
   is ``max(rx, ry)``. Every window is read from a table of whole kernels, one per ``(rx, ry)``
   pair met so far (``pair_table``), bounded like the radius tables: at most ``TABLE_BYTES``
   (starting over with the pairs of the call when full), no kernel above ``PAIR_BYTES`` (those
-  points' windows are computed for their visible cells only, per call).
+  points' windows are computed for their visible cells only, per call). The table also keeps
+  each kernel's float64 sum, its values added one after another: ``window_sums`` (TTFNet's
+  ``reg_weight`` divides by its region's sum) takes it for every whole window and adds up only
+  the windows the map's edges clip, in the same order.
 
 **Exponentials.** The reference computes ``exp`` with NumPy in float64 (TTFNet) or with torch in
 float32 (mmdetection). Both are computed here with NumPy's float64 ``exp`` of the exponent (of
@@ -119,7 +122,7 @@ class EllipticalGaussian:
         if table is None:  # too many distinct kernels at once: every window computed alone
             tabled[:] = False
             table = pair_table(self, rx[:0], ry[:0])
-        table, offsets = table
+        table, offsets, _ = table
         runtime.call(_gather, _gather, windows, stamps.points, rx, ry, tabled, table, offsets,
                      value_starts, values)
         for j in np.flatnonzero(~tabled).tolist():
@@ -129,6 +132,29 @@ class EllipticalGaussian:
                                     int(rx[j]), int(ry[j]), np.dtype(self.precision))
             values[value_starts[j]:value_starts[j + 1]] = window.ravel()
         return values
+
+    def window_sums(self, stamps: Stamps, windows) -> NDArray[np.float64]:
+        """Every point's visible window summed in float64, value after value, row after row
+        (the values of ``window_values``): whole windows from the kernels' totals kept in the
+        pair table, clipped ones from the table, kernels above ``PAIR_BYTES`` computed."""
+        rx, ry = ellipse_radii(stamps)
+        sums = np.zeros(len(windows), np.float64)
+        if sums.size == 0:
+            return sums
+        tabled = (2 * rx + 1) * (2 * ry + 1) * 4 <= PAIR_BYTES
+        table = pair_table(self, rx[tabled], ry[tabled])
+        if table is None:
+            tabled[:] = False
+            table = pair_table(self, rx[:0], ry[:0])
+        runtime.call(_window_sums, _window_sums, windows, stamps.points, rx, ry, tabled, *table,
+                     sums)
+        for j in np.flatnonzero(~tabled).tolist():
+            y0, y1, x0, x1 = windows[j].tolist()
+            x, y = int(stamps.points[j, X]), int(stamps.points[j, Y])
+            sums[j] = sequential_sum(ellipse_values(np.arange(y0 - y, y1 - y),
+                                                    np.arange(x0 - x, x1 - x), int(rx[j]),
+                                                    int(ry[j]), np.dtype(self.precision)))
+        return sums
 
     def kernel(self, rx: int, ry: int) -> NDArray[np.float32]:
         """The whole ``(2 ry + 1, 2 rx + 1)`` kernel."""
@@ -140,7 +166,8 @@ class EllipticalGaussian:
 def _gather(windows, points, rx, ry, tabled, table, offsets, value_starts, out):
     """Copy every tabled point's visible window ``windows[j]`` (``y0, y1, x0, x1``) out of its
     kernel in ``table`` (at ``offsets[ry, rx]``, rows of ``2 rx + 1`` values), row after row
-    into ``out[value_starts[j]:]``."""
+    into ``out[value_starts[j]:]``. (Element loops with unsigned indices: windows are a dozen
+    cells wide, where a slice copy per row cost 4x as much.)"""
     for j in range(windows.shape[0]):
         if not tabled[j]:
             continue
@@ -149,58 +176,96 @@ def _gather(windows, points, rx, ry, tabled, table, offsets, value_starts, out):
         first = offsets[ry[j], rx[j]] + (y0 - points[j, Y] + ry[j]) * side + x0 - points[j, X] + rx[j]
         span = x1 - x0
         for yy in range(y1 - y0):
+            source = np.uint64(first + yy * side)
+            target = np.uint64(value_starts[j] + yy * span)
+            for i in range(np.uint64(span)):
+                out[target + i] = table[source + i]
+
+
+@jit
+def _window_sums(windows, points, rx, ry, tabled, table, offsets, totals, out):
+    """``out[j]``: the float64 sum, row after row, of every tabled point's visible window
+    (``_gather``'s values): its kernel's total (``totals[ry, rx]``, summed in the same order)
+    when the window is the whole kernel."""
+    for j in range(windows.shape[0]):
+        if not tabled[j]:
+            continue
+        y0, y1, x0, x1 = windows[j, 0], windows[j, 1], windows[j, 2], windows[j, 3]
+        x, y = points[j, X], points[j, Y]
+        if y0 == y - ry[j] and y1 == y + ry[j] + 1 and x0 == x - rx[j] and x1 == x + rx[j] + 1:
+            out[j] = totals[ry[j], rx[j]]
+            continue
+        side = 2 * rx[j] + 1
+        first = offsets[ry[j], rx[j]] + (y0 - y + ry[j]) * side + x0 - x + rx[j]
+        total = 0.0
+        for yy in range(y1 - y0):
             source = first + yy * side
-            target = value_starts[j] + yy * span
-            out[target:target + span] = table[source:source + span]
+            for i in range(x1 - x0):
+                total += np.float64(table[source + i])
+        out[j] = total
+
+
+def sequential_sum(values: NDArray) -> float:
+    """The float64 sum of ``values`` added one after another (``np.sum`` adds pairwise)."""
+    return float(np.cumsum(values, dtype=np.float64)[-1]) if values.size else 0.0
 
 
 class PairTable:
     """The kernels of one kind, one per ``(rx, ry)`` pair; ``snapshot`` is ``(values,
-    offsets)``: pair ``(rx, ry)``'s kernel starts at ``values[offsets[ry, rx]]`` (-1: not in
-    the table). Replaced whole when it grows (readers need no lock; ``tables``)."""
+    offsets, totals)``: pair ``(rx, ry)``'s kernel starts at ``values[offsets[ry, rx]]`` (-1:
+    not in the table) and its values add up to ``totals[ry, rx]`` (float64, one after another:
+    ``sequential_sum``). Replaced whole when it grows (readers need no lock; ``tables``)."""
 
     def __init__(self, kind):
         self.kind = kind
-        self.snapshot = (np.zeros(0, np.float32), np.full((0, 0), -1, np.int64))
+        self.snapshot = _EMPTY_SNAPSHOT
 
     def grow(self, rx: NDArray, ry: NDArray) -> bool:
         """Add the pairs ``(rx[i], ry[i])`` missing (with the tables lock held), starting over
         with these pairs alone if the table would exceed ``tables.TABLE_BYTES``; False (the
         table left as it was) if these pairs alone exceed it."""
-        values, offsets = self.snapshot
+        values, offsets, totals = self.snapshot
         pairs = np.unique(np.stack([ry, rx], axis=1), axis=0)
         size = int((2 * pairs + 1).prod(axis=1).sum())
         if size * 4 > tables.TABLE_BYTES:
             return False
         if (values.size + size) * 4 > tables.TABLE_BYTES:
-            values, offsets = np.zeros(0, np.float32), np.full((0, 0), -1, np.int64)
-        known = offsets
-        offsets = np.full((max(known.shape[0], int(pairs[:, 0].max()) + 1),
-                           max(known.shape[1], int(pairs[:, 1].max()) + 1)), -1, np.int64)
+            values, offsets, totals = _EMPTY_SNAPSHOT
+        known, known_totals = offsets, totals
+        shape = (max(known.shape[0], int(pairs[:, 0].max()) + 1),
+                 max(known.shape[1], int(pairs[:, 1].max()) + 1))
+        offsets, totals = np.full(shape, -1, np.int64), np.zeros(shape, np.float64)
         offsets[:known.shape[0], :known.shape[1]] = known
+        totals[:known.shape[0], :known.shape[1]] = known_totals
         parts, count = [values], values.size
         for pair_ry, pair_rx in pairs.tolist():
             if offsets[pair_ry, pair_rx] < 0:
                 parts.append(self.kind.kernel(pair_rx, pair_ry).ravel())
                 offsets[pair_ry, pair_rx] = count
+                totals[pair_ry, pair_rx] = sequential_sum(parts[-1])
                 count += parts[-1].size
-        self.snapshot = (np.concatenate(parts), offsets)
+        self.snapshot = (np.concatenate(parts), offsets, totals)
         return True
+
+
+_EMPTY_SNAPSHOT = (np.zeros(0, np.float32), np.full((0, 0), -1, np.int64),
+                   np.zeros((0, 0), np.float64))
 
 
 _PAIR_TABLES: dict = {}
 
 
 def pair_table(kind, rx: NDArray, ry: NDArray):
-    """``(values, offsets)`` of ``kind``'s pair table (``PairTable``), holding at least the
-    pairs ``(rx[i], ry[i])`` (each kernel at most ``PAIR_BYTES``); None if their kernels
+    """``(values, offsets, totals)`` of ``kind``'s pair table (``PairTable``), holding at least
+    the pairs ``(rx[i], ry[i])`` (each kernel at most ``PAIR_BYTES``); None if their kernels
     together exceed ``tables.TABLE_BYTES``."""
     table = _PAIR_TABLES.get(kind)
     if table is not None:
-        values, offsets = table.snapshot
+        snapshot = table.snapshot
+        offsets = snapshot[1]
         if rx.size == 0 or (int(ry.max()) < offsets.shape[0] and int(rx.max()) < offsets.shape[1]
                             and (offsets[ry, rx] >= 0).all()):
-            return values, offsets
+            return snapshot
     with runtime.process_lock("tables"):
         table = _PAIR_TABLES.setdefault(kind, PairTable(kind))
         if rx.size and not table.grow(rx, ry):
