@@ -160,8 +160,10 @@ class PointGaussian:
         return np.dtype(self.dtype) == np.float32
 
     def exp32_parts(self, stamps: Stamps, windows) -> tuple:
-        """``(x_squares, x_starts, y_squares, y_starts, 2 sigma**2)``: every point's squared
-        distances along its window's columns and rows, in float32 (``_axis_squares``)."""
+        """``(x_squares, x_starts, y_squares, y_starts, 2 sigma**2, reciprocal)``: every
+        point's squared distances along its window's columns and rows, in float32
+        (``_axis_squares``), the divisor, and its reciprocal if it is a power of two (else
+        0: ``stamping.stamp_exp32``)."""
         x_starts, y_starts = (np.zeros(len(windows) + 1, np.int64) for _ in range(2))
         np.cumsum(windows[:, 3] - windows[:, 2], out=x_starts[1:])
         np.cumsum(windows[:, 1] - windows[:, 0], out=y_starts[1:])
@@ -170,7 +172,9 @@ class PointGaussian:
         runtime.call(_axis_squares, _axis_squares, windows, stamps.points, self.offset,
                      stamps.centres.astype(np.float32), x_starts, y_starts, x_squares,
                      y_squares)
-        return x_squares, x_starts, y_squares, y_starts, np.float32(2 * self.sigma**2)
+        divisor = np.float32(2 * self.sigma**2)
+        reciprocal = np.float32(1 / divisor) if math.frexp(divisor)[0] == 0.5 else np.float32(0)
+        return x_squares, x_starts, y_squares, y_starts, divisor, reciprocal
 
     def window_values(self, stamps: Stamps, windows, value_starts) -> NDArray[np.float32]:
         """The values of every point's visible window, rounded to float32 (a float64 UDP

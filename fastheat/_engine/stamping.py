@@ -3,7 +3,8 @@
 Every map fastheat writes is written here: cleared as the sink needs (all of it, one touch per
 page of fresh zeros, or only the windows the previous call stamped), then every point of
 ``Stamps`` max-merged into it with the values of a Gaussian table, or, for a per-point kind
-(``tables``), with each point's own values computed beforehand in one vectorised NumPy call,
+(``tables``), with each point's own values computed beforehand (an exp32 kind's as they are
+stamped, ``stamp_exp32``),
 merged as the kind says (``tables.MAX``, ``ADD_CLAMP`` or ``OVERWRITE``: each image's points in
 order, one image per thread, so the order-dependent merges are deterministic). A kind with a
 background channel gets it written after stamping; ``tables.MapKinds`` stamps each map with its
@@ -111,19 +112,32 @@ def stamp_exp32(flat, base, width, parts, j, y0, y1, x0, x1, scratch):
     """Max-merge point ``j``'s float32 Gaussian ``exp32(-(x_squares[c] + y_squares[r]) /
     divisor)`` (``numpy_exp.exp32``: NumPy's float32 ``exp``) into the cells ``[y0, y1) x
     [x0, x1)`` of the map at ``flat[base:]``. ``parts`` is ``(x_squares, x_starts, y_squares,
-    y_starts, divisor)``: column ``c`` of point ``j``'s window is ``x_squares[x_starts[j] +
-    c]``, row ``r`` ``y_squares[y_starts[j] + r]``. The window's exponents go to ``scratch``
-    (at least its cells long, in cache), then their ``exp32`` in one loop over all of them
-    (long enough to vectorise, unlike a row of a narrow map), then the merge."""
-    x_squares, x_starts, y_squares, y_starts, divisor = parts
+    y_starts, divisor, reciprocal)``: column ``c`` of point ``j``'s window is
+    ``x_squares[x_starts[j] + c]``, row ``r`` ``y_squares[y_starts[j] + r]``; ``reciprocal``
+    is ``1 / divisor`` if ``divisor`` is a power of two (multiplying by it is then dividing,
+    bit for bit, and faster), else 0. The window's exponents go to ``scratch`` (at least its
+    cells long, in cache), then their ``exp32`` is merged in one loop over all of them if the
+    window spans whole rows of the map (a loop long enough to vectorise, unlike a row of a
+    narrow map), else computed in one such loop and merged row by row."""
+    x_squares, x_starts, y_squares, y_starts, divisor, reciprocal = parts
     span = x1 - x0
     first = np.uint64(x_starts[j])
     for yy in range(y0, y1):
         dy2 = y_squares[y_starts[j] + yy - y0]
         row = np.uint64((yy - y0) * span)
-        for i in range(np.uint64(span)):  # unsigned: no wraparound check, vectorised
-            scratch[row + i] = -(x_squares[first + i] + dy2) / divisor
-    for i in range(np.uint64((y1 - y0) * span)):
+        if reciprocal != 0:
+            for i in range(np.uint64(span)):  # unsigned: no wraparound check, vectorised
+                scratch[row + i] = -(x_squares[first + i] + dy2) * reciprocal
+        else:
+            for i in range(np.uint64(span)):
+                scratch[row + i] = -(x_squares[first + i] + dy2) / divisor
+    cells = np.uint64((y1 - y0) * span)
+    if span == width:
+        first_cell = np.uint64(base + y0 * width)
+        for i in range(cells):
+            flat[first_cell + i] = max(flat[first_cell + i], exp32(scratch[i]))
+        return
+    for i in range(cells):
         scratch[i] = exp32(scratch[i])
     stamp_values(flat, base, width, scratch, 0, y0, y1, x0, x1)
 

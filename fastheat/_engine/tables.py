@@ -26,7 +26,7 @@ window only. The cache keeps at most ``CACHE_KEYS`` tables and ``CACHE_BYTES`` i
   vectorised NumPy call. A per-point kind whose values are NumPy's float32 ``exp(-(x + y) /
   divisor)`` for per-column parts ``x`` and per-row parts ``y`` (mmpose's DarkPose) is also
   an *exp32 kind*: ``exp32 = True`` and ``exp32_parts(stamps, windows)``, ``(x_squares,
-  x_starts, y_squares, y_starts, divisor)`` (``stamping.stamp_exp32``). Where
+  x_starts, y_squares, y_starts, divisor, reciprocal)`` (``stamping.stamp_exp32``). Where
   ``numpy_exp.exp32`` is NumPy's ``exp`` (``exp32_is_numpys``), the stamping kernel computes
   its values as it stamps them: no array of values;
 * a *label kind*: ``label = True``, ``widths`` (one per map: the maps of its family are
