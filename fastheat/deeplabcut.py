@@ -40,13 +40,13 @@ from typing import ClassVar, NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
-from ._engine.api import (CELLS, CHANNEL, CHANNEL_PAIRS, CHANNELS, CODE, COUNT, DRAWN_PROBLEMS,
+from ._engine.api import (CELLS, CHANNEL, CHANNELS, CHANNEL_PAIRS, CODE, COUNT, DRAWN_PROBLEMS,
                           HEIGHT, MAX_PIXEL, MAX_RADIUS, REQUIRED, WHERE, WIDTH, Encoder, Family,
-                          Labels, Stamps, add_clipped_stamp, as_real_array, check_flag,
-                          check_image_ids, check_map_size, check_positive, check_real,
-                          drawn_keypoint_problem, encode, expand_cells, float32_of_exp_product,
-                          jit, new_stamps, note_uncertain, numpy_exp, one_shot, register,
-                          runtime, with_fields, with_numpy_for_uncertain)
+                          Labels, Stamps, add_clipped_stamp, as_real_array, axis_starts,
+                          check_flag, check_image_ids, check_map_size, check_positive, check_real,
+                          drawn_keypoint_problem, encode, exp64_in_place, expand_cells,
+                          float32_of_exp_product, jit, new_stamps, note_uncertain, numpy_exp,
+                          one_shot, register, runtime, with_fields, with_numpy_for_uncertain)
 
 MODES = {"gaussian": 0, "plateau": 1}
 GAUSSIAN, PLATEAU = 0, 1
@@ -94,43 +94,58 @@ def _grid(size, stride):
 
 
 @jit
-def _window_values(windows, centres, value_starts, stride, mode, two_variance, thresh_sq, out,
-                   slack_scale, squares, exps, uncertain_indices, uncertain_exponents):
+def _window_values(windows, centres, value_starts, x_starts, y_starts, stride, mode,
+                   two_variance, thresh_sq, slack_scale, out, uncertain_indices,
+                   uncertain_exponents):
     """Every point's values over its window ``windows[j]`` (``y0, y1, x0, x1``), row after row
     into ``out[value_starts[j]:]`` (float32), ``dy``, ``dx`` being ``grid - kp`` in float64:
     plateau, 1 where ``dy*dy + dx*dx <= thresh**2``, else 0; gaussian, ``exp(-(sqrt(s) ** 2) /
     (2 std**2))`` with ``s = dy*dy + dx*dx`` (NumPy's ``norm`` of ``grid - kp``, squared)
-    rounded to float32: ``float32_of_exp_product`` of the ``exp`` of each axis' part
-    (``squares``, ``exps`` scratch rows), uncertain values noted (``note_uncertain``) with
-    their exponent. Returns their count."""
-    count = 0
-    for j in range(windows.shape[0]):
+    rounded to float32: ``float32_of_exp_product`` of the ``exp`` of each axis' part (every
+    window's columns at ``x_starts[j]``, rows at ``y_starts[j]``: ``stamping.axis_starts``;
+    their ``exp64`` in one loop; the size bound per row, from the window's largest column
+    square), uncertain values noted (``note_uncertain``) with their exponent. Returns their
+    count."""
+    n = windows.shape[0]
+    x_squares, x_exps = np.empty(x_starts[n]), np.empty(x_starts[n])
+    y_squares, y_exps = np.empty(y_starts[n]), np.empty(y_starts[n])
+    widest = np.zeros(n)  # each window's largest column square
+    for j in range(n):
         y0, y1, x0, x1 = windows[j, 0], windows[j, 1], windows[j, 2], windows[j, 3]
-        x, y = centres[j, 0], centres[j, 1]
-        span = x1 - x0
-        for i in range(span):
-            d = np.float64(np.int64(np.float64(x0 + i) * stride + stride / 2)) - x
-            squares[i] = d * d
-            exps[i] = math.exp(-squares[i] / two_variance) if mode == GAUSSIAN else 0.0
+        for i in range(x1 - x0):
+            d = np.float64(np.int64(np.float64(x0 + i) * stride + stride / 2)) - centres[j, 0]
+            x_squares[x_starts[j] + i] = d * d
+            widest[j] = max(widest[j], d * d)
+            x_exps[x_starts[j] + i] = -(d * d) / two_variance
+        for i in range(y1 - y0):
+            e = np.float64(np.int64(np.float64(y0 + i) * stride + stride / 2)) - centres[j, 1]
+            y_squares[y_starts[j] + i] = e * e
+            y_exps[y_starts[j] + i] = -(e * e) / two_variance
+    if mode == GAUSSIAN:
+        exp64_in_place(x_exps)
+        exp64_in_place(y_exps)
+    count = 0
+    for j in range(n):
+        y0, y1, x0, x1 = windows[j, 0], windows[j, 1], windows[j, 2], windows[j, 3]
+        span, first = x1 - x0, np.uint64(x_starts[j])
         for yy in range(y0, y1):
-            e = np.float64(np.int64(np.float64(yy) * stride + stride / 2)) - y
-            dy2 = e * e
+            dy2, dy_exp = y_squares[y_starts[j] + yy - y0], y_exps[y_starts[j] + yy - y0]
             row = np.uint64(value_starts[j] + (yy - y0) * span)
             if mode == PLATEAU:
                 for i in range(np.uint64(span)):  # unsigned: no wraparound check, vectorised
-                    out[row + i] = 1.0 if dy2 + squares[i] <= thresh_sq else 0.0
+                    out[row + i] = 1.0 if dy2 + x_squares[first + i] <= thresh_sq else 0.0
                 continue
-            dy_exp = math.exp(-dy2 / two_variance)
+            size = (dy2 + widest[j]) / two_variance
             certain = True
             for i in range(np.uint64(span)):
-                out[row + i], ok = float32_of_exp_product(
-                    exps[i], dy_exp, (dy2 + squares[i]) / two_variance, slack_scale)
+                out[row + i], ok = float32_of_exp_product(x_exps[first + i], dy_exp, size,
+                                                          slack_scale)
                 certain &= ok
             if not certain:
-                for i in range(span):
-                    if not float32_of_exp_product(
-                        exps[i], dy_exp, (dy2 + squares[i]) / two_variance, slack_scale)[1]:
-                        r = np.sqrt(dy2 + squares[i])
+                for i in range(np.uint64(span)):
+                    if not float32_of_exp_product(x_exps[first + i], dy_exp, size,
+                                                  slack_scale)[1]:
+                        r = np.sqrt(dy2 + x_squares[first + i])
                         count = note_uncertain(uncertain_indices, uncertain_exponents, count,
                                                row + i, -(r * r) / two_variance)
     return count
@@ -153,12 +168,12 @@ class GridGaussian:
         the uncertain ones, ``numpy_exp``)."""
         values = np.empty(int(value_starts[-1]), np.float32)
         if values.size:
-            width = int((windows[:, 3] - windows[:, 2]).max())
+            starts = axis_starts(windows)
             with_numpy_for_uncertain(
                 lambda indices, exponents: runtime.call(
                     _window_values, _window_values, windows, stamps.centres, value_starts,
-                    self.stride, self.mode, self.two_variance, self.thresh_sq, values,
-                    numpy_exp.SLACK_SCALE, np.empty(width), np.empty(width), indices, exponents), values)
+                    *starts, self.stride, self.mode, self.two_variance, self.thresh_sq,
+                    numpy_exp.SLACK_SCALE, values, indices, exponents), values)
         return values
 
 

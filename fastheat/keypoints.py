@@ -35,10 +35,10 @@ from numpy.typing import NDArray
 
 from ._engine.api import (CELLS, CHANNELS, CODE, COUNT, MAX_RADIUS, REQUIRED, SLOTS, WHERE, X, Y,
                           Encoder, Family, Labels, MsraGaussian, Stamps, add_clipped_stamp,
-                          as_real_array, check_image_ids, check_map_size, check_positive, encode,
-                          exp32, expand_cells, float32_of_exp_product, jit, new_stamps,
-                          note_uncertain, numpy_exp, one_shot, register, runtime,
-                          with_numpy_for_uncertain)
+                          as_real_array, axis_starts, check_image_ids, check_map_size,
+                          check_positive, encode, exp32, exp64_in_place, expand_cells,
+                          float32_of_exp_product, jit, new_stamps, note_uncertain, numpy_exp,
+                          one_shot, register, runtime, with_numpy_for_uncertain)
 
 METHODS = {"msra": 0, "udp": 1, "dark": 2}
 MSRA, UDP, DARK = 0, 1, 2
@@ -91,38 +91,52 @@ def _gaussian32(windows, points, offset, centres, value_starts, axis_values, two
 
 
 @jit
-def _gaussian64(windows, points, offset, centres, value_starts, axis_squares, axis_exps,
+def _gaussian64(windows, points, offset, centres, value_starts, x_starts, y_starts,
                 two_sigma_squared, slack_scale, out, uncertain_indices, uncertain_exponents):
     """``_gaussian32`` for mmpose's float64 Gaussian (UDP under NumPy >= 2), each value
     rounded to float32 as it is merged into the map: ``float32_of_exp_product`` of the ``exp``
-    of each axis' part (``axis_squares``, ``axis_exps`` scratch rows), uncertain values left
-    to NumPy: notes them (``note_uncertain``) and returns their count."""
-    count = 0
-    for j in range(windows.shape[0]):
+    of each axis' part (every window's columns at ``x_starts[j]``, rows at ``y_starts[j]``:
+    ``stamping.axis_starts``; their ``exp64`` in one loop; the size bound per row, from the
+    window's largest column square), uncertain values left to NumPy: notes them
+    (``note_uncertain``) and returns their count."""
+    n = windows.shape[0]
+    x_squares, x_exps = np.empty(x_starts[n]), np.empty(x_starts[n])
+    y_squares, y_exps = np.empty(y_starts[n]), np.empty(y_starts[n])
+    widest = np.zeros(n)  # each window's largest column square
+    for j in range(n):
         y0, y1, x0, x1 = windows[j, 0], windows[j, 1], windows[j, 2], windows[j, 3]
         origin_x, origin_y = points[j, X] - offset, points[j, Y] - offset
-        span = x1 - x0
-        for i in range(span):
+        for i in range(x1 - x0):
             d = np.float64(x0 + i - origin_x) - centres[j, 0]
-            axis_squares[i] = d * d
-            axis_exps[i] = math.exp(-axis_squares[i] / two_sigma_squared)
+            x_squares[x_starts[j] + i] = d * d
+            widest[j] = max(widest[j], d * d)
+            x_exps[x_starts[j] + i] = -(d * d) / two_sigma_squared
+        for i in range(y1 - y0):
+            e = np.float64(y0 + i - origin_y) - centres[j, 1]
+            y_squares[y_starts[j] + i] = e * e
+            y_exps[y_starts[j] + i] = -(e * e) / two_sigma_squared
+    exp64_in_place(x_exps)
+    exp64_in_place(y_exps)
+    count = 0
+    for j in range(n):
+        y0, y1, x0, x1 = windows[j, 0], windows[j, 1], windows[j, 2], windows[j, 3]
+        span, first = x1 - x0, np.uint64(x_starts[j])
         for yy in range(y0, y1):
-            e = np.float64(yy - origin_y) - centres[j, 1]
-            dy2 = e * e
-            dy_exp = math.exp(-dy2 / two_sigma_squared)
+            dy2, dy_exp = y_squares[y_starts[j] + yy - y0], y_exps[y_starts[j] + yy - y0]
             row = np.uint64(value_starts[j] + (yy - y0) * span)
+            size = (widest[j] + dy2) / two_sigma_squared
             certain = True
             for i in range(np.uint64(span)):
-                size = (axis_squares[i] + dy2) / two_sigma_squared
-                out[row + i], ok = float32_of_exp_product(axis_exps[i], dy_exp, size, slack_scale)
+                out[row + i], ok = float32_of_exp_product(x_exps[first + i], dy_exp, size,
+                                                          slack_scale)
                 certain &= ok
             if not certain:
-                for i in range(span):
-                    size = (axis_squares[i] + dy2) / two_sigma_squared
-                    if not float32_of_exp_product(axis_exps[i], dy_exp, size, slack_scale)[1]:
+                for i in range(np.uint64(span)):
+                    if not float32_of_exp_product(x_exps[first + i], dy_exp, size,
+                                                  slack_scale)[1]:
                         count = note_uncertain(uncertain_indices, uncertain_exponents, count,
                                                row + i,
-                                               -(axis_squares[i] + dy2) / two_sigma_squared)
+                                               -(x_squares[first + i] + dy2) / two_sigma_squared)
     return count
 
 
@@ -164,9 +178,7 @@ class PointGaussian:
         point's squared distances along its window's columns and rows, in float32
         (``_axis_squares``), the divisor, and its reciprocal if it is a power of two (else
         0: ``stamping.stamp_exp32``)."""
-        x_starts, y_starts = (np.zeros(len(windows) + 1, np.int64) for _ in range(2))
-        np.cumsum(windows[:, 3] - windows[:, 2], out=x_starts[1:])
-        np.cumsum(windows[:, 1] - windows[:, 0], out=y_starts[1:])
+        x_starts, y_starts = axis_starts(windows)
         x_squares = np.empty(int(x_starts[-1]), np.float32)
         y_squares = np.empty(int(y_starts[-1]), np.float32)
         runtime.call(_axis_squares, _axis_squares, windows, stamps.points, self.offset,
@@ -184,15 +196,16 @@ class PointGaussian:
         values = np.empty(int(value_starts[-1]), np.float32)
         if not values.size:
             return values
-        width = int((windows[:, 3] - windows[:, 2]).max())
         two_sigma_squared = 2 * self.sigma**2
         if not self.exp32:
+            starts = axis_starts(windows)
             with_numpy_for_uncertain(
                 lambda indices, exponents: runtime.call(
                     _gaussian64, _gaussian64, windows, stamps.points, self.offset,
-                    stamps.centres, value_starts, np.empty(width), np.empty(width),
-                    two_sigma_squared, numpy_exp.SLACK_SCALE, values, indices, exponents), values)
+                    stamps.centres, value_starts, *starts, two_sigma_squared,
+                    numpy_exp.SLACK_SCALE, values, indices, exponents), values)
             return values
+        width = int((windows[:, 3] - windows[:, 2]).max())
         compiled_exp = numpy_exp.exp32_is_numpys()
         runtime.call(_gaussian32, _gaussian32, windows, stamps.points, self.offset,
                      stamps.centres.astype(np.float32), value_starts, np.empty(width, np.float32),

@@ -47,6 +47,25 @@ def test_the_probe_finds_numpys_exp_on_avx2_and_avx512_hosts():
     assert x.size > 500_000 and (x <= 0).all()
 
 
+def test_exp64_is_within_one_ulp(rng):
+    """``exp64``, the factors of the certified rounding: within 1 ulp of ``exp`` computed in x87
+    extended precision over ``[-700, 0]`` (spread over the whole range, near 0 and near each
+    multiple of ``ln 2 / 2``, where its reduction switches), 0 below."""
+    halves = np.arange(-2020, 1) * (np.log(2) / 2)
+    x = np.concatenate([-rng.uniform(0, 700, 10**6), -rng.uniform(0, 1, 10**5),
+                        -rng.uniform(0, 1e-8, 10**4), halves, np.nextafter(halves, 0),
+                        np.nextafter(halves, -1), [0.0, -0.0, -700.0]])
+    x = x[x >= -700.0]
+    got = x.copy()
+    numpy_exp.exp64_in_place(got)
+    exact = np.exp(x.astype(np.longdouble))
+    ulp = np.spacing(exact.astype(np.float64)).astype(np.longdouble)
+    assert (np.abs(got.astype(np.longdouble) - exact) / ulp).max() <= 1.0
+    below = -rng.uniform(700.001, 1e5, 1000)
+    numpy_exp.exp64_in_place(below)
+    assert not below.any()
+
+
 def test_certified_rounding_refuses_ties_and_accepts_zero():
     below, above = np.float32(1.0), np.nextafter(np.float32(1.0), np.float32(2.0))
     tie = (float(below) + float(above)) / 2  # exactly between two float32

@@ -26,7 +26,8 @@ from .cells import CellField, RegionField, region_windows
 from .family import Encoder, Family, encode, one_shot, register, with_fields
 from .jit import jit
 from .kinds import EllipticalGaussian, Gaussian2D, asymmetric_rectangle, ellipse_clip
-from .numpy_exp import exp32, float32_of_exp_product, note_uncertain, with_numpy_for_uncertain
+from .numpy_exp import (exp32, exp64_in_place, float32_of_exp_product, note_uncertain,
+                        with_numpy_for_uncertain)
 from .passes import (CELLS, CODE, COUNT, DRAWN_PROBLEMS, MAX_PIXEL, MAX_RADIUS, NO_LOG, WHERE,
                      Labels, add_clipped_stamp, add_label_stamp, add_stamp, check_rows,
                      drawn_keypoint_problem, finish, group_rows, new_stamps, row_problem,
@@ -34,7 +35,7 @@ from .passes import (CELLS, CODE, COUNT, DRAWN_PROBLEMS, MAX_PIXEL, MAX_RADIUS, 
 from .radius import CORNERNET, gaussian_radius_scalar
 from .spec import (CHANNEL_PAIRS, CHANNELS, GROUPS, HEIGHT, RENDERING, REQUIRED, SLOTS, WIDTH,
                    MapSpec, check_flag, map_spec)
-from .stamping import expand_cells, stamp, stamp_values, table_offset, window
+from .stamping import axis_starts, expand_cells, stamp, stamp_values, table_offset, window
 from .stamps import (CHANNEL, MAP, RADIUS, UX, UY, VALUE, X, X0, X_HI, X_LO, Y, Y0, Y_HI, Y_LO,
                      Stamps)
 from .tables import ADD_CLAMP, LimbBand, MapKinds, MsraGaussian, table_of, visible_window
@@ -46,13 +47,14 @@ __all__ = [
     "DRAWN_PROBLEMS", "GROUPS", "HEIGHT", "MAP", "MAX_GRID_COORD", "MAX_PIXEL", "MAX_RADIUS",
     "NO_LOG", "RADIUS", "RENDERING", "REQUIRED", "SLOTS", "UX", "UY", "VALUE", "WHERE", "WIDTH",
     "X", "X0", "X_HI", "X_LO", "Y", "Y0", "Y_HI", "Y_LO",
-    "CellField", "Encoder", "EllipticalGaussian", "Family", "Gaussian2D", "Labels", "LimbBand",
+    "CellField", "EllipticalGaussian", "Encoder", "Family", "Gaussian2D", "Labels", "LimbBand",
     "MapKinds", "MapSpec", "MsraGaussian", "RegionField", "Stamps",
     "add_clipped_stamp", "add_label_stamp", "add_stamp", "as_real_array", "asymmetric_rectangle",
-    "check_flag", "check_image_ids", "check_index", "check_map_size", "check_min_overlap",
-    "check_positive", "check_real", "check_rows", "check_size", "drawn_keypoint_problem",
-    "ellipse_clip", "encode", "exp32", "expand_cells", "finish", "float32_of_exp_product", "gaussian_radius_scalar", "group_rows",
-    "jit", "map_spec", "new_stamps", "note_uncertain", "numpy_exp", "one_shot", "region_windows", "register", "row_problem",
-    "runtime", "slots_fit", "stamp", "stamp_values", "table_of", "table_offset", "visible_window",
-    "window", "with_fields", "with_numpy_for_uncertain",
+    "axis_starts", "check_flag", "check_image_ids", "check_index", "check_map_size",
+    "check_min_overlap", "check_positive", "check_real", "check_rows", "check_size",
+    "drawn_keypoint_problem", "ellipse_clip", "encode", "exp32", "exp64_in_place", "expand_cells",
+    "finish", "float32_of_exp_product", "gaussian_radius_scalar", "group_rows", "jit", "map_spec",
+    "new_stamps", "note_uncertain", "numpy_exp", "one_shot", "region_windows", "register",
+    "row_problem", "runtime", "slots_fit", "stamp", "stamp_values", "table_of", "table_offset",
+    "visible_window", "window", "with_fields", "with_numpy_for_uncertain",
 ]

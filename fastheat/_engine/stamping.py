@@ -321,6 +321,16 @@ def visible_windows(points, clips, height, width):
     return windows, value_starts
 
 
+def axis_starts(windows) -> tuple:
+    """``(x_starts, y_starts)``: where each window's columns (``windows[j]``: ``y0, y1, x0,
+    x1``) start in a flat array of every window's columns, and its rows in one of every
+    window's rows (``x_starts[n]`` columns in all): the layout of per-axis parts."""
+    x_starts, y_starts = (np.zeros(len(windows) + 1, np.int64) for _ in range(2))
+    np.cumsum(windows[:, 3] - windows[:, 2], out=x_starts[1:])
+    np.cumsum(windows[:, 1] - windows[:, 0], out=y_starts[1:])
+    return x_starts, y_starts
+
+
 def point_values(stamps: Stamps, gaussian, height: int, width: int) -> tuple:
     """``(values, value_starts)`` of a per-point kind: every point's visible window (of a
     ``height x width`` map), in the kind's dtype (rounded to the maps' as they are merged, as
