@@ -2,7 +2,13 @@
 
 import platform
 
+import numba
 import numpy as np
+
+try:  # NumPy >= 2
+    from numpy._core import _multiarray_umath as umath
+except ImportError:
+    from numpy.core import _multiarray_umath as umath
 
 
 def cpu_line() -> str:
@@ -16,9 +22,6 @@ def cpu_line() -> str:
                          if line.startswith("model name"))
     except (OSError, StopIteration):
         pass
-    import numba
-    from numpy._core import _multiarray_umath as umath
-
     exp = getattr(umath, "__cpu_targets_info__", {}).get("exp", {})
     paths = ", ".join(f"{name} {exp[code]['current']}" for name, code in
                       (("float32", "ff"), ("float64", "dd")) if code in exp)

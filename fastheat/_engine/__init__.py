@@ -15,7 +15,10 @@ A family module imports from ``api`` only: the names below that families use, in
   table kind, or a per-point kind computing each point's values, merged by maximum, added
   and clamped, or overwritten; limb bands; one kind per map; 1-D labels); ``kinds``: kinds
   with a kernel precision and elliptical ones; ``stamping``: the one stamping kernel;
-  ``cells``: cell and region fields (dense values written at or around each point, in order).
+  ``cells``: cell and region fields (dense values written at or around each point, in order);
+  ``numpy_exp``: NumPy's ``exp`` bits inside kernels (``exp32``, NumPy's float32 ``exp``
+  transcribed, for exp32 kinds stamped without an array of values; float64 Gaussians rounded
+  to float32 from per-axis ``exp`` where that rounding is certain).
 * ``sinks``: fresh, ``out=`` and reused maps; ``sparse``: ``SparseTargets`` and ``collate``;
   ``sparse_check``: sparse targets checked at every door into rendering.
 * ``family``: ``Family``, the registry, and what every family gets: ``encode`` (fresh and
