@@ -566,9 +566,11 @@ def encode_keypoints() -> KeypointTargets:
     -----
     Bit-exactness holds for float32 keypoints and mmpose run with a Python float ``sigma``
     (mmpose given float64 keypoints computes their division and, for ``"dark"``, the Gaussian
-    in float64). The Gaussian values come from NumPy's own ``exp``, as mmpose's: tables per
-    sigma for ``"msra"``, one vectorised call over the windows of a batch for ``"udp"`` and
-    ``"dark"``. mmpose's quirks are kept: with a non-integer ``3 * sigma`` the window is
+    in float64). The Gaussian values have NumPy's ``exp`` bits, as mmpose's: tables per sigma
+    computed with NumPy for ``"msra"``; for ``"dark"`` NumPy's float32 ``exp`` transcribed and
+    computed as the map is stamped; for ``"udp"`` a float32 rounding of per-axis ``exp`` kept
+    only where it is certain, NumPy's ``exp`` elsewhere (``_engine/numpy_exp.py``; NumPy's
+    own ``exp`` for ``"dark"`` on a CPU where the transcription is not NumPy's). mmpose's quirks are kept: with a non-integer ``3 * sigma`` the window is
     asymmetric and its peak may sit one cell off the keypoint's cell for windows crossing the
     left or top edge; a keypoint whose window ends exactly at the map's left or top edge
     (``right == 0``) keeps its weight and stamps nothing. The UDP Gaussian is float64 under
