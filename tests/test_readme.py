@@ -25,6 +25,15 @@ def test_readme_has_python_blocks():
     assert len(BLOCKS) >= 2
 
 
+def test_readme_fences_pair_up():
+    """Every code block opens with a language and closes with a bare fence, so no example
+    escapes the blocks tested here (a merge once moved two examples out of their fences)."""
+    fences = re.findall(r"^```(.*)$", README.read_text(), re.M)
+    assert len(fences) % 2 == 0
+    for k, tag in enumerate(fences):
+        assert (tag != "") == (k % 2 == 0), f"fence {k}: {tag!r}"
+
+
 @pytest.mark.timeout(600)
 @pytest.mark.parametrize("block", BLOCKS, ids=[f"block{i}" for i in range(len(BLOCKS))])
 def test_readme_block_runs(block, tmp_path):
