@@ -203,10 +203,15 @@ TIMING_SCRIPT = textwrap.dedent("""
 
 
 
-#: Slack on the p90 of a default call over twice one thread's: one scheduler time slice (a busy
-#: shared machine preempts either kind of call now and then); the stalls these tests guard
-#: against (a parallel launch waiting 3-12 ms) hit every call, and the medians too.
-P90_SLACK = 5e-3
+def assert_default_near_one_thread(result):
+    """The default call's median within twice one thread's (plus 1 ms), case by case. The
+    stalls these tests guard against (a parallel launch waiting 3 to 12 ms) hit every call, so
+    the medians show them; tail percentiles are not compared: on a shared machine with more
+    busy processes than cores, a scheduler time slice (up to tens of ms) lands on either kind
+    of call now and then (a p90 over 30 calls failed that way in CI)."""
+    for case, (median, _) in result["None"].items():
+        one_median, _ = result["1"][case]
+        assert median <= 2 * one_median + 1e-3, (case, result)
 
 
 def timings(tmp_path, threads=(None, 1), repeats=120, processes=1):
@@ -231,10 +236,7 @@ def test_default_call_does_not_stall_under_load(tmp_path):
         for process in busy:
             process.kill()
             process.wait()
-    for case, (median, p90) in result["None"].items():
-        one_median, one_p90 = result["1"][case]
-        assert median <= 2 * one_median + 1e-3, (case, result)
-        assert p90 <= 2 * one_p90 + P90_SLACK, (case, result)
+    assert_default_near_one_thread(result)
 
 
 @pytest.mark.slow
@@ -243,7 +245,4 @@ def test_independent_processes_do_not_oversubscribe(tmp_path):
     """Two processes not started by multiprocessing (as torchrun ranks), running at once, each
     timing its default calls and its one-thread calls side by side."""
     for result in timings(tmp_path, threads=(None, 1), processes=2):
-        for case, (median, p90) in result["None"].items():
-            one_median, one_p90 = result["1"][case]
-            assert median <= 2 * one_median + 1e-3, (case, result)
-            assert p90 <= 2 * one_p90 + P90_SLACK, (case, result)
+        assert_default_near_one_thread(result)
