@@ -44,9 +44,9 @@ from ._engine.api import (CELLS, CHANNEL, CHANNELS, CHANNEL_PAIRS, CODE, COUNT, 
                           HEIGHT, MAX_PIXEL, MAX_RADIUS, REQUIRED, WHERE, WIDTH, Encoder, Family,
                           Labels, Stamps, add_clipped_stamp, as_real_array, axis_starts,
                           check_flag, check_image_ids, check_map_size, check_positive, check_real,
-                          drawn_keypoint_problem, encode, exp64_in_place, expand_cells,
-                          float32_of_exp_product, jit, new_stamps, note_uncertain, numpy_exp,
-                          one_shot, register, runtime, with_fields, with_numpy_for_uncertain)
+                          drawn_keypoint_problem, encode, exp64_in_place, expand_cells, jit,
+                          new_stamps, numpy_exp, one_shot, register, runtime, separable_float32,
+                          with_fields, with_numpy_for_uncertain)
 
 MODES = {"gaussian": 0, "plateau": 1}
 GAUSSIAN, PLATEAU = 0, 1
@@ -101,11 +101,10 @@ def _window_values(windows, centres, value_starts, x_starts, y_starts, stride, m
     into ``out[value_starts[j]:]`` (float32), ``dy``, ``dx`` being ``grid - kp`` in float64:
     plateau, 1 where ``dy*dy + dx*dx <= thresh**2``, else 0; gaussian, ``exp(-(sqrt(s) ** 2) /
     (2 std**2))`` with ``s = dy*dy + dx*dx`` (NumPy's ``norm`` of ``grid - kp``, squared)
-    rounded to float32: ``float32_of_exp_product`` of the ``exp`` of each axis' part (every
-    window's columns at ``x_starts[j]``, rows at ``y_starts[j]``: ``stamping.axis_starts``;
-    their ``exp64`` in one loop; the size bound per row, from the window's largest column
-    square), uncertain values noted (``note_uncertain``) with their exponent. Returns their
-    count."""
+    rounded to float32: the axis parts (every window's columns at ``x_starts[j]``, rows at
+    ``y_starts[j]``: ``stamping.axis_starts``; their ``exp64`` in one loop), then
+    ``separable_float32``, which notes the uncertain values for NumPy. Returns their count
+    (0 for the plateau)."""
     n = windows.shape[0]
     x_squares, x_exps = np.empty(x_starts[n]), np.empty(x_starts[n])
     y_squares, y_exps = np.empty(y_starts[n]), np.empty(y_starts[n])
@@ -124,31 +123,18 @@ def _window_values(windows, centres, value_starts, x_starts, y_starts, stride, m
     if mode == GAUSSIAN:
         exp64_in_place(x_exps)
         exp64_in_place(y_exps)
-    count = 0
+        return separable_float32(windows, value_starts, x_starts, y_starts, x_squares, x_exps,
+                                 y_squares, y_exps, widest, two_variance, True, slack_scale,
+                                 out, uncertain_indices, uncertain_exponents)
     for j in range(n):
         y0, y1, x0, x1 = windows[j, 0], windows[j, 1], windows[j, 2], windows[j, 3]
         span, first = x1 - x0, np.uint64(x_starts[j])
         for yy in range(y0, y1):
-            dy2, dy_exp = y_squares[y_starts[j] + yy - y0], y_exps[y_starts[j] + yy - y0]
+            dy2 = y_squares[y_starts[j] + yy - y0]
             row = np.uint64(value_starts[j] + (yy - y0) * span)
-            if mode == PLATEAU:
-                for i in range(np.uint64(span)):  # unsigned: no wraparound check, vectorised
-                    out[row + i] = 1.0 if dy2 + x_squares[first + i] <= thresh_sq else 0.0
-                continue
-            size = (dy2 + widest[j]) / two_variance
-            certain = True
-            for i in range(np.uint64(span)):
-                out[row + i], ok = float32_of_exp_product(x_exps[first + i], dy_exp, size,
-                                                          slack_scale)
-                certain &= ok
-            if not certain:
-                for i in range(np.uint64(span)):
-                    if not float32_of_exp_product(x_exps[first + i], dy_exp, size,
-                                                  slack_scale)[1]:
-                        r = np.sqrt(dy2 + x_squares[first + i])
-                        count = note_uncertain(uncertain_indices, uncertain_exponents, count,
-                                               row + i, -(r * r) / two_variance)
-    return count
+            for i in range(np.uint64(span)):  # unsigned: no wraparound check, vectorised
+                out[row + i] = 1.0 if dy2 + x_squares[first + i] <= thresh_sq else 0.0
+    return 0
 
 
 @dataclass(frozen=True)

@@ -36,9 +36,9 @@ from numpy.typing import NDArray
 from ._engine.api import (CELLS, CHANNELS, CODE, COUNT, MAX_RADIUS, REQUIRED, SLOTS, WHERE, X, Y,
                           Encoder, Family, Labels, MsraGaussian, Stamps, add_clipped_stamp,
                           as_real_array, axis_starts, check_image_ids, check_map_size,
-                          check_positive, encode, exp32, exp64_in_place, expand_cells,
-                          float32_of_exp_product, jit, new_stamps, note_uncertain, numpy_exp,
-                          one_shot, register, runtime, with_numpy_for_uncertain)
+                          check_positive, encode, exp32, exp64_in_place, expand_cells, jit,
+                          new_stamps, numpy_exp, one_shot, register, runtime, separable_float32,
+                          with_numpy_for_uncertain)
 
 METHODS = {"msra": 0, "udp": 1, "dark": 2}
 MSRA, UDP, DARK = 0, 1, 2
@@ -94,11 +94,10 @@ def _gaussian32(windows, points, offset, centres, value_starts, axis_values, two
 def _gaussian64(windows, points, offset, centres, value_starts, x_starts, y_starts,
                 two_sigma_squared, slack_scale, out, uncertain_indices, uncertain_exponents):
     """``_gaussian32`` for mmpose's float64 Gaussian (UDP under NumPy >= 2), each value
-    rounded to float32 as it is merged into the map: ``float32_of_exp_product`` of the ``exp``
-    of each axis' part (every window's columns at ``x_starts[j]``, rows at ``y_starts[j]``:
-    ``stamping.axis_starts``; their ``exp64`` in one loop; the size bound per row, from the
-    window's largest column square), uncertain values left to NumPy: notes them
-    (``note_uncertain``) and returns their count."""
+    rounded to float32 as it is merged into the map: the axis parts (every window's columns
+    at ``x_starts[j]``, rows at ``y_starts[j]``: ``stamping.axis_starts``; their ``exp64`` in
+    one loop), then ``separable_float32``, which notes the uncertain values for NumPy and
+    returns their count."""
     n = windows.shape[0]
     x_squares, x_exps = np.empty(x_starts[n]), np.empty(x_starts[n])
     y_squares, y_exps = np.empty(y_starts[n]), np.empty(y_starts[n])
@@ -117,27 +116,9 @@ def _gaussian64(windows, points, offset, centres, value_starts, x_starts, y_star
             y_exps[y_starts[j] + i] = -(e * e) / two_sigma_squared
     exp64_in_place(x_exps)
     exp64_in_place(y_exps)
-    count = 0
-    for j in range(n):
-        y0, y1, x0, x1 = windows[j, 0], windows[j, 1], windows[j, 2], windows[j, 3]
-        span, first = x1 - x0, np.uint64(x_starts[j])
-        for yy in range(y0, y1):
-            dy2, dy_exp = y_squares[y_starts[j] + yy - y0], y_exps[y_starts[j] + yy - y0]
-            row = np.uint64(value_starts[j] + (yy - y0) * span)
-            size = (widest[j] + dy2) / two_sigma_squared
-            certain = True
-            for i in range(np.uint64(span)):
-                out[row + i], ok = float32_of_exp_product(x_exps[first + i], dy_exp, size,
-                                                          slack_scale)
-                certain &= ok
-            if not certain:
-                for i in range(np.uint64(span)):
-                    if not float32_of_exp_product(x_exps[first + i], dy_exp, size,
-                                                  slack_scale)[1]:
-                        count = note_uncertain(uncertain_indices, uncertain_exponents, count,
-                                               row + i,
-                                               -(x_squares[first + i] + dy2) / two_sigma_squared)
-    return count
+    return separable_float32(windows, value_starts, x_starts, y_starts, x_squares, x_exps,
+                             y_squares, y_exps, widest, two_sigma_squared, False, slack_scale,
+                             out, uncertain_indices, uncertain_exponents)
 
 
 @jit

@@ -234,6 +234,46 @@ def float32_of_exp_product(a, b, size, scale):
 
 
 @jit
+def separable_float32(windows, value_starts, x_starts, y_starts, x_squares, x_exps, y_squares,
+                      y_exps, widest, divisor, through_norm, slack_scale, out, uncertain_indices,
+                      uncertain_exponents):
+    """Every point's float64 Gaussian ``exp(u)`` rounded to float32 over its window
+    ``windows[j]`` (``y0, y1, x0, x1``), row after row into ``out[value_starts[j]:]``, from its
+    axis parts: column ``c``'s squared distance ``x_squares[x_starts[j] + c]`` and the exp of
+    its part ``x_exps[...]`` (``exp64(-x_square / divisor)``), row ``r``'s at ``y_starts[j] +
+    r`` likewise, ``widest[j]`` the largest column square. The reference's exponent is ``u =
+    -(x + y) / divisor``, or with ``through_norm`` ``-(sqrt(y + x) ** 2) / divisor`` (NumPy's
+    ``norm`` squared). Each value is ``float32_of_exp_product`` of the two parts (the size
+    bound per row); the uncertain ones are noted (``note_uncertain``) with ``u``. Returns
+    their count."""
+    count = 0
+    for j in range(windows.shape[0]):
+        y0, y1, x0, x1 = windows[j, 0], windows[j, 1], windows[j, 2], windows[j, 3]
+        span, first = x1 - x0, np.uint64(x_starts[j])
+        for yy in range(y0, y1):
+            dy2, dy_exp = y_squares[y_starts[j] + yy - y0], y_exps[y_starts[j] + yy - y0]
+            row = np.uint64(value_starts[j] + (yy - y0) * span)
+            size = (widest[j] + dy2) / divisor
+            certain = True
+            for i in range(np.uint64(span)):  # unsigned: no wraparound check, vectorised
+                out[row + i], ok = float32_of_exp_product(x_exps[first + i], dy_exp, size,
+                                                          slack_scale)
+                certain &= ok
+            if certain:
+                continue
+            for i in range(np.uint64(span)):
+                if not float32_of_exp_product(x_exps[first + i], dy_exp, size, slack_scale)[1]:
+                    if through_norm:
+                        r = np.sqrt(dy2 + x_squares[first + i])
+                        exponent = -(r * r) / divisor
+                    else:
+                        exponent = -(x_squares[first + i] + dy2) / divisor
+                    count = note_uncertain(uncertain_indices, uncertain_exponents, count,
+                                           row + i, exponent)
+    return count
+
+
+@jit
 def note_uncertain(indices, exponents, count, index, exponent):
     """Note the ``count``-th uncertain value (``float32_of_exp_product``): its index into the
     values and its exponent, if there is room; returns the new count."""
