@@ -2,8 +2,8 @@
 
 mmpose's and DeepLabCut's Gaussians are NumPy ``exp`` calls, so fastheat's values must be
 NumPy's bits. Calling NumPy from a kernel is impossible and a whole window of exponents per
-call costs memory and, on CPUs without AVX-512, most of the time (README, "Performance on
-other CPUs"). This module gives the kernels the same bits without NumPy:
+call costs memory and, on CPUs without AVX-512, most of the time (README, "UDP, DarkPose and
+DeepLabCut on AVX-512 and AVX2"). This module gives the kernels the same bits without NumPy:
 
 * ``exp32``: NumPy's float32 ``exp``. On x86-64 with AVX2 and FMA3, or AVX-512F, NumPy
   computes it with one SIMD routine (``simd_exp_FLOAT`` in NumPy's
@@ -16,14 +16,16 @@ other CPUs"). This module gives the kernels the same bits without NumPy:
   Elsewhere (no FMA3, other architectures) NumPy calls the C library's ``expf``:
   ``exp32_is_numpys()`` probes NumPy's ``exp`` once per process and the callers use NumPy
   itself when it differs.
-* ``float32_of_exp_product``: float64 Gaussians (mmpose's UDP under NumPy 2, DeepLabCut) are
-  ``float32(exp(t))`` with NumPy's float64 ``exp``, which is the C library's ``exp``, SVML's or
-  NumPy's own AVX-512 code depending on the host and build, each within a few units in the
-  last place (ulp) of the true value but not always equal. Their float32 rounding does not
+* ``float32_of_exp_product`` (``separable_float32`` over whole windows): float64 Gaussians
+  (mmpose's UDP under NumPy 2, DeepLabCut) are ``float32(exp(t))`` with NumPy's float64
+  ``exp``, which is the C library's ``exp``, SVML's or NumPy's own AVX-512 code depending on
+  the host and build, each within a few units in the last place (ulp) of the true value but
+  not always equal. Their float32 rounding does not
   depend on which: a kernel evaluates ``exp`` of each axis' part of ``t`` once (``exp64``, all
   of a call's in one vectorised loop) and multiplies, and keeps the rounded product only when
-  every value within a proven error bound of it rounds to the same float32. Otherwise (one
-  cell in 300,000 to a million) the caller asks NumPy.
+  every value within a proven error bound of it rounds to the same float32. Otherwise (about
+  one cell in 700,000 for UDP, one in 120,000 for DeepLabCut's wider windows) the caller asks
+  NumPy (``with_numpy_for_uncertain``).
 """
 
 from __future__ import annotations
