@@ -44,9 +44,9 @@ from ._engine.api import (CELLS, CHANNEL, CHANNELS, CHANNEL_PAIRS, CODE, COUNT, 
                           HEIGHT, MAX_PIXEL, MAX_RADIUS, REQUIRED, WHERE, WIDTH, Encoder, Family,
                           Labels, Stamps, add_clipped_stamp, as_real_array, axis_starts,
                           check_flag, check_image_ids, check_map_size, check_positive, check_real,
-                          drawn_keypoint_problem, encode, exp64_in_place, expand_cells, jit,
-                          new_stamps, numpy_exp, one_shot, register, runtime, separable_float32,
-                          with_fields, with_numpy_for_uncertain)
+                          drawn_keypoint_problem, encode, expand_cells, jit, new_stamps, numpy_exp,
+                          one_shot, register, runtime, separable_float32, with_fields,
+                          with_numpy_for_uncertain)
 
 MODES = {"gaussian": 0, "plateau": 1}
 GAUSSIAN, PLATEAU = 0, 1
@@ -101,39 +101,33 @@ def _window_values(windows, centres, value_starts, x_starts, y_starts, stride, m
     into ``out[value_starts[j]:]`` (float32), ``dy``, ``dx`` being ``grid - kp`` in float64:
     plateau, 1 where ``dy*dy + dx*dx <= thresh**2``, else 0; gaussian, ``exp(-(sqrt(s) ** 2) /
     (2 std**2))`` with ``s = dy*dy + dx*dx`` (NumPy's ``norm`` of ``grid - kp``, squared)
-    rounded to float32: the axis parts (every window's columns at ``x_starts[j]``, rows at
-    ``y_starts[j]``: ``stamping.axis_starts``; their ``exp64`` in one loop), then
-    ``separable_float32``, which notes the uncertain values for NumPy. Returns their count
-    (0 for the plateau)."""
-    n = windows.shape[0]
-    x_squares, x_exps = np.empty(x_starts[n]), np.empty(x_starts[n])
-    y_squares, y_exps = np.empty(y_starts[n]), np.empty(y_starts[n])
-    widest = np.zeros(n)  # each window's largest column square
-    for j in range(n):
+    rounded to float32 (``separable_float32``, which notes the uncertain values for NumPy),
+    from every window's ``dx`` along its columns (at ``x_starts[j]``) and ``dy`` along its rows
+    (at ``y_starts[j]``: ``stamping.axis_starts``). Returns the count of uncertain values (0
+    for the plateau)."""
+    x_diffs, y_diffs = np.empty(x_starts[-1]), np.empty(y_starts[-1])
+    for j in range(windows.shape[0]):
         y0, y1, x0, x1 = windows[j, 0], windows[j, 1], windows[j, 2], windows[j, 3]
         for i in range(x1 - x0):
-            d = np.float64(np.int64(np.float64(x0 + i) * stride + stride / 2)) - centres[j, 0]
-            x_squares[x_starts[j] + i] = d * d
-            widest[j] = max(widest[j], d * d)
-            x_exps[x_starts[j] + i] = -(d * d) / two_variance
+            x_diffs[x_starts[j] + i] = \
+                np.float64(np.int64(np.float64(x0 + i) * stride + stride / 2)) - centres[j, 0]
         for i in range(y1 - y0):
-            e = np.float64(np.int64(np.float64(y0 + i) * stride + stride / 2)) - centres[j, 1]
-            y_squares[y_starts[j] + i] = e * e
-            y_exps[y_starts[j] + i] = -(e * e) / two_variance
+            y_diffs[y_starts[j] + i] = \
+                np.float64(np.int64(np.float64(y0 + i) * stride + stride / 2)) - centres[j, 1]
     if mode == GAUSSIAN:
-        exp64_in_place(x_exps)
-        exp64_in_place(y_exps)
-        return separable_float32(windows, value_starts, x_starts, y_starts, x_squares, x_exps,
-                                 y_squares, y_exps, widest, two_variance, True, slack_scale,
-                                 out, uncertain_indices, uncertain_exponents)
-    for j in range(n):
+        return separable_float32(windows, value_starts, x_starts, y_starts, x_diffs, y_diffs,
+                                 two_variance, True, slack_scale, out, uncertain_indices,
+                                 uncertain_exponents)
+    for j in range(windows.shape[0]):
         y0, y1, x0, x1 = windows[j, 0], windows[j, 1], windows[j, 2], windows[j, 3]
         span, first = x1 - x0, np.uint64(x_starts[j])
         for yy in range(y0, y1):
-            dy2 = y_squares[y_starts[j] + yy - y0]
+            e = y_diffs[y_starts[j] + yy - y0]
+            dy2 = e * e
             row = np.uint64(value_starts[j] + (yy - y0) * span)
             for i in range(np.uint64(span)):  # unsigned: no wraparound check, vectorised
-                out[row + i] = 1.0 if dy2 + x_squares[first + i] <= thresh_sq else 0.0
+                d = x_diffs[first + i]
+                out[row + i] = 1.0 if dy2 + d * d <= thresh_sq else 0.0
     return 0
 
 

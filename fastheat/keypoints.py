@@ -36,9 +36,8 @@ from numpy.typing import NDArray
 from ._engine.api import (CELLS, CHANNELS, CODE, COUNT, MAX_RADIUS, REQUIRED, SLOTS, WHERE, X, Y,
                           Encoder, Family, Labels, MsraGaussian, Stamps, add_clipped_stamp,
                           as_real_array, axis_starts, check_image_ids, check_map_size,
-                          check_positive, encode, exp32, exp64_in_place, expand_cells, jit,
-                          new_stamps, numpy_exp, one_shot, register, runtime, separable_float32,
-                          with_numpy_for_uncertain)
+                          check_positive, encode, exp32, expand_cells, jit, new_stamps, numpy_exp,
+                          one_shot, register, runtime, separable_float32, with_numpy_for_uncertain)
 
 METHODS = {"msra": 0, "udp": 1, "dark": 2}
 MSRA, UDP, DARK = 0, 1, 2
@@ -94,31 +93,21 @@ def _gaussian32(windows, points, offset, centres, value_starts, axis_values, two
 def _gaussian64(windows, points, offset, centres, value_starts, x_starts, y_starts,
                 two_sigma_squared, slack_scale, out, uncertain_indices, uncertain_exponents):
     """``_gaussian32`` for mmpose's float64 Gaussian (UDP under NumPy >= 2), each value
-    rounded to float32 as it is merged into the map: the axis parts (every window's columns
-    at ``x_starts[j]``, rows at ``y_starts[j]``: ``stamping.axis_starts``; their ``exp64`` in
-    one loop), then ``separable_float32``, which notes the uncertain values for NumPy and
-    returns their count."""
-    n = windows.shape[0]
-    x_squares, x_exps = np.empty(x_starts[n]), np.empty(x_starts[n])
-    y_squares, y_exps = np.empty(y_starts[n]), np.empty(y_starts[n])
-    widest = np.zeros(n)  # each window's largest column square
-    for j in range(n):
+    rounded to float32 as it is merged into the map: every window's distances along its
+    columns (at ``x_starts[j]``) and rows (at ``y_starts[j]``: ``stamping.axis_starts``), then
+    ``separable_float32``, which notes the uncertain values for NumPy and returns their
+    count."""
+    x_diffs, y_diffs = np.empty(x_starts[-1]), np.empty(y_starts[-1])
+    for j in range(windows.shape[0]):
         y0, y1, x0, x1 = windows[j, 0], windows[j, 1], windows[j, 2], windows[j, 3]
         origin_x, origin_y = points[j, X] - offset, points[j, Y] - offset
         for i in range(x1 - x0):
-            d = np.float64(x0 + i - origin_x) - centres[j, 0]
-            x_squares[x_starts[j] + i] = d * d
-            widest[j] = max(widest[j], d * d)
-            x_exps[x_starts[j] + i] = -(d * d) / two_sigma_squared
+            x_diffs[x_starts[j] + i] = np.float64(x0 + i - origin_x) - centres[j, 0]
         for i in range(y1 - y0):
-            e = np.float64(y0 + i - origin_y) - centres[j, 1]
-            y_squares[y_starts[j] + i] = e * e
-            y_exps[y_starts[j] + i] = -(e * e) / two_sigma_squared
-    exp64_in_place(x_exps)
-    exp64_in_place(y_exps)
-    return separable_float32(windows, value_starts, x_starts, y_starts, x_squares, x_exps,
-                             y_squares, y_exps, widest, two_sigma_squared, False, slack_scale,
-                             out, uncertain_indices, uncertain_exponents)
+            y_diffs[y_starts[j] + i] = np.float64(y0 + i - origin_y) - centres[j, 1]
+    return separable_float32(windows, value_starts, x_starts, y_starts, x_diffs, y_diffs,
+                             two_sigma_squared, False, slack_scale, out, uncertain_indices,
+                             uncertain_exponents)
 
 
 @jit
@@ -551,9 +540,9 @@ def encode_keypoints() -> KeypointTargets:
     computed with NumPy for ``"msra"``; for ``"dark"`` NumPy's float32 ``exp`` transcribed and
     computed as the map is stamped; for ``"udp"`` a float32 rounding of per-axis ``exp`` kept
     only where it is certain, NumPy's ``exp`` elsewhere (``_engine/numpy_exp.py``; NumPy's
-    own ``exp`` for ``"dark"`` on a CPU where the transcription is not NumPy's). mmpose's quirks are kept: with a non-integer ``3 * sigma`` the window is
-    asymmetric and its peak may sit one cell off the keypoint's cell for windows crossing the
-    left or top edge; a keypoint whose window ends exactly at the map's left or top edge
+    own ``exp`` for ``"dark"`` on a CPU where the transcription is not NumPy's). mmpose's
+    quirks are kept: with a non-integer ``3 * sigma`` the window is asymmetric and its peak
+    may sit one cell off the keypoint's cell for windows crossing the left or top edge; a keypoint whose window ends exactly at the map's left or top edge
     (``right == 0``) keeps its weight and stamps nothing. The UDP Gaussian is float64 under
     NumPy >= 2 (float32 under NumPy 1.x, as mmpose's there).
     """

@@ -11,7 +11,7 @@ not need, or it belongs in the engine. The names, by the module that defines the
   ``RENDERING``.
 * ``jit``: ``jit``, the compiler of the families' passes; ``runtime``: ``runtime.call``, which
   runs a kernel (its first call under the first-use lock); ``numpy_exp``: NumPy's ``exp`` bits
-  in a kernel (``exp32``; ``exp64_in_place`` and ``separable_float32`` for float64 Gaussians,
+  in a kernel (``exp32``; ``separable_float32`` for float64 Gaussians,
   ``with_numpy_for_uncertain`` for their uncertain values).
 * ``stamps``: ``Stamps`` and its column constants; ``passes``: the compiled pass helpers (row
   checks, grouping, slots, stamp bookkeeping) and their ``info`` codes.
@@ -27,7 +27,7 @@ from .cells import CellField, RegionField, region_windows
 from .family import Encoder, Family, encode, one_shot, register, with_fields
 from .jit import jit
 from .kinds import EllipticalGaussian, Gaussian2D, asymmetric_rectangle, ellipse_clip
-from .numpy_exp import exp32, exp64_in_place, separable_float32, with_numpy_for_uncertain
+from .numpy_exp import exp32, separable_float32, with_numpy_for_uncertain
 from .passes import (CELLS, CODE, COUNT, DRAWN_PROBLEMS, MAX_PIXEL, MAX_RADIUS, NO_LOG, WHERE,
                      Labels, add_clipped_stamp, add_label_stamp, add_stamp, check_rows,
                      drawn_keypoint_problem, finish, group_rows, new_stamps, row_problem,
@@ -52,7 +52,7 @@ __all__ = [
     "add_clipped_stamp", "add_label_stamp", "add_stamp", "as_real_array", "asymmetric_rectangle",
     "axis_starts", "check_flag", "check_image_ids", "check_index", "check_map_size",
     "check_min_overlap", "check_positive", "check_real", "check_rows", "check_size",
-    "drawn_keypoint_problem", "ellipse_clip", "encode", "exp32", "exp64_in_place", "expand_cells",
+    "drawn_keypoint_problem", "ellipse_clip", "encode", "exp32", "expand_cells",
     "finish", "gaussian_radius_scalar", "group_rows", "jit", "map_spec", "new_stamps", "numpy_exp",
     "one_shot", "region_windows", "register", "row_problem", "runtime", "separable_float32",
     "slots_fit", "stamp", "stamp_values", "table_of", "table_offset", "visible_window", "window",

@@ -236,26 +236,33 @@ def float32_of_exp_product(a, b, size, scale):
 
 
 @jit
-def separable_float32(windows, value_starts, x_starts, y_starts, x_squares, x_exps, y_squares,
-                      y_exps, widest, divisor, through_norm, slack_scale, out, uncertain_indices,
-                      uncertain_exponents):
+def separable_float32(windows, value_starts, x_starts, y_starts, x_diffs, y_diffs, divisor,
+                      through_norm, slack_scale, out, uncertain_indices, uncertain_exponents):
     """Every point's float64 Gaussian ``exp(u)`` rounded to float32 over its window
     ``windows[j]`` (``y0, y1, x0, x1``), row after row into ``out[value_starts[j]:]``, from its
-    axis parts: column ``c``'s squared distance ``x_squares[x_starts[j] + c]`` and the exp of
-    its part ``x_exps[...]`` (``exp64(-x_square / divisor)``), row ``r``'s at ``y_starts[j] +
-    r`` likewise, ``widest[j]`` the largest column square. The reference's exponent is ``u =
-    -(x + y) / divisor``, or with ``through_norm`` ``-(sqrt(y + x) ** 2) / divisor`` (NumPy's
-    ``norm`` squared). Each value is ``float32_of_exp_product`` of the two parts (the size
-    bound per row); the uncertain ones are noted (``note_uncertain``) with ``u``. Returns
-    their count."""
+    axis distances: column ``c``'s ``x_diffs[x_starts[j] + c]``, row ``r``'s ``y_diffs[y_starts[j]
+    + r]`` (``stamping.axis_starts``). The reference's exponent is ``u = -(x * x + y * y) /
+    divisor``, or with ``through_norm`` ``-(sqrt(y * y + x * x) ** 2) / divisor`` (NumPy's
+    ``norm`` squared). Each value is ``float32_of_exp_product`` of the ``exp64`` of each axis'
+    part (all of them in one vectorised loop; the size bound per row, from the window's
+    largest column square); the uncertain ones are noted (``note_uncertain``) with ``u``.
+    Returns their count."""
+    n = windows.shape[0]
+    x_squares, y_squares = x_diffs * x_diffs, y_diffs * y_diffs
+    x_exps, y_exps = -x_squares / divisor, -y_squares / divisor
+    exp64_in_place(x_exps)
+    exp64_in_place(y_exps)
     count = 0
-    for j in range(windows.shape[0]):
+    for j in range(n):
         y0, y1, x0, x1 = windows[j, 0], windows[j, 1], windows[j, 2], windows[j, 3]
         span, first = x1 - x0, np.uint64(x_starts[j])
+        widest = 0.0  # the window's largest column square
+        for i in range(np.uint64(span)):
+            widest = max(widest, x_squares[first + i])
         for yy in range(y0, y1):
             dy2, dy_exp = y_squares[y_starts[j] + yy - y0], y_exps[y_starts[j] + yy - y0]
             row = np.uint64(value_starts[j] + (yy - y0) * span)
-            size = (widest[j] + dy2) / divisor
+            size = (widest + dy2) / divisor
             certain = True
             for i in range(np.uint64(span)):  # unsigned: no wraparound check, vectorised
                 out[row + i], ok = float32_of_exp_product(x_exps[first + i], dy_exp, size,
