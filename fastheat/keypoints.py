@@ -201,8 +201,17 @@ def _live_cells(centre, size, two_sigma_squared, underflow):
     """``[lo, hi)``: the cells of a ``size``-long axis whose DarkPose exponent along it,
     ``-((c - centre)**2) / (2 sigma**2)`` (float32), is above ``underflow``. Every exponent
     of a cell outside is at most that (adding the other axis' square only lowers it), so NumPy's
-    ``exp`` makes its value 0: max-merging it changes nothing."""
-    lo, hi = 0, size
+    ``exp`` makes its value 0: max-merging it changes nothing.
+
+    The search starts ``sqrt(-underflow * 2 sigma**2) + 2`` cells from the centre: beyond,
+    ``(c - centre)**2`` exceeds ``-underflow * 2 sigma**2`` by more than ``2 sqrt(-underflow
+    * 2 sigma**2)``, far more than float32 rounding can take back (for every sigma whose
+    Gaussian reaches the map: the caller skips a centre 3 sigma beyond it, so a start beyond
+    the map's corner needs ``sigma < size / 11``), so every exponent there is below
+    ``underflow``."""
+    reach = math.sqrt(-underflow * two_sigma_squared) + 2
+    lo = min(size, max(0, math.floor(centre - reach)))
+    hi = max(lo, min(size, math.ceil(centre + reach) + 1))
     while lo < hi:
         d = np.float32(lo) - centre
         if -(d * d) / two_sigma_squared > underflow:

@@ -1,4 +1,7 @@
-"""Test cases that several test modules share: map sizes and detection generators."""
+"""Test cases that several test modules share: map sizes, detection generators, and memory
+that was never written."""
+
+import math
 
 import numpy as np
 from hypothesis import strategies as st
@@ -60,3 +63,11 @@ def batches(draw):
     detections = np.array([(b, c, min(a, x), min(d, y), max(a, x), max(d, y))
                            for b, c, a, d, x, y in rows], np.float64).reshape(-1, 6)
     return detections, batch_size, num_classes, (in_h, in_w), (out_h, out_w)
+
+
+def uninitialised(shape, dtype=float, order="C"):
+    """``np.empty`` as it may return memory a process freed: every byte 0xFF (float NaN,
+    integer -1), so a fresh output that a call leaves partly unwritten shows."""
+    dtype = np.dtype(dtype)
+    count = math.prod(shape) if isinstance(shape, tuple) else int(shape)
+    return np.full(count * dtype.itemsize, 255, np.uint8).view(dtype).reshape(shape, order=order)

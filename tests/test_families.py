@@ -10,13 +10,16 @@ free.
 
 import inspect
 import pickle
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 import fastheat
-from cases import edge_case_boxes, mixed_batch
+from cases import edge_case_boxes, mixed_batch, uninitialised
+from fastheat._engine import sinks, stamping
 from fastheat._engine.family import FAMILIES, Encoder
+from fastheat.workloads import NUSCENES, nuscenes_like_boxes
 
 # families of detections; one with its own input (keypoints, deeplabcut, openpose) tests the
 # same in its own module (tests/test_keypoints.py, test_deeplabcut.py, test_openpose.py)
@@ -166,6 +169,97 @@ def test_encoder_out_and_sparse_equal_one_shot_on_every_call(rng, name, variant,
             bad = np.array([[0, 0, 1.0, 1.0, 9.0, 9.0], [0, 0, 1.0, np.nan, 9.0, 9.0]])
             with pytest.raises(ValueError, match="row 1 is not finite"):
                 encoder(bad, batch_size)
+
+
+@pytest.mark.parametrize("cleared_bytes", [sinks.CLEARED_FRESH_BYTES, 0])
+@pytest.mark.parametrize("name", FAMILY_NAMES)
+def test_fresh_outputs_are_written_everywhere(rng, name, cleared_bytes, monkeypatch):
+    """Fresh outputs up to ``sinks.CLEARED_FRESH_BYTES`` are ``np.empty`` cleared by the kernels
+    (here full of 0xFF bytes: ``sinks``' NumPy replaced, not NumPy's, which Numba compiles
+    kernels against), larger ones zeros (``cleared_bytes`` 0): both equal the encoder's
+    maps, with threads or not."""
+    family = FAMILIES[name]
+    encode, Encoder = public_api(family)
+    options = family_options(family, "every field")
+    monkeypatch.setattr(sinks, "CLEARED_FRESH_BYTES", cleared_bytes)
+    for threads in (1, 2):
+        detections = mixed_batch(rng, 5, SIZES["num_classes"], SIZES["input_size"])
+        want = Encoder(**options)(detections, 5, copy=True)
+        sparse = encode(detections, batch_size=5, **options, sparse=True)
+        with monkeypatch.context() as patch:
+            patch.setattr(sinks, "np", SimpleNamespace(empty=uninitialised))
+            assert_identical(encode(detections, batch_size=5, **options, num_threads=threads),
+                             want)
+            assert_identical(sparse.to_dense(num_threads=threads), want)
+
+
+def pose_call(name, rng):
+    """A one-shot call of the family ``name`` that takes its own input, on a small batch
+    with keypoints inside, on the edge of and beyond the map, some not visible."""
+    keypoints = rng.uniform(-20, 280, (3, 4, 17, 2)).astype(np.float32)
+    visible = (rng.uniform(size=(3, 4, 17)) < 0.8).astype(np.float32)
+    calls = {
+        "keypoints": lambda **kw: [fastheat.encode_keypoints(
+            keypoints, visible, input_size=(256, 192), heatmap_size=(64, 48), method=method,
+            **kw) for method in ("msra", "udp", "dark")],
+        "associative_embedding": lambda **kw: fastheat.encode_associative_embedding(
+            keypoints, visible, input_size=(256, 192), heatmap_size=(64, 48), **kw),
+        "simcc": lambda **kw: fastheat.encode_simcc(keypoints, visible, input_size=(256, 192),
+                                                    **kw),
+        "deeplabcut": lambda **kw: fastheat.encode_deeplabcut(
+            keypoints, visible, heatmap_size=(24, 32), stride=8, **kw),
+        "openpose": lambda **kw: fastheat.encode_openpose(
+            keypoints, visible, limbs=((0, 1), (1, 2), (2, 0), (3, 3)), input_size=(96, 128),
+            stride=4, sigma=3.0, **kw),
+        "centerpoint": lambda **kw: fastheat.encode_centerpoint(
+            nuscenes_like_boxes(1, batch_size=2), batch_size=2, **NUSCENES, **kw),
+    }
+    return calls[name]
+
+
+@pytest.mark.parametrize("name", sorted(set(FAMILIES) - set(FAMILY_NAMES)))
+def test_fresh_outputs_of_pose_families_are_written_everywhere(rng, name, monkeypatch):
+    """``test_fresh_outputs_are_written_everywhere`` for the families with their own input:
+    ``np.empty`` full of 0xFF bytes, cleared by the kernels, equals zeros."""
+    call = pose_call(name, rng)
+    with monkeypatch.context() as patch:
+        patch.setattr(sinks, "CLEARED_FRESH_BYTES", 0)
+        want = call()
+    for threads in (1, 2):
+        with monkeypatch.context() as patch:
+            patch.setattr(sinks, "np", SimpleNamespace(empty=uninitialised))
+            got = call(num_threads=threads)
+        for g, w in zip(got if name == "keypoints" else [got],
+                        want if name == "keypoints" else [want]):
+            assert_identical(g, w)
+
+
+@pytest.mark.parametrize("row_bytes", [0, 10**15])
+@pytest.mark.parametrize("name", FAMILY_NAMES + ["keypoints"])
+def test_encoders_clear_window_by_window_or_whole(rng, name, row_bytes, monkeypatch):
+    """An encoder clears the previous call's cells or, where cheaper, its whole buffers
+    (``stamping.clearing_all_is_cheaper``): forced either way (``ROW_BYTES`` 0: by window
+    unless the windows cover everything; huge: whole), every call of a sequence of batches
+    of growing and shrinking size equals the one-shot function."""
+    monkeypatch.setattr(stamping, "ROW_BYTES", row_bytes)
+    if name == "keypoints":
+        for method in ("msra", "udp", "dark"):  # dark's windows cover about 60% of its maps
+            options = dict(input_size=(256, 192), heatmap_size=(64, 48), method=method)
+            encoder = fastheat.KeypointEncoder(**options)
+            for batch_size in BATCH_SIZES:
+                keypoints = rng.uniform(-20, 280, (batch_size, 1, 17, 2)).astype(np.float32)
+                assert_identical(encoder(keypoints),
+                                 fastheat.encode_keypoints(keypoints, **options))
+        return
+    family = FAMILIES[name]
+    encode, Encoder = public_api(family)
+    options = family_options(family, "every field")
+    encoder = Encoder(**options)
+    for call, batch_size in enumerate(BATCH_SIZES):
+        detections = mixed_batch(rng, batch_size, SIZES["num_classes"], SIZES["input_size"],
+                                 kind=call % 4)
+        assert_identical(encoder(detections, batch_size),
+                         encode(detections, batch_size=batch_size, **options))
 
 
 def test_huge_boxes_leave_nothing_behind_in_the_encoders():

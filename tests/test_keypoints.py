@@ -165,6 +165,27 @@ def test_exp_underflow_holds_for_every_float32_below():
         assert not np.exp(x).any(), (x[0], x[-1])
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.floats(-2000, 2000, width=32), st.integers(1, 600),
+       st.one_of(st.floats(1e-6, 1.0), st.floats(1.0, 60.0)))
+def test_live_cells_are_every_cell_whose_exponent_is_above_underflow(centre, size, sigma):
+    """``_live_cells`` starts its search near the Gaussian's reach: it must still find exactly
+    the cells whose float32 DarkPose exponent is above ``exp_underflow()``, as a scan of every
+    cell does."""
+    from fastheat.keypoints import _live_cells, exp_underflow
+
+    underflow, two_sigma_squared = exp_underflow(), np.float32(2 * sigma**2)
+    if centre - 3 * sigma >= size or centre + 3 * sigma + 1 < 0:
+        return  # the pass skips such a keypoint before asking
+    d = np.arange(size, dtype=np.float32) - np.float32(centre)
+    live = np.flatnonzero(-(d * d) / two_sigma_squared > underflow)
+    lo, hi = _live_cells(np.float32(centre), size, two_sigma_squared, underflow)
+    if live.size:
+        assert (lo, hi) == (live[0], live[-1] + 1)
+    else:
+        assert lo == hi
+
+
 def test_input_dtypes_and_torch(rng):
     keypoints = edge_keypoints(rng, (2, 2, 5), (256, 192), (64, 48), 2.0, "udp")
     want = fastheat.encode_keypoints(keypoints, **COCO, method="udp")

@@ -254,10 +254,10 @@ class Family:
         """The result of ``spec`` holding ``fields``: its maps, then its slot arrays."""
         return self.layout(spec).result(*fields)
 
-    def new_maps(self, spec: MapSpec, batch_size: int) -> tuple[np.ndarray, ...]:
-        """Zeroed maps, then cell fields (calloc'd: the kernel first-touches the maps only on
-        several threads)."""
-        return tuple(np.zeros(shape, spec.dtype) for shape in
+    def new_maps(self, spec: MapSpec, batch_size: int, allocate=np.zeros) -> tuple[np.ndarray, ...]:
+        """New maps, then cell fields, each ``allocate(shape, dtype)``: zeroed by default
+        (calloc'd: the kernel first-touches the maps only on several threads)."""
+        return tuple(allocate(shape, spec.dtype) for shape in
                      self.map_shapes(spec, batch_size) + self.cell_shapes(spec, batch_size))
 
     def check_batch_size(self, spec: MapSpec, batch_size, *, maps: bool = True) -> int:
@@ -418,7 +418,8 @@ def encode(family: Family, detections, batch_size, options: dict, out, num_threa
 
 class Encoder:
     """Every family's reusable encoder: configure once, encode batch after batch into maps
-    it owns and reuses; each call clears only the cells the previous call stamped.
+    it owns and reuses; each call clears only the cells the previous call stamped, or all
+    of them where that is cheaper (``sinks.ReusedMaps``).
 
     Subclasses set ``family``; their signature is generated from it.
     """

@@ -113,9 +113,10 @@ def _exp32_array(x, out):
         out[i] = exp32(x[i])
 
 
-def exp32_array(x: np.ndarray) -> np.ndarray:
-    """``exp32`` of every value of the float32 array ``x`` (1-D)."""
-    out = np.empty_like(x)
+def exp32_array(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """``exp32`` of every value of the float32 array ``x`` (1-D), into ``out`` (like ``x``)
+    if given."""
+    out = np.empty_like(x) if out is None else out
     runtime.call(_exp32_array, _exp32_array, x, out)
     return out
 
