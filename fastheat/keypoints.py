@@ -203,13 +203,17 @@ def _live_cells(centre, size, two_sigma_squared, underflow):
     of a cell outside is at most that (adding the other axis' square only lowers it), so NumPy's
     ``exp`` makes its value 0: max-merging it changes nothing.
 
-    The search starts ``sqrt(-underflow * 2 sigma**2) + 2`` cells from the centre: beyond,
-    ``(c - centre)**2`` exceeds ``-underflow * 2 sigma**2`` by more than ``2 sqrt(-underflow
-    * 2 sigma**2)``, far more than float32 rounding can take back (for every sigma whose
-    Gaussian reaches the map: the caller skips a centre 3 sigma beyond it, so a start beyond
-    the map's corner needs ``sigma < size / 11``), so every exponent there is below
-    ``underflow``."""
-    reach = math.sqrt(-underflow * two_sigma_squared) + 2
+    The search starts ``reach = sqrt(-underflow * 2 sigma**2) + 2 + m * 2**-20`` cells from
+    the centre, ``m`` the larger of ``size`` and ``|centre|``. Float32 rounding moves a cell
+    index and its distance to the centre by at most ``m * 2**-23`` cells (an eighth of the
+    last term), so beyond the start ``(c - centre)**2`` exceeds ``-underflow * 2 sigma**2`` by
+    more than ``3 sqrt(-underflow * 2 sigma**2)``, far more than rounding the square and the
+    quotient can take back (their relative error is below ``2**-22``, and ``-underflow * 2
+    sigma**2`` below ``2**48`` for every sigma allowed): every exponent there is below
+    ``underflow``.
+    """
+    reach = (math.sqrt(-underflow * two_sigma_squared) + 2
+             + max(size, abs(np.float64(centre))) * 2.0**-20)
     lo = min(size, max(0, math.floor(centre - reach)))
     hi = max(lo, min(size, math.ceil(centre + reach) + 1))
     while lo < hi:

@@ -186,6 +186,30 @@ def test_live_cells_are_every_cell_whose_exponent_is_above_underflow(centre, siz
         assert lo == hi
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.integers(2**20, 2**31 - 1), st.floats(0, 1.25), st.floats(1e-6, 1e6))
+def test_live_cells_of_huge_axes(size, where, sigma):
+    """``_live_cells`` on axes up to 2**31 cells, where float32 cannot hold every cell index:
+    its first and last cells are live and the cells just outside are not (the exponent only
+    falls away from the centre, so none further out is live either)."""
+    from fastheat.keypoints import _live_cells, exp_underflow
+
+    underflow, two_sigma_squared = exp_underflow(), np.float32(2 * sigma**2)
+    centre = np.float32(where * size)
+    if centre - 3 * sigma >= size:
+        return  # the pass skips such a keypoint before asking
+
+    def live(cell):
+        d = np.float32(cell) - centre
+        return -(d * d) / two_sigma_squared > underflow
+
+    lo, hi = _live_cells(centre, size, two_sigma_squared, underflow)
+    if lo < hi:
+        assert live(lo) and live(hi - 1)
+    assert lo == 0 or not live(lo - 1)
+    assert hi == size or not live(hi)
+
+
 def test_input_dtypes_and_torch(rng):
     keypoints = edge_keypoints(rng, (2, 2, 5), (256, 192), (64, 48), 2.0, "udp")
     want = fastheat.encode_keypoints(keypoints, **COCO, method="udp")
