@@ -575,9 +575,9 @@ stamp_label_images_parallel = jit_parallel(_stamp_label_images)
 #: What clearing one row of a window costs beyond its cells, in bytes of clearing a whole
 #: buffer (``clearing_all_is_cheaper``): a short fill each, mostly missing the caches when the
 #: buffer is larger than they are. Calibrated on reused pose maps here (a different batch
-#: every call): top-down MSRA (13 MiB, 4% of its cells and 10,800 rows stamped) cleared
-#: whole as fast as window by window; top-down DarkPose (50%, 42,000 rows) 1.3x faster,
-#: bottom-up MSRA (17 MiB, 16%, 56,000 rows) 2.4x faster.
+#: every call): top-down MSRA (13 MiB, 4% of its cells and 11,000 rows stamped) cleared
+#: whole as fast as window by window; top-down DarkPose (50%, 40,000 rows) 1.3x faster,
+#: bottom-up MSRA (17 MiB, 16%, 57,000 rows) 2.4x faster.
 ROW_BYTES = 1024
 
 
