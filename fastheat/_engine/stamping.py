@@ -538,10 +538,14 @@ def _stamp_label_images(maps, widths, images, channels, rows, clear, previous_st
     ``_stamp_images`` (CLEAR_PREVIOUS: the rows the previous call's points wrote).
     """
     for b in prange(images):
-        if clear == CLEAR_ALL or clear == TOUCH_PAGES:
+        if clear == CLEAR_ALL:
             for m in range(len(maps)):
                 size = channels * rows * widths[m]
-                step = 1 if clear == CLEAR_ALL else max(PAGE_BYTES // maps[m].itemsize, 1)
+                maps[m][b * size:(b + 1) * size] = 0.0
+        elif clear == TOUCH_PAGES:
+            for m in range(len(maps)):
+                size = channels * rows * widths[m]
+                step = max(PAGE_BYTES // maps[m].itemsize, 1)
                 for cell in range(b * size, (b + 1) * size, step):
                     maps[m][cell] = 0.0
         elif clear == CLEAR_PREVIOUS and b < previous_starts.size - 1:
