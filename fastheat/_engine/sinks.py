@@ -2,7 +2,8 @@
 
 Every family gets all three: the one-shot functions and ``SparseTargets.to_dense`` render into
 fresh or ``out=`` maps (``dense``), encoders into ``ReusedMaps``, which clear only the cells
-their previous call stamped (or everything, where that is cheaper). A family's cell fields (``cells``) go wherever its maps go.
+their previous call stamped (or everything, where that is cheaper). A family's cell fields
+(``cells``) go wherever its maps go.
 """
 
 from __future__ import annotations
