@@ -322,7 +322,7 @@ def keypoint_input(spec, data, image_ids):
     if visible is None:
         visible = np.ones((batch_size, instances, count))
     else:
-        visible = as_real_array("visible", visible)
+        visible = as_real_array("visible", visible, booleans=True)
         if visible.shape != keypoints.shape[:3]:
             raise ValueError(f"visible must be (B, N, K) = {keypoints.shape[:3]} like keypoints, "
                              f"got shape {visible.shape}")
@@ -518,8 +518,9 @@ def encode_keypoints() -> KeypointTargets:
         and moved to the CPU). Pad images with fewer instances with invisible ones. ``B >= 1``,
         ``K >= 1``, ``N >= 0``.
     visible : array_like, shape (B, N, K), optional
-        Visibilities (default: all 1): a keypoint is stamped if ``visible >= 0.5``. Finite; the
-        keypoints of invisible ones may be anything (NaN padding is fine), visible ones finite.
+        Visibilities (default: all 1; booleans count as 1 and 0): a keypoint is stamped if
+        ``visible >= 0.5``. Finite; the keypoints of invisible ones may be anything (NaN
+        padding is fine), visible ones finite.
     input_size, heatmap_size : (int, int) or int
         ``(height, width)`` of the network input and of the heatmaps, as everywhere in fastheat
         (mmpose writes ``[w, h]``: pass ``(h, w)``); an int for a square. With ``"udp"`` every

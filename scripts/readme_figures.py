@@ -9,9 +9,10 @@ keypoint, pose-codec (SimCC, associative embedding), CenterNet-option, CenterPoi
 mmdetection-head, TTFNet, DeepLabCut and OpenPose benchmarks (pytest-benchmark: min, median,
 max), the speedups and ``exp`` floor analyses of the ``exp``-bound ones (UDP, DarkPose,
 DeepLabCut) on this CPU and again with NumPy and Numba held to AVX2 (``AVX2``: how they run on
-a CPU without AVX-512), the DataLoader demo (CornerNet batches and CenterNet per-image items;
-modes none, sparse, dense; 0/1/2 workers) and the thread-policy comparison under 0, 1 and 2
-busy background processes. Needs the ``test`` extra and, for the DataLoader figures, torch.
+a CPU without AVX-512), the old and current ways of clearing fresh outputs and encoders'
+buffers side by side (``clear_modes.py``), the DataLoader demo (CornerNet batches and
+CenterNet per-image items; modes none, sparse, dense; 0/1/2 workers) and the thread-policy
+comparison under 0, 1 and 2 busy background processes. Needs the ``test`` extra and, for the DataLoader figures, torch.
 """
 
 from __future__ import annotations
@@ -81,6 +82,8 @@ def main() -> None:
                  *([] if quick else ["benchmarks/test_bench_deeplabcut.py"])]
     run("exp-bound targets and their floor, this CPU", *exp_bound)
     run("exp-bound targets and their floor, AVX2", *exp_bound, env=AVX2)
+    run("Fresh outputs and encoders' clearing, old and current ways", "scripts/clear_modes.py",
+        "--calls", "10" if quick else "300")
     batches = ["--batches", "20"] if quick else []
     run("DataLoader: CornerNet batches", "scripts/loader_demo.py", *batches)
     run("DataLoader: CenterNet per-image items", "scripts/loader_demo.py", "--workload",

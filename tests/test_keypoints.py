@@ -221,6 +221,14 @@ def test_input_dtypes_and_torch(rng):
     tensor = torch.from_numpy(keypoints).requires_grad_()
     assert_identical(fastheat.encode_keypoints(tensor, torch.ones(2, 2, 5), **COCO, method="udp"),
                      want)
+    mask = rng.uniform(size=(2, 2, 5)) < 0.5  # booleans are 1 and 0
+    want = fastheat.encode_keypoints(keypoints, mask.astype(np.float32), **COCO, method="udp")
+    for same in (mask, torch.from_numpy(mask)):
+        assert_identical(fastheat.encode_keypoints(keypoints, same, **COCO, method="udp"), want)
+        simcc = fastheat.encode_simcc(keypoints, same, input_size=(256, 192))
+        for got, expected in zip(simcc, fastheat.encode_simcc(keypoints, mask.astype(np.float64),
+                                                              input_size=(256, 192))):
+            np.testing.assert_array_equal(got, expected)
 
 
 def test_no_instances_and_invisible_padding():

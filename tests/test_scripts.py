@@ -33,6 +33,13 @@ def test_profile_encode():
     assert "end-to-end (public call)" in out and "batches/s" in out
 
 
+@pytest.mark.timeout(320)
+def test_clear_modes():
+    out = run("clear_modes.py", "--calls", "3")
+    # (the script exits with an error if the two ways' bits differ)
+    assert out.count(", fresh: old min ") == 4 and out.count(", encoder: old min ") == 4
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(900)
 def test_readme_figures_quick():

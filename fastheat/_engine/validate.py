@@ -109,13 +109,14 @@ def memory_limit() -> tuple[int, str]:
         return 2**63 - 1, "the largest possible array"
 
 
-def check_memory(culprit, needed) -> None:
-    """A ``ValueError`` naming ``culprit`` (say ``"batch_size=8"``) if ``needed`` bytes of new
-    outputs exceed ``memory_limit()``: checked before anything is allocated."""
+def check_memory(culprit, needed, advice="") -> None:
+    """A ``ValueError`` naming ``culprit`` (say ``"batch_size=8"``), then ``advice``, if
+    ``needed`` bytes of new outputs exceed ``memory_limit()``: checked before anything is
+    allocated."""
     limit, what = memory_limit()
     if needed > limit:
         raise ValueError(f"{culprit} needs {needed / 2**30:.3g} GiB ({needed} bytes) of "
-                         f"outputs, more than the {limit / 2**30:.3g} GiB of {what}")
+                         f"outputs, more than the {limit / 2**30:.3g} GiB of {what}{advice}")
 
 
 def check_batch_size(batch_size, bytes_per_image, context="") -> int:
@@ -125,7 +126,8 @@ def check_batch_size(batch_size, bytes_per_image, context="") -> int:
     ``batch_size=...`` in the error.
     """
     batch_size = check_index("batch_size", batch_size, minimum=1)
-    check_memory(f"batch_size={batch_size}{context}", batch_size * bytes_per_image)
+    check_memory(f"batch_size={batch_size}{context}", batch_size * bytes_per_image,
+                 ": encode a smaller batch, or make smaller maps (the options that size them)")
     return batch_size
 
 
@@ -198,12 +200,12 @@ def check_image_ids(image_ids, batch_size: int, single: bool):
     return list(image_ids)
 
 
-def as_real_array(name: str, value, what: str = "an array") -> np.ndarray:
-    """``value`` as a NumPy array of real numbers (no copy if it is one): anything with a
-    ``detach`` method (a torch tensor, even one that requires grad) is detached and moved to
-    the CPU first, a half-precision one (bfloat16, float16: NumPy has no bfloat16) widened to
-    float32, which holds each of their values exactly; a ``TypeError``/``ValueError`` naming
-    ``name`` otherwise."""
+def as_real_array(name: str, value, what: str = "an array", booleans: bool = False) -> np.ndarray:
+    """``value`` as a NumPy array of real numbers (no copy if it is one), or of booleans if
+    ``booleans``: anything with a ``detach`` method (a torch tensor, even one that requires
+    grad) is detached and moved to the CPU first, a half-precision one (bfloat16, float16:
+    NumPy has no bfloat16) widened to float32, which holds each of their values exactly; a
+    ``TypeError``/``ValueError`` naming ``name`` otherwise."""
     if hasattr(value, "detach"):
         value = value.detach()
         if hasattr(value, "cpu"):
@@ -214,7 +216,7 @@ def as_real_array(name: str, value, what: str = "an array") -> np.ndarray:
         array = np.asarray(value)
     except (ValueError, TypeError) as error:
         raise ValueError(f"{name} must be {what}: {error}") from None
-    if array.dtype.kind not in "iuf":
+    if array.dtype.kind not in ("biuf" if booleans else "iuf"):
         raise TypeError(f"{name} must hold real numbers, got dtype {array.dtype}")
     return array
 
