@@ -33,10 +33,8 @@ def check_out_of(family, spec, batch_size: int, out) -> tuple:
 #: (``TOUCH_PAGES``). Below glibc's largest threshold for mapping an allocation afresh (32
 #: MiB), a new array reuses memory the process freed, such as the previous call's result:
 #: zeroing it (calloc) wrote all of it before the kernel stamped it again, while clearing one
-#: image at a time leaves it in cache for its stamps. ``encode_keypoints`` measured (min /
-#: median, old and new alternating in one process): top-down DarkPose (13 MiB) 2.22 / 3.43
-#: ms before, 1.75 / 2.73 ms after; bottom-up MSRA (17 MiB) 1.28 / 3.80 against 0.97 / 2.13
-#: ms. Larger outputs (TTFNet's 84 MiB) are always mapped afresh, and only their stamped
+#: image at a time leaves it in cache for its stamps (``scripts/clear_modes.py`` measures
+#: both ways side by side: README, "Fresh outputs and encoders' clearing"). Larger outputs (TTFNet's 84 MiB) are always mapped afresh, and only their stamped
 #: pages need writing.
 CLEARED_FRESH_BYTES = 32 << 20
 
