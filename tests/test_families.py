@@ -193,7 +193,7 @@ def test_fresh_outputs_are_written_everywhere(rng, name, cleared_bytes, monkeypa
             assert_identical(sparse.to_dense(num_threads=threads), want)
 
 
-def pose_call(name, rng):
+def own_input_call(name, rng):
     """A one-shot call of the family ``name`` that takes its own input, on a small batch
     with keypoints inside, on the edge of and beyond the map, some not visible."""
     keypoints = rng.uniform(-20, 280, (3, 4, 17, 2)).astype(np.float32)
@@ -218,10 +218,10 @@ def pose_call(name, rng):
 
 
 @pytest.mark.parametrize("name", sorted(set(FAMILIES) - set(FAMILY_NAMES)))
-def test_fresh_outputs_of_pose_families_are_written_everywhere(rng, name, monkeypatch):
+def test_fresh_outputs_of_families_with_their_own_input(rng, name, monkeypatch):
     """``test_fresh_outputs_are_written_everywhere`` for the families with their own input:
     ``np.empty`` full of 0xFF bytes, cleared by the kernels, equals zeros."""
-    call = pose_call(name, rng)
+    call = own_input_call(name, rng)
     with monkeypatch.context() as patch:
         patch.setattr(sinks, "CLEARED_FRESH_BYTES", 0)
         want = call()
