@@ -76,6 +76,7 @@ class ReusedMaps:
 
     def _forget(self) -> None:
         self.maps = None
+        self.nbytes = 0  # the maps' bytes in all
         self.previous = None  # the Stamps the maps hold; None: unknown
         self.views = None  # (maps, batch_size, readonly, views) of the last call
         self.lock = threading.Lock()
@@ -102,10 +103,11 @@ class ReusedMaps:
             maps = self.maps
             if maps is None or maps[0].shape[0] < batch_size:
                 self.maps = maps = self._new_maps(batch_size)
+                self.nbytes = sum(buffer.nbytes for buffer in maps)
                 clear = TOUCH_PAGES
             elif self.previous is None:  # a call failed: the buffers' contents are unknown
                 clear = CLEAR_ALL
-            elif clearing_all_is_cheaper(maps, self.previous, self.spec.gaussian):
+            elif clearing_all_is_cheaper(maps, self.nbytes, self.previous, self.spec.gaussian):
                 clear = CLEAR_ALL
             else:
                 clear = CLEAR_PREVIOUS

@@ -596,18 +596,21 @@ def covered_rows(points, clips, height, width):
     return rows
 
 
-def clearing_all_is_cheaper(buffers, previous: Stamps, gaussian) -> bool:
+def clearing_all_is_cheaper(buffers, whole: int, previous: Stamps, gaussian) -> bool:
     """Whether zeroing all of an encoder's reused ``buffers`` (its maps, then its fields: the
-    maps stamped with the spec's ``gaussian``) costs less than clearing what ``previous``
-    wrote (``CLEAR_PREVIOUS``): its cells plus ``ROW_BYTES`` per row of them."""
+    maps stamped with the spec's ``gaussian``; ``whole`` bytes in all) costs less than
+    clearing what ``previous`` wrote (``CLEAR_PREVIOUS``): its cells plus ``ROW_BYTES`` per
+    row of them."""
     _, _, height, width = buffers[0].shape
+    cells = previous.cells * buffers[0].itemsize
+    if cells + previous.points.shape[0] * height * ROW_BYTES < whole:
+        return False  # even if every point covered every row (no kernel call: small batches)
     if tables.is_label(gaussian):
         rows = previous.points.shape[0]  # one row each
     else:
         rows = runtime.call(covered_rows, covered_rows, previous.points, previous.clip_array,
                             height, width)
-    cleared = previous.cells * buffers[0].itemsize + rows * ROW_BYTES
-    return sum(buffer.nbytes for buffer in buffers) <= cleared
+    return whole <= cells + rows * ROW_BYTES
 
 
 def label_table(stamps: Stamps, kind) -> tuple[NDArray, int]:
