@@ -556,8 +556,9 @@ def encode_keypoints() -> KeypointTargets:
     only where it is certain, NumPy's ``exp`` elsewhere (``_engine/numpy_exp.py``; NumPy's
     own ``exp`` for ``"dark"`` on a CPU where the transcription is not NumPy's). mmpose's
     quirks are kept: with a non-integer ``3 * sigma`` the window is asymmetric and its peak
-    may sit one cell off the keypoint's cell for windows crossing the left or top edge; a keypoint whose window ends exactly at the map's left or top edge
-    (``right == 0``) keeps its weight and stamps nothing. The UDP Gaussian is float64 under
+    may sit one cell off the keypoint's cell for windows crossing the left or top edge; a
+    keypoint whose window ends exactly at the map's left or top edge (``right == 0``) keeps
+    its weight and stamps nothing. The UDP Gaussian is float64 under
     NumPy >= 2 (float32 under NumPy 1.x, as mmpose's there).
     """
 

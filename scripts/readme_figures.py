@@ -12,7 +12,8 @@ DeepLabCut) on this CPU and again with NumPy and Numba held to AVX2 (``AVX2``: h
 a CPU without AVX-512), the old and current ways of clearing fresh outputs and encoders'
 buffers side by side (``clear_modes.py``), the DataLoader demo (CornerNet batches and
 CenterNet per-image items; modes none, sparse, dense; 0/1/2 workers) and the thread-policy
-comparison under 0, 1 and 2 busy background processes. Needs the ``test`` extra and, for the DataLoader figures, torch.
+comparison under 0, 1 and 2 busy background processes. Needs the ``test`` extra and, for the
+DataLoader figures, torch.
 """
 
 from __future__ import annotations

@@ -260,13 +260,17 @@ class Family:
         return tuple(allocate(shape, spec.dtype) for shape in
                      self.map_shapes(spec, batch_size) + self.cell_shapes(spec, batch_size))
 
+    def map_bytes(self, spec: MapSpec, batch_size: int) -> int:
+        """The bytes of ``new_maps``: ``batch_size`` images' maps and cell fields."""
+        return sum(math.prod(shape) for shape in self.map_shapes(spec, batch_size)
+                   + self.cell_shapes(spec, batch_size)) * spec.dtype.itemsize
+
     def check_batch_size(self, spec: MapSpec, batch_size, *, maps: bool = True) -> int:
         """``batch_size``, checked, its new outputs (maps, cell fields and slots) known to fit
         in memory."""
         shapes = self.map_shapes(spec, 1)
         layout = self.layout(spec)
-        per_image = sum(math.prod(shape) for shape in shapes
-                        + self.cell_shapes(spec, 1)) * spec.dtype.itemsize if maps else 0
+        per_image = self.map_bytes(spec, 1) if maps else 0
         per_image += sum(math.prod(shape) * dtype.itemsize
                          for shape, dtype in zip(layout.shapes, layout.dtypes))
         if len(set(shapes)) == 1:

@@ -8,7 +8,6 @@ their previous call stamped (or everything, where that is cheaper). A family's c
 
 from __future__ import annotations
 
-import math
 import os
 import threading
 
@@ -34,8 +33,8 @@ def check_out_of(family, spec, batch_size: int, out) -> tuple:
 #: MiB), a new array reuses memory the process freed, such as the previous call's result:
 #: zeroing it (calloc) wrote all of it before the kernel stamped it again, while clearing one
 #: image at a time leaves it in cache for its stamps (``scripts/clear_modes.py`` measures
-#: both ways side by side: README, "Fresh outputs and encoders' clearing"). Larger outputs (TTFNet's 84 MiB) are always mapped afresh, and only their stamped
-#: pages need writing.
+#: both ways side by side: README, "Fresh outputs and encoders' clearing"). Larger outputs
+#: (TTFNet's 84 MiB) are always mapped afresh, and only their stamped pages need writing.
 CLEARED_FRESH_BYTES = 32 << 20
 
 
@@ -44,8 +43,7 @@ def dense(family, spec, stamps: Stamps, slots: tuple, out, num_threads):
     (``out`` already checked; its slot arrays must be ``slots`` or are overwritten by them)."""
     dense_count = family.dense(spec)
     if out is None:
-        shapes = family.map_shapes(spec, stamps.images) + family.cell_shapes(spec, stamps.images)
-        if sum(math.prod(shape) for shape in shapes) * spec.dtype.itemsize <= CLEARED_FRESH_BYTES:
+        if family.map_bytes(spec, stamps.images) <= CLEARED_FRESH_BYTES:
             maps, clear = family.new_maps(spec, stamps.images, np.empty), CLEAR_ALL
         else:
             maps, clear = family.new_maps(spec, stamps.images), TOUCH_PAGES
@@ -76,7 +74,7 @@ class ReusedMaps:
 
     def _forget(self) -> None:
         self.maps = None
-        self.nbytes = 0  # the maps' bytes in all
+        self.nbytes = 0  # the maps' bytes in all (summed per call it cost 1 us: small calls)
         self.previous = None  # the Stamps the maps hold; None: unknown
         self.views = None  # (maps, batch_size, readonly, views) of the last call
         self.lock = threading.Lock()
