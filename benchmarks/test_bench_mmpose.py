@@ -18,9 +18,18 @@ ratio 2, sigma (4.9, 5.66), labels of 384 and 512 cells), each group comparing:
 ``test_speedups`` times the same calls (best and median of several rounds), prints them and
 reports the issue's targets for ``batch_encode``: 30x mmpose's loop for msra, 20x udp and
 simcc, 8x dark.
+
+``test_training_loop`` measures what a training loop receives: a real torch ``DataLoader`` (2
+workers, fork) delivering batches of 64 top-down targets, each sample encoded in the worker by
+mmpose's codec or by the fastheat codec (``encode``, what ``GenerateTarget`` calls once a
+``fastheat.`` codec is configured), or each batch by ``batch_encode``; ``keypoints only``
+delivers the keypoints and nothing encoded (the loader's own ceiling). It prints the steady
+batches per second (after the first 10 of 60), best of 3 runs. A real pipeline also decodes
+and warps every image in the workers, which costs more than any of these targets.
 """
 
 import statistics
+import time
 
 import numpy as np
 import pytest
@@ -28,6 +37,7 @@ import pytest
 pytest.importorskip("mmpose", reason="runs in the toolkit venv: bash scripts/toolkit_env.sh")
 from mmpose.registry import KEYPOINT_CODECS  # noqa: E402
 
+import fastheat  # noqa: E402
 import fastheat.mmpose  # noqa: E402,F401 (registers the fastheat codecs)
 
 SIZES = dict(input_size=(192, 256), heatmap_size=(48, 64), sigma=2.0)  # mmpose's [w, h]
@@ -90,3 +100,73 @@ def test_speedups(method, target, timed):
               f"median {statistics.median(mmpose) * 1e3:.2f} ms; " + "; ".join(lines))
     target(min(mmpose) / fastest["batch_encode"] >= TARGETS[method],
            f"{report} (target {TARGETS[method]}x)")
+
+
+class Samples:
+    """Sample ``i`` of seeded top-down keypoints (64 per batch), encoded by ``encode(keypoints,
+    visible)`` (None: the keypoints only), or with ``batched`` item ``i`` a whole batch."""
+
+    def __init__(self, encode, count: int, batched: bool = False):
+        self.encode, self.count, self.batched = encode, count, batched
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __getitem__(self, index: int):
+        keypoints, visible = batch(seed=index, size=64 if self.batched else 1)
+        if self.encode is None:
+            return {"keypoints": keypoints[0]}
+        if self.batched:
+            return self.encode(keypoints, visible)
+        return self.encode(keypoints[0], visible[0])
+
+
+def batches_per_second(dataset, batch_size, collate=None, render=None, batches=60,
+                       skip=10) -> float:
+    """The steady rate at which a 2-worker torch ``DataLoader`` delivers ``dataset``'s batches
+    (collated by ``collate``, else torch's default) to a loop that renders them with
+    ``render`` (if given), then reads a value of their first array (after the first
+    ``skip``)."""
+    import torch.utils.data as data
+
+    loader = data.DataLoader(dataset, batch_size=batch_size, num_workers=2, collate_fn=collate,
+                             multiprocessing_context="fork")
+    arrivals = []
+    for item in loader:
+        if render is not None:
+            item = render(item)._asdict()
+        float(next(iter(item.values())).reshape(-1)[0])
+        arrivals.append(time.perf_counter())
+    return (batches - 1 - skip) / (arrivals[-1] - arrivals[skip])
+
+
+@pytest.mark.parametrize("method", ["msra", "udp", "dark"])
+def test_training_loop(method):
+    """Rows: ``keypoints only``; ``mmpose encode`` and ``fastheat encode`` (per sample, dense,
+    torch's collate); ``fastheat batch_encode`` (per batch, dense); ``fastheat sparse`` (per
+    sample ``encode_keypoints(sparse=True)``, ``fastheat.collate``, rendered in the loop by a
+    ``KeypointEncoder``: the same maps, 8-bit indices and values cross the process boundary
+    instead of 13 MiB of maps per batch)."""
+    name, options = CODECS[method]
+    theirs = KEYPOINT_CODECS.build(dict(type=name, **options))
+    ours = KEYPOINT_CODECS.build(dict(type=f"fastheat.{name}", **options))
+    sizes = dict(input_size=SIZES["input_size"][::-1], heatmap_size=SIZES["heatmap_size"][::-1],
+                 sigma=SIZES["sigma"], method=method)
+    encoder = fastheat.KeypointEncoder(**sizes)
+    samples = 60 * 64
+    ours.batch_encode(*batch())  # load the kernels before the workers fork
+    runs = {
+        "keypoints only": (Samples(None, samples), 64),
+        "mmpose encode": (Samples(theirs.encode, samples), 64),
+        "fastheat encode": (Samples(ours.encode, samples), 64),
+        "fastheat batch_encode": (
+            Samples(lambda k, v: ours.batch_encode(k, v, num_threads=1), 60, True), None),
+        "fastheat sparse": (
+            Samples(lambda k, v: fastheat.encode_keypoints(k[None], v[None], **sizes, sparse=True,
+                                                           num_threads=1), samples),
+            64, fastheat.collate, encoder.render),
+    }
+    rates = {label: max(batches_per_second(*run) for _ in range(3)) for label, run in runs.items()}
+    print(f"{method}, batches of 64 per second through a 2-worker DataLoader: "
+          + ", ".join(f"{label} {rate:.1f}" for label, rate in rates.items()))
+    assert all(rate > 0 for rate in rates.values())
