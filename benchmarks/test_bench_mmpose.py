@@ -1,5 +1,5 @@
-"""fastheat.mmpose's codecs against mmpose 1.3.2's own, side by side in one process, one thread
-(runs in the toolkit venv, scripts/toolkit_env.sh):
+"""fastheat.mmpose's codecs against mmpose 1.3.2's own, side by side in one process, one thread,
+and through a DataLoader (runs in the toolkit venv, scripts/toolkit_env.sh):
 
     .venv-toolkits/bin/python -m pytest benchmarks/test_bench_mmpose.py --benchmark-enable -s \
         --benchmark-columns=min,median,rounds
@@ -22,10 +22,12 @@ simcc, 8x dark.
 ``test_training_loop`` measures what a training loop receives: a real torch ``DataLoader`` (2
 workers, fork) delivering batches of 64 top-down targets, each sample encoded in the worker by
 mmpose's codec or by the fastheat codec (``encode``, what ``GenerateTarget`` calls once a
-``fastheat.`` codec is configured), or each batch by ``batch_encode``; ``keypoints only``
-delivers the keypoints and nothing encoded (the loader's own ceiling). It prints the steady
-batches per second (after the first 10 of 60), best of 3 runs. A real pipeline also decodes
-and warps every image in the workers, which costs more than any of these targets.
+``fastheat.`` codec is configured), or each batch by ``batch_encode``, or sparse targets
+rendered in the training loop; ``keypoints only`` delivers the keypoints and nothing encoded
+(the loader's own ceiling) and ``zero maps`` a fresh zero map per sample, nothing computed
+(the ceiling of handing dense maps over). It prints the steady batches per second (after the
+first 10 of 60), best of 3 runs. A real pipeline also decodes and warps every image in the
+workers, which costs more than any of these targets.
 """
 
 import statistics
@@ -123,9 +125,9 @@ class Samples:
 
 def batches_per_second(dataset, batch_size, collate=None, render=None, batches=60,
                        skip=10) -> float:
-    """The steady rate at which a 2-worker torch ``DataLoader`` delivers ``dataset``'s batches
-    (collated by ``collate``, else torch's default) to a loop that renders them with
-    ``render`` (if given), then reads a value of their first array (after the first
+    """The steady rate at which a 2-worker torch ``DataLoader`` delivers ``dataset``'s
+    ``batches`` batches (collated by ``collate``, else torch's default) to a loop that renders
+    them with ``render`` (if given), then reads a value of their first array (after the first
     ``skip``)."""
     import torch.utils.data as data
 
@@ -137,16 +139,18 @@ def batches_per_second(dataset, batch_size, collate=None, render=None, batches=6
             item = render(item)._asdict()
         float(next(iter(item.values())).reshape(-1)[0])
         arrivals.append(time.perf_counter())
-    return (batches - 1 - skip) / (arrivals[-1] - arrivals[skip])
+    assert len(arrivals) == batches
+    return (len(arrivals) - 1 - skip) / (arrivals[-1] - arrivals[skip])
 
 
 @pytest.mark.parametrize("method", ["msra", "udp", "dark"])
 def test_training_loop(method):
-    """Rows: ``keypoints only``; ``mmpose encode`` and ``fastheat encode`` (per sample, dense,
-    torch's collate); ``fastheat batch_encode`` (per batch, dense); ``fastheat sparse`` (per
-    sample ``encode_keypoints(sparse=True)``, ``fastheat.collate``, rendered in the loop by a
-    ``KeypointEncoder``: the same maps, 8-bit indices and values cross the process boundary
-    instead of 13 MiB of maps per batch)."""
+    """Rows: ``keypoints only``; ``zero maps`` (per sample, dense, nothing computed);
+    ``mmpose encode`` and ``fastheat encode`` (per sample, dense, torch's collate);
+    ``fastheat batch_encode`` (per batch, dense); ``fastheat sparse`` (per sample
+    ``encode_keypoints(sparse=True)``, ``fastheat.collate``, rendered in the loop by a
+    ``KeypointEncoder``: the same maps, from 42 KiB pickled per batch of dark targets instead
+    of 12.75 MiB of maps)."""
     name, options = CODECS[method]
     theirs = KEYPOINT_CODECS.build(dict(type=name, **options))
     ours = KEYPOINT_CODECS.build(dict(type=f"fastheat.{name}", **options))
@@ -157,6 +161,8 @@ def test_training_loop(method):
     ours.batch_encode(*batch())  # load the kernels before the workers fork
     runs = {
         "keypoints only": (Samples(None, samples), 64),
+        "zero maps": (Samples(lambda k, v: {"heatmaps": np.zeros((17, 64, 48), np.float32),
+                                            "keypoint_weights": v.copy()}, samples), 64),
         "mmpose encode": (Samples(theirs.encode, samples), 64),
         "fastheat encode": (Samples(ours.encode, samples), 64),
         "fastheat batch_encode": (
