@@ -149,8 +149,8 @@ def test_training_loop(method):
     ``mmpose encode`` and ``fastheat encode`` (per sample, dense, torch's collate);
     ``fastheat batch_encode`` (per batch, dense); ``fastheat sparse`` (per sample
     ``encode_keypoints(sparse=True)``, ``fastheat.collate``, rendered in the loop by a
-    ``KeypointEncoder``: the same maps, from 42 KiB pickled per batch of dark targets instead
-    of 12.75 MiB of maps)."""
+    ``KeypointEncoder``: the same maps, from 21 to 34 KiB pickled per batch instead of
+    12.75 MiB of maps)."""
     name, options = CODECS[method]
     theirs = KEYPOINT_CODECS.build(dict(type=name, **options))
     ours = KEYPOINT_CODECS.build(dict(type=f"fastheat.{name}", **options))
